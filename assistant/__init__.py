@@ -1,0 +1,1 @@
+"""Assistant: orchestration, model clients, the HTTP API and the ``nuri`` command line."""

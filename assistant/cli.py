@@ -1,0 +1,191 @@
+"""The ``nuri`` command line.
+
+    nuri ingest PATH... [--index DIR] [--no-prune] [--json]
+    nuri search "질문" [--top-k N] [--agency X] [--doc-type T] [--as-agency A] [--json] [--index DIR]
+    nuri serve [--index DIR] [--host H] [--port P]
+    nuri demo
+
+Errors print one line on stderr (``nuri: 오류: …``) and exit non-zero; never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from assistant.logs import setup_logging
+from assistant.settings import Settings, load_settings
+from connectors.types import ParseError
+from retrieval.errors import RetrievalError
+from retrieval.types import Hit, Principal, SearchFilters
+
+log = logging.getLogger("nuri.cli")
+
+
+class CliUsageError(Exception):
+    """Wrong command-line usage; exit status 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, no usage dump
+        raise CliUsageError(f"{message} (도움말: {self.prog} --help)")
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="nuri", description="Nuri: 정부 기관 문서·법령 기반 AI 도우미")
+    p.add_argument("-v", "--verbose", action="store_true", help="자세한 로그 (stderr, JSON)")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    ing = sub.add_parser("ingest", help="파일·폴더를 색인 (증분 동기화)")
+    ing.add_argument("paths", nargs="+", type=Path, metavar="PATH")
+    ing.add_argument("--index", type=Path, help="색인 폴더 (기본: NURI_INDEX_DIR / 설정)")
+    ing.add_argument("--no-prune", action="store_true", help="폴더에서 사라진 파일을 색인에서 지우지 않음")
+    ing.add_argument("--json", action="store_true", help="요약을 JSON으로 출력")
+    ing.add_argument("--quiet", action="store_true", help="진행 막대 숨김")
+
+    se = sub.add_parser("search", help="하이브리드 검색")
+    se.add_argument("query")
+    se.add_argument("--top-k", type=int, default=None)
+    se.add_argument("--agency", help="이 기관(소관부처)의 문서만")
+    se.add_argument("--doc-type", help="이 문서 유형만 (예: statute, guideline)")
+    se.add_argument("--as-agency", help="이 기관 사용자 권한으로 검색 (기본: 운영자, 전체 열람)")
+    se.add_argument("--json", action="store_true")
+    se.add_argument("--index", type=Path)
+
+    sv = sub.add_parser("serve", help="HTTP API 서버 실행")
+    sv.add_argument("--index", type=Path)
+    sv.add_argument("--host")
+    sv.add_argument("--port", type=int)
+
+    sub.add_parser("demo", help="샘플 문서를 색인하고 서버 실행 (make demo)")
+    return p
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    overrides: dict[str, object] = {}
+    if getattr(args, "index", None):
+        overrides["index_dir"] = args.index
+    return load_settings(**overrides)
+
+
+def _open_index(settings: Settings, create: bool):  # noqa: ANN202 - NuriIndex, imported lazily
+    from retrieval.index import NuriIndex
+
+    return NuriIndex.open(settings.retrieval, settings.resolve(settings.index_dir), create=create)
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    from retrieval.sync import Syncer
+
+    settings = _settings(args)
+    missing = [p for p in args.paths if not p.exists()]
+    if missing:
+        raise CliUsageError(f"경로가 없습니다: {missing[0]}")
+    with _open_index(settings, create=True) as index:
+        report = Syncer(index, settings.connectors, progress=not args.quiet).sync(
+            list(args.paths), prune=not args.no_prune
+        )
+        total = index.count()
+    if args.json:
+        print(json.dumps(report.as_dict() | {"chunks_in_index": total}, ensure_ascii=False, indent=2))
+    else:
+        print(
+            f"추가 {report.added} · 갱신 {report.updated} · 변경 없음 {report.unchanged} · "
+            f"삭제 {report.removed} · 실패 {len(report.failed)}  "
+            f"(청크 {report.chunks_written}개 기록, 색인 총 {total}개, {report.seconds:.1f}초)"
+        )
+        for path, reason in report.failed:
+            print(f"  실패: {path}: {reason}")
+    return 1 if report.failed else 0
+
+
+def _print_hits(hits: list[Hit], as_json: bool) -> None:
+    if as_json:
+        print(json.dumps([h.model_dump() for h in hits], ensure_ascii=False, indent=2))
+        return
+    if not hits:
+        print("검색 결과가 없습니다.")
+    for h in hits:
+        snippet = " ".join(h.text.split())[:160]
+        print(f"{h.rank}. [{h.score:.4f}] {h.anchor}  ({h.title})\n   {snippet}\n   {h.source}")
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    filters = SearchFilters(agency=args.agency, doc_type=args.doc_type)
+    principal = Principal(agency=args.as_agency) if args.as_agency else Principal(operator=True)
+    with _open_index(settings, create=False) as index:
+        hits = index.search(args.query, top_k=args.top_k, filters=filters, principal=principal)
+    _print_hits(hits, args.json)
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from assistant.server import serve
+
+    settings = _settings(args)
+    if args.host:
+        settings.api.host = args.host
+    if args.port is not None:
+        settings.api.port = args.port
+    serve(settings)
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from assistant.server import serve
+    from retrieval.sync import Syncer
+
+    settings = _settings(args)
+    corpus = settings.resolve(settings.sample_corpus)
+    print(f"샘플 문서 색인 중: {corpus} -> {settings.resolve(settings.index_dir)}", file=sys.stderr)
+    with _open_index(settings, create=True) as index:
+        report = Syncer(index, settings.connectors).sync([corpus])
+    print(
+        f"색인 완료: 추가 {report.added} · 갱신 {report.updated} · 변경 없음 {report.unchanged} · "
+        f"삭제 {report.removed} · 실패 {len(report.failed)}",
+        file=sys.stderr,
+    )
+    serve(settings)
+    return 0
+
+
+COMMANDS = {"ingest": cmd_ingest, "search": cmd_search, "serve": cmd_serve, "demo": cmd_demo}
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        args = _parser().parse_args(argv)
+    except CliUsageError as e:
+        print(f"nuri: 사용법 오류: {e}", file=sys.stderr)
+        return 2
+    setup_logging("INFO" if args.verbose else "WARNING", json_format=True)
+    try:
+        return COMMANDS[args.command](args)
+    except CliUsageError as e:
+        print(f"nuri: 사용법 오류: {e}", file=sys.stderr)
+        return 2
+    except (RetrievalError, ParseError, FileNotFoundError) as e:
+        print(f"nuri: 오류: {e}", file=sys.stderr)
+        return 1
+    except ValidationError as e:
+        first = e.errors()[0]
+        loc = ".".join(str(x) for x in first.get("loc", ()))
+        print(f"nuri: 설정 오류: {loc}: {first.get('msg')}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("nuri: 중단됨", file=sys.stderr)
+        return 130
+    except Exception as e:  # noqa: BLE001 - last resort: one line, details in the log
+        log.exception("unexpected error")
+        print(f"nuri: 예기치 못한 오류: {type(e).__name__}: {e}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

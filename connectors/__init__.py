@@ -1,0 +1,1 @@
+"""Connectors: turn a source (agency file, statute) into a :class:`connectors.types.Document`."""

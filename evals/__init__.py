@@ -1,0 +1,1 @@
+"""Evals: datasets, metrics and reports on how accurate and safe Nuri's answers are."""

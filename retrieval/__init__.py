@@ -1,0 +1,1 @@
+"""Retrieval: Documents -> chunks -> Qdrant (dense + Korean sparse) -> ranked passages."""

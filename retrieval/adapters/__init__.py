@@ -1,0 +1,1 @@
+"""Thin adapters exposing :class:`retrieval.index.NuriIndex` to LangChain and LlamaIndex."""

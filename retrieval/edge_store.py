@@ -1,0 +1,197 @@
+"""Embedded backend: Qdrant Edge (``qdrant-edge-py``), the Qdrant engine in-process, on disk.
+
+HNSW for the dense vector, an inverted index with the IDF modifier for the sparse one, a
+write-ahead log (a ``kill -9`` loses nothing that ``update`` returned from), keyword payload
+indexes, and prefetch + RRF fusion inside the engine. One process at a time may open a shard;
+a second gets :class:`IndexBusyError`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+import qdrant_edge as qe
+
+from retrieval.errors import IndexBusyError, IndexUnavailableError
+from retrieval.settings import IndexSettings
+from retrieval.sparse import SparseVector
+from retrieval.store import (
+    DENSE,
+    KEYWORD_FIELDS,
+    SCAN_FIELDS,
+    SPARSE,
+    DocState,
+    FilterSpec,
+    IndexPoint,
+    ScoredPayload,
+    collect_doc_state,
+)
+
+log = logging.getLogger(__name__)
+META_FILE = "nuri-index.json"
+SHARD_DIR = "shard"
+
+
+def _match(key: str, values: list[str]) -> qe.FieldCondition:
+    if len(values) == 1:
+        return qe.FieldCondition(key=key, match=qe.MatchValue(values[0]))
+    return qe.FieldCondition(key=key, match=qe.MatchAny(list(values)))
+
+
+def to_edge_filter(flt: FilterSpec) -> qe.Filter | None:
+    if flt.empty:
+        return None
+    must: list[Any] = [_match(m.key, m.values) for m in flt.must]
+    if flt.should:
+        must.append(qe.Filter(should=[_match(m.key, m.values) for m in flt.should]))
+    return qe.Filter(must=must)
+
+
+class EdgeStore:
+    """A Qdrant Edge shard under ``<index_dir>/shard`` plus ``nuri-index.json`` beside it."""
+
+    def __init__(self, index_dir: Path, dim: int | None, settings: IndexSettings, create: bool) -> None:
+        self._dir = Path(index_dir)
+        self._settings = settings
+        shard_path = self._dir / SHARD_DIR
+        try:
+            if (shard_path / "wal").exists() or (shard_path / "segments").exists():
+                self._shard = qe.EdgeShard.load(str(shard_path))
+            elif create:
+                if dim is None:
+                    raise IndexUnavailableError("새 색인을 만들려면 임베딩 차원이 필요합니다")
+                shard_path.mkdir(parents=True, exist_ok=True)
+                self._shard = qe.EdgeShard.create(str(shard_path), self._config(dim))
+                for name in KEYWORD_FIELDS:
+                    self._shard.update(
+                        qe.UpdateOperation.create_field_index(name, qe.PayloadSchemaType.Keyword)
+                    )
+            else:
+                raise IndexUnavailableError(
+                    f"색인이 없습니다: {self._dir} (먼저 `nuri ingest 경로 --index {self._dir}` 실행)"
+                )
+        except IndexUnavailableError:
+            raise
+        except Exception as e:  # noqa: BLE001 - the engine raises plain RuntimeError/OSError
+            msg = str(e)
+            if "WouldBlock" in msg or "lock" in msg.lower():
+                raise IndexBusyError(
+                    f"다른 프로세스가 색인을 사용 중입니다: {self._dir} "
+                    "(실행 중인 nuri serve/ingest를 먼저 종료하세요)"
+                ) from e
+            raise IndexUnavailableError(f"색인을 열 수 없습니다 ({self._dir}): {msg}") from e
+
+    def _config(self, dim: int) -> qe.EdgeConfig:
+        s = self._settings
+        return qe.EdgeConfig(
+            vectors={DENSE: qe.EdgeVectorParams(size=dim, distance=qe.Distance.Cosine)},
+            sparse_vectors={SPARSE: qe.EdgeSparseVectorParams(modifier=qe.Modifier.Idf)},
+            hnsw_config=qe.HnswIndexConfig(
+                m=s.hnsw_m, ef_construct=s.hnsw_ef_construct, full_scan_threshold=10000
+            ),
+        )
+
+    # -- writes -------------------------------------------------------------------------
+    def upsert(self, points: list[IndexPoint]) -> None:
+        if not points:
+            return
+        self._shard.update(
+            qe.UpdateOperation.upsert_points(
+                [
+                    qe.Point(
+                        p.id,
+                        {DENSE: p.dense, SPARSE: qe.SparseVector(p.sparse.indices, p.sparse.values)},
+                        p.payload,
+                    )
+                    for p in points
+                ]
+            )
+        )
+
+    def delete_doc(self, doc_id: str, keep_version: str | None = None) -> None:
+        flt = qe.Filter(
+            must=[_match("doc_id", [doc_id])],
+            must_not=[_match("version", [keep_version])] if keep_version else None,
+        )
+        self._shard.update(qe.UpdateOperation.delete_points_by_filter(flt))
+
+    def finish_batch(self) -> None:
+        self._shard.flush()
+        self._shard.optimize()
+
+    def write_meta(self, meta: dict[str, Any]) -> None:
+        path = self._dir / META_FILE
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(meta, ensure_ascii=False, indent=2), encoding="utf-8")
+        os.replace(tmp, path)
+
+    # -- reads --------------------------------------------------------------------------
+    def read_meta(self) -> dict[str, Any] | None:
+        path = self._dir / META_FILE
+        return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
+
+    def scan_docs(self) -> dict[str, DocState]:
+        docs: dict[str, DocState] = {}
+        offset = None
+        while True:
+            records, offset = self._shard.scroll(
+                qe.ScrollRequest(offset=offset, limit=2048, with_payload=SCAN_FIELDS, with_vector=False)
+            )
+            for r in records:
+                collect_doc_state(docs, r.payload or {})
+            if offset is None:
+                return docs
+
+    def hybrid_query(
+        self,
+        dense: list[float],
+        sparse: SparseVector,
+        flt: FilterSpec,
+        limit: int,
+        dense_limit: int,
+        sparse_limit: int,
+        rrf_k: int,
+        rrf_weights: list[float] | None,
+        hnsw_ef: int,
+    ) -> list[ScoredPayload]:
+        edge_filter = to_edge_filter(flt)
+        prefetches = [
+            qe.Prefetch(
+                limit=dense_limit,
+                query=qe.Query.Nearest(list(map(float, dense)), using=DENSE),
+                filter=edge_filter,
+                params=qe.SearchParams(hnsw_ef=hnsw_ef),
+            )
+        ]
+        if sparse.indices:
+            prefetches.append(
+                qe.Prefetch(
+                    limit=sparse_limit,
+                    query=qe.Query.Nearest(qe.SparseVector(sparse.indices, sparse.values), using=SPARSE),
+                    filter=edge_filter,
+                )
+            )
+        weights = rrf_weights[: len(prefetches)] if rrf_weights else None
+        points = self._shard.query(
+            qe.QueryRequest(
+                limit=limit,
+                prefetches=prefetches,
+                query=qe.Fusion.Rrf(k=rrf_k, weights=weights),
+                filter=edge_filter,
+                with_payload=True,
+            )
+        )
+        return [ScoredPayload(id=str(p.id), score=float(p.score), payload=dict(p.payload or {})) for p in points]
+
+    def count(self) -> int:
+        return int(self._shard.count(qe.CountRequest()))
+
+    def close(self) -> None:
+        shard, self._shard = getattr(self, "_shard", None), None
+        if shard is not None:
+            shard.flush()
+            shard.close()

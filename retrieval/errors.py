@@ -1,0 +1,25 @@
+"""Errors retrieval raises; each message is one line a user or operator can act on."""
+
+
+class RetrievalError(Exception):
+    """Base class; ``str(err)`` is the user-facing reason."""
+
+
+class ModelUnavailableError(RetrievalError):
+    """A configured model (encoder, reranker) is missing or cannot be reached."""
+
+
+class IndexBusyError(RetrievalError):
+    """Another process holds the embedded index open."""
+
+
+class IndexUnavailableError(RetrievalError):
+    """The index cannot be opened or reached (missing, incompatible, server down)."""
+
+
+class QueryError(RetrievalError):
+    """The query itself is invalid (empty, too long)."""
+
+
+class InputPathError(RetrievalError):
+    """A path given to ingest does not exist or cannot be read."""

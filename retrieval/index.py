@@ -1,0 +1,159 @@
+"""``NuriIndex``: the encoder, the Korean sparse encoder and a Qdrant backend, opened together.
+
+Searching: the query is embedded (dense) and analysed (sparse), both prefetches run inside
+Qdrant with the metadata and permission filters, RRF fuses them, and an optional local
+cross-encoder reranks the fused candidates.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from retrieval.embedders import Embedder, build_embedder
+from retrieval.errors import IndexUnavailableError, QueryError
+from retrieval.rerank import Reranker, build_reranker
+from retrieval.settings import RetrievalSettings
+from retrieval.sparse import KoreanSparseEncoder
+from retrieval.store import FieldMatch, FilterSpec, VectorStore
+from retrieval.types import Hit, Principal, SearchFilters
+
+log = logging.getLogger(__name__)
+
+
+def build_filter(filters: SearchFilters | None, principal: Principal) -> FilterSpec:
+    """Metadata filters (all must hold) plus the caller's permission (one must hold)."""
+    spec = FilterSpec()
+    if filters is not None:
+        if filters.agency:
+            spec.must.append(FieldMatch("agency", [filters.agency]))
+        if filters.doc_type:
+            spec.must.append(FieldMatch("doc_type", [filters.doc_type]))
+        if filters.doc_ids:
+            spec.must.append(FieldMatch("doc_id", list(filters.doc_ids)))
+    if not principal.operator:
+        spec.should.append(FieldMatch("access", ["public"]))
+        if principal.agency:
+            spec.should.append(FieldMatch("access", ["internal"]))
+            spec.should.append(FieldMatch("allowed_agencies", [principal.agency]))
+    return spec
+
+
+def open_store(
+    settings: RetrievalSettings, index_dir: Path, dim: int | None, create: bool
+) -> VectorStore:
+    if settings.index.backend == "qdrant":
+        from retrieval.qdrant_store import QdrantStore
+
+        return QdrantStore(settings.index, dim=dim, create=create)
+    from retrieval.edge_store import EdgeStore
+
+    return EdgeStore(index_dir, dim=dim, settings=settings.index, create=create)
+
+
+class NuriIndex:
+    def __init__(
+        self,
+        settings: RetrievalSettings,
+        store: VectorStore,
+        embedder: Embedder,
+        sparse: KoreanSparseEncoder,
+        reranker: Reranker | None = None,
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.embedder = embedder
+        self.sparse = sparse
+        self.reranker = reranker
+        self._check_compatible()
+
+    @classmethod
+    def open(
+        cls,
+        settings: RetrievalSettings,
+        index_dir: Path,
+        create: bool = False,
+        embedder: Embedder | None = None,
+        store: VectorStore | None = None,
+    ) -> NuriIndex:
+        """Open (or with ``create``, create) the index; models are loaded from local files only."""
+        embedder = embedder or build_embedder(settings.embedder)
+        store = store or open_store(settings, index_dir, embedder.dim, create)
+        try:
+            return cls(
+                settings,
+                store,
+                embedder,
+                KoreanSparseEncoder(settings.sparse),
+                build_reranker(settings.rerank),
+            )
+        except Exception:
+            store.close()
+            raise
+
+    def _check_compatible(self) -> None:
+        meta = self.store.read_meta()
+        if meta is None:
+            return
+        if meta.get("embedder") != self.embedder.name or meta.get("dim") != self.embedder.dim:
+            raise IndexUnavailableError(
+                f"색인이 다른 임베딩 모델({meta.get('embedder')}, {meta.get('dim')}차원)로 "
+                f"만들어졌습니다. 현재 모델: {self.embedder.name} — 다른 --index를 쓰거나 다시 색인하세요"
+            )
+
+    def search(
+        self,
+        query: str,
+        top_k: int | None = None,
+        filters: SearchFilters | None = None,
+        principal: Principal | None = None,
+    ) -> list[Hit]:
+        s = self.settings.search
+        query = (query or "").strip()
+        if not query:
+            raise QueryError("검색어가 비어 있습니다")
+        if len(query) > s.max_query_chars:
+            raise QueryError(f"검색어가 너무 깁니다 ({len(query)}자 > {s.max_query_chars}자)")
+        top_k = top_k or s.top_k
+        if not 0 < top_k <= s.max_top_k:
+            raise QueryError(f"top_k는 1~{s.max_top_k} 사이여야 합니다")
+        principal = principal or Principal()
+        limit = max(top_k, self.settings.rerank.candidates) if self.reranker else top_k
+        scored = self.store.hybrid_query(
+            dense=self.embedder.embed_query(query).tolist(),
+            sparse=self.sparse.encode_query(query),
+            flt=build_filter(filters, principal),
+            limit=limit,
+            dense_limit=max(s.dense_limit, limit),
+            sparse_limit=max(s.sparse_limit, limit),
+            rrf_k=s.rrf_k,
+            rrf_weights=s.rrf_weights,
+            hnsw_ef=s.hnsw_ef,
+        )
+        if self.reranker and scored:
+            scored = self.reranker.rerank(query, scored)
+        return [
+            Hit(
+                rank=i + 1,
+                score=round(float(sp.score), 6),
+                doc_id=sp.payload["doc_id"],
+                title=sp.payload.get("title", ""),
+                anchor=sp.payload.get("anchor", ""),
+                source=sp.payload.get("source", ""),
+                text=sp.payload.get("text", ""),
+                metadata=sp.payload,
+            )
+            for i, sp in enumerate(scored[:top_k])
+        ]
+
+    def count(self) -> int:
+        return self.store.count()
+
+    def close(self) -> None:
+        self.store.close()
+
+    def __enter__(self) -> NuriIndex:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,188 @@
+"""Server/cluster backend: ``qdrant-client`` against a Qdrant URL (production).
+
+The same collection layout, filters and hybrid query as the embedded backend, through
+qdrant-client's Query API (prefetch + RRF). Tests drive it through qdrant-client's local mode
+(``QdrantClient(":memory:")``), which speaks the same client API.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from qdrant_client import QdrantClient, models
+from qdrant_client.http.exceptions import ResponseHandlingException, UnexpectedResponse
+
+from retrieval.errors import IndexUnavailableError
+from retrieval.settings import IndexSettings
+from retrieval.sparse import SparseVector
+from retrieval.store import (
+    DENSE,
+    KEYWORD_FIELDS,
+    SCAN_FIELDS,
+    SPARSE,
+    DocState,
+    FilterSpec,
+    IndexPoint,
+    ScoredPayload,
+    collect_doc_state,
+)
+
+log = logging.getLogger(__name__)
+
+
+def _match(key: str, values: list[str]) -> models.FieldCondition:
+    if len(values) == 1:
+        return models.FieldCondition(key=key, match=models.MatchValue(value=values[0]))
+    return models.FieldCondition(key=key, match=models.MatchAny(any=list(values)))
+
+
+def to_client_filter(flt: FilterSpec) -> models.Filter | None:
+    if flt.empty:
+        return None
+    must: list[Any] = [_match(m.key, m.values) for m in flt.must]
+    if flt.should:
+        must.append(models.Filter(should=[_match(m.key, m.values) for m in flt.should]))
+    return models.Filter(must=must)
+
+
+class QdrantStore:
+    """One collection on a Qdrant server (or a qdrant-client local-mode instance in tests)."""
+
+    def __init__(
+        self,
+        settings: IndexSettings,
+        dim: int | None,
+        create: bool,
+        client: QdrantClient | None = None,
+    ) -> None:
+        self._s = settings
+        self._name = settings.collection
+        if client is None:
+            if not settings.url:
+                raise IndexUnavailableError("Qdrant 서버 주소가 없습니다 (index.url / NURI_INDEX__URL)")
+            client = QdrantClient(url=settings.url, api_key=settings.api_key, timeout=int(settings.timeout_s))
+        self._client = client
+        try:
+            exists = client.collection_exists(self._name)
+        except (ResponseHandlingException, UnexpectedResponse, OSError) as e:
+            raise IndexUnavailableError(f"Qdrant 서버에 연결할 수 없습니다: {settings.url} ({e})") from e
+        if not exists:
+            if not create:
+                raise IndexUnavailableError(
+                    f"Qdrant 컬렉션이 없습니다: {self._name} (먼저 `nuri ingest` 실행)"
+                )
+            if dim is None:
+                raise IndexUnavailableError("새 컬렉션을 만들려면 임베딩 차원이 필요합니다")
+            self._create(dim)
+
+    def _create(self, dim: int) -> None:
+        s = self._s
+        self._client.create_collection(
+            self._name,
+            vectors_config={DENSE: models.VectorParams(size=dim, distance=models.Distance.COSINE)},
+            sparse_vectors_config={SPARSE: models.SparseVectorParams(modifier=models.Modifier.IDF)},
+            hnsw_config=models.HnswConfigDiff(m=s.hnsw_m, ef_construct=s.hnsw_ef_construct),
+        )
+        for name in KEYWORD_FIELDS:
+            self._client.create_payload_index(self._name, name, models.PayloadSchemaType.KEYWORD)
+
+    def upsert(self, points: list[IndexPoint]) -> None:
+        if not points:
+            return
+        self._client.upsert(
+            self._name,
+            points=[
+                models.PointStruct(
+                    id=p.id,
+                    vector={
+                        DENSE: list(map(float, p.dense)),
+                        SPARSE: models.SparseVector(indices=p.sparse.indices, values=p.sparse.values),
+                    },
+                    payload=p.payload,
+                )
+                for p in points
+            ],
+            wait=True,
+        )
+
+    def delete_doc(self, doc_id: str, keep_version: str | None = None) -> None:
+        flt = models.Filter(
+            must=[_match("doc_id", [doc_id])],
+            must_not=[_match("version", [keep_version])] if keep_version else None,
+        )
+        self._client.delete(self._name, points_selector=models.FilterSelector(filter=flt), wait=True)
+
+    def finish_batch(self) -> None:
+        """The server persists and indexes on its own; nothing to do."""
+
+    def read_meta(self) -> dict[str, Any] | None:
+        info = self._client.get_collection(self._name)
+        meta = getattr(info.config, "metadata", None)
+        return dict(meta) if meta else None
+
+    def write_meta(self, meta: dict[str, Any]) -> None:
+        self._client.update_collection(self._name, metadata=meta)
+
+    def scan_docs(self) -> dict[str, DocState]:
+        docs: dict[str, DocState] = {}
+        offset = None
+        while True:
+            records, offset = self._client.scroll(
+                self._name, limit=2048, offset=offset, with_payload=SCAN_FIELDS, with_vectors=False
+            )
+            for r in records:
+                collect_doc_state(docs, r.payload or {})
+            if offset is None:
+                return docs
+
+    def hybrid_query(
+        self,
+        dense: list[float],
+        sparse: SparseVector,
+        flt: FilterSpec,
+        limit: int,
+        dense_limit: int,
+        sparse_limit: int,
+        rrf_k: int,
+        rrf_weights: list[float] | None,
+        hnsw_ef: int,
+    ) -> list[ScoredPayload]:
+        client_filter = to_client_filter(flt)
+        prefetch = [
+            models.Prefetch(
+                query=list(map(float, dense)),
+                using=DENSE,
+                limit=dense_limit,
+                filter=client_filter,
+                params=models.SearchParams(hnsw_ef=hnsw_ef),
+            )
+        ]
+        if sparse.indices:
+            prefetch.append(
+                models.Prefetch(
+                    query=models.SparseVector(indices=sparse.indices, values=sparse.values),
+                    using=SPARSE,
+                    limit=sparse_limit,
+                    filter=client_filter,
+                )
+            )
+        weights = rrf_weights[: len(prefetch)] if rrf_weights else None
+        try:
+            res = self._client.query_points(
+                self._name,
+                prefetch=prefetch,
+                query=models.RrfQuery(rrf=models.Rrf(k=rrf_k, weights=weights)),
+                query_filter=client_filter,
+                limit=limit,
+                with_payload=True,
+            )
+        except (ResponseHandlingException, UnexpectedResponse) as e:
+            raise IndexUnavailableError(f"Qdrant 검색 실패: {e}") from e
+        return [ScoredPayload(id=str(p.id), score=float(p.score), payload=dict(p.payload or {})) for p in res.points]
+
+    def count(self) -> int:
+        return int(self._client.count(self._name, exact=True).count)
+
+    def close(self) -> None:
+        self._client.close()

@@ -1,0 +1,64 @@
+"""Types at the retrieval boundary: chunks going into the index and hits coming out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+@dataclass(slots=True)
+class Chunk:
+    """A token-bounded piece of one Section, ready to embed.
+
+    ``text`` is what a user sees; ``header`` names the document, enclosing headings and
+    article title, so that ``embed_text`` of a chunk deep inside a statute still says which
+    law and which chapter it belongs to.
+    """
+
+    doc_id: str
+    index: int
+    anchor: str
+    text: str
+    header: str
+    heading_path: list[str] = field(default_factory=list)
+    page: int | None = None
+
+    @property
+    def embed_text(self) -> str:
+        return f"{self.header}\n{self.text}"
+
+
+class SearchFilters(BaseModel):
+    """Filters on document metadata, applied inside Qdrant."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    agency: str | None = Field(None, description="Only documents of this agency (소관부처).")
+    doc_type: str | None = Field(None, description="Only this document type, e.g. statute.")
+    doc_ids: list[str] | None = Field(None, description="Only these documents.")
+
+
+class Principal(BaseModel):
+    """Who is asking. ``agency=None`` with ``operator=False`` sees public documents only."""
+
+    agency: str | None = None
+    operator: bool = Field(False, description="Operators (CLI on the server) see everything.")
+
+
+class Hit(BaseModel):
+    """One ranked passage, as printed by ``nuri search --json`` and returned by the API."""
+
+    rank: int
+    score: float
+    doc_id: str
+    title: str
+    anchor: str
+    source: str
+    text: str
+    metadata: dict[str, Any] = Field(default_factory=dict, exclude=True)
+
+    def citation_fields(self) -> dict[str, Any]:
+        """Everything but the passage text: what framework adapters put in metadata."""
+        return self.model_dump(exclude={"text"})
