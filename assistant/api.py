@@ -7,8 +7,8 @@
 Errors are JSON ``{"error": {"code", "message", "message_en"}}`` with the right status:
 400 bad query, 404 unknown path, 413 body too large, 422 malformed body, 503 index/model
 unavailable, 500 anything else (logged, never a stack trace to the client). The caller's
-agency comes from a gateway-set header (``api.agency_header``); without it, only public
-documents are searched.
+agency comes from a gateway-set header (``api.agency_header``, percent-encoded UTF-8);
+without it, only public documents are searched.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import logging
 import threading
 from contextlib import asynccontextmanager
 from typing import Any
+from urllib.parse import unquote
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -93,6 +94,13 @@ class BodySizeLimit:
 
     async def _reject(self, scope: Scope, receive: Receive, send: Send) -> None:
         await error_response(413, "payload_too_large", *self._texts())(scope, receive, send)
+
+
+def caller(request: Request, settings: Settings) -> Principal:
+    """The caller's agency from the gateway header; HTTP headers are ASCII, so a Korean agency
+    name arrives percent-encoded UTF-8 (``%EB%88%84%EB%A6%AC...``) and is decoded here."""
+    raw = request.headers.get(settings.api.agency_header, "").strip()
+    return Principal(agency=unquote(raw) or None)
 
 
 class AppState:
@@ -190,7 +198,7 @@ def create_app(settings: Settings, index: NuriIndex | None = None) -> FastAPI:
     @app.post("/v1/search", response_model=list[Hit], tags=["search"])
     def search(body: SearchRequest, request: Request) -> list[Hit]:
         idx = _ready_index()
-        principal = Principal(agency=request.headers.get(settings.api.agency_header) or None)
+        principal = caller(request, settings)
         try:
             return idx.search(body.query, top_k=body.top_k, filters=body.filters, principal=principal)
         except QueryError as e:

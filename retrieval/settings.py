@@ -48,6 +48,9 @@ class IndexSettings(BaseModel):
     hnsw_m: int = 16
     hnsw_ef_construct: int = 128
     upsert_batch: int = Field(256, gt=0)
+    encode_batch_chunks: int = Field(
+        64, gt=0, description="Chunks encoded together during ingest (across documents)."
+    )
 
 
 class SearchSettings(BaseModel):

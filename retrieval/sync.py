@@ -35,7 +35,6 @@ from retrieval.types import Chunk
 
 log = logging.getLogger(__name__)
 _ID_NAMESPACE = uuid.UUID("6f1c1a52-4d0e-4a53-9a3e-8d3c8b1f9e01")
-ENCODE_BATCH_CHUNKS = 64
 
 
 @dataclass
@@ -66,7 +65,6 @@ class _Pending:
     version: str
     chunks: list[Chunk]
     is_new: bool
-    stale_doc_ids: list[str]
 
 
 def point_id(doc_id: str, version: str, index: int) -> str:
@@ -134,6 +132,8 @@ class Syncer:
                 todo.append((path, version))
 
         changed = False
+        written_ids: set[str] = set()
+        rewritten_sources: set[str] = set()
         pending: list[_Pending] = []
         n_pending = 0
         bar = tqdm(total=len(todo), desc="색인", unit="문서", file=sys.stderr, disable=not self._progress or not todo)
@@ -152,18 +152,13 @@ class Syncer:
                     report.failed.append((str(path), "색인할 텍스트가 없습니다"))
                     bar.update(1)
                     continue
-                known = by_source.get(src, [])
+                written_ids.add(doc.doc_id)
+                rewritten_sources.add(src)
                 pending.append(
-                    _Pending(
-                        doc=doc,
-                        version=version,
-                        chunks=chunks,
-                        is_new=doc.doc_id not in state,
-                        stale_doc_ids=[d for d in known if d != doc.doc_id],
-                    )
+                    _Pending(doc=doc, version=version, chunks=chunks, is_new=doc.doc_id not in state)
                 )
                 n_pending += len(chunks)
-                if n_pending >= ENCODE_BATCH_CHUNKS:
+                if n_pending >= self._index.settings.index.encode_batch_chunks:
                     self._write(pending, report, bar)
                     changed = True
                     pending, n_pending = [], 0
@@ -173,6 +168,13 @@ class Syncer:
         finally:
             bar.close()
 
+        # A file whose document id changed (e.g. a statute's 법령ID): drop the old id's chunks,
+        # unless this run wrote that id from some file.
+        for src in rewritten_sources:
+            for doc_id in by_source.get(src, []):
+                if doc_id not in written_ids:
+                    store.delete_doc(doc_id)
+                    changed = True
         if prune:
             seen = {str(p.resolve()) for p in files}
             roots = [p.resolve() for p in paths if p.is_dir()]
@@ -211,8 +213,6 @@ class Syncer:
             for i in range(0, n, batch):
                 store.upsert(points[i : i + batch])
             store.delete_doc(p.doc.doc_id, keep_version=p.version)
-            for stale in p.stale_doc_ids:
-                store.delete_doc(stale)
             if p.is_new:
                 report.added += 1
             else:

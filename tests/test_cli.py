@@ -1,0 +1,125 @@
+"""The ``nuri`` command line as a user runs it: real subprocesses, exit codes, one-line errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import REPO_ROOT, write_md
+
+
+def nuri(*args: str, index: Path | None = None, env: dict | None = None) -> subprocess.CompletedProcess:
+    full_env = dict(os.environ, **(env or {}))
+    if index is not None:
+        full_env["NURI_INDEX_DIR"] = str(index)
+    return subprocess.run(
+        [sys.executable, "-m", "assistant.cli", *args],
+        cwd=REPO_ROOT, env=full_env, capture_output=True, text=True, timeout=300,
+    )
+
+
+def assert_one_line_error(proc: subprocess.CompletedProcess) -> None:
+    assert proc.returncode != 0
+    assert "Traceback" not in proc.stderr
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, proc.stderr
+    assert lines[0].startswith("nuri: ")
+
+
+@pytest.fixture(scope="module")
+def ingested(tmp_path_factory):
+    root = tmp_path_factory.mktemp("cli")
+    corpus = root / "corpus"
+    write_md(corpus, "a.md", "출장 여비 안내", {"정산 기한": "출장을 마친 날부터 5일 이내에 여비를 정산한다."}, meta="agency: 누리행정청\naccess: public\n")
+    write_md(corpus, "b.md", "보안 점검 공지", {"점검 일정": "매월 첫째 주 수요일에 보안 점검을 실시한다."}, meta="agency: 한빛데이터원\naccess: internal\ndoc_type: notice\n")
+    write_md(corpus, "c.md", "보안 감사 결과", {"점검 결과": "보안 점검 결과 취약점 3건을 발견하였다."}, meta="agency: 한빛데이터원\naccess: restricted\ndoc_type: report\n")
+    index = root / "index"
+    proc = nuri("ingest", str(corpus), "--quiet", index=index)
+    assert proc.returncode == 0, proc.stderr
+    return corpus, index, proc
+
+
+def test_ingest_prints_a_summary(ingested):
+    _, _, proc = ingested
+    assert "추가 3" in proc.stdout and "실패 0" in proc.stdout
+
+
+def test_ingest_json_summary_on_resync(ingested):
+    corpus, index, _ = ingested
+    proc = nuri("ingest", str(corpus), "--json", "--quiet", index=index)
+    report = json.loads(proc.stdout)
+    assert (report["added"], report["unchanged"], report["failed"]) == (0, 3, [])
+
+
+def test_search_json_has_the_documented_fields(ingested):
+    _, index, _ = ingested
+    proc = nuri("search", "여비 정산은 언제까지?", "--json", "--top-k", "2", "--index", str(index))
+    assert proc.returncode == 0, proc.stderr
+    hits = json.loads(proc.stdout)
+    assert [set(h) for h in hits] == [{"rank", "score", "doc_id", "title", "anchor", "source", "text"}] * 2
+    assert hits[0]["title"] == "출장 여비 안내" and hits[0]["rank"] == 1
+
+
+def test_search_filters_by_agency_and_doc_type(ingested):
+    _, index, _ = ingested
+    hits = json.loads(nuri("search", "점검", "--json", "--agency", "누리행정청", index=index).stdout)
+    assert {h["title"] for h in hits} == {"출장 여비 안내"}
+    hits = json.loads(nuri("search", "점검", "--json", "--doc-type", "notice", index=index).stdout)
+    assert {h["title"] for h in hits} == {"보안 점검 공지"}
+
+
+def test_search_as_an_agency_applies_permissions(ingested):
+    _, index, _ = ingested
+    outsider = json.loads(nuri("search", "보안 점검 결과", "--json", "--as-agency", "누리행정청", index=index).stdout)
+    assert "보안 감사 결과" not in {h["title"] for h in outsider}
+    assert "보안 점검 공지" in {h["title"] for h in outsider}  # internal: any identified agency
+    owner = json.loads(nuri("search", "보안 점검 결과", "--json", "--as-agency", "한빛데이터원", index=index).stdout)
+    assert owner[0]["title"] == "보안 감사 결과"
+
+
+def test_missing_path_is_a_one_line_error(tmp_path):
+    proc = nuri("ingest", str(tmp_path / "nope"), index=tmp_path / "index")
+    assert_one_line_error(proc)
+    assert "경로가 없습니다" in proc.stderr
+    assert not (tmp_path / "index").exists()  # nothing half-written
+
+
+def test_unknown_option_is_a_one_line_error(tmp_path):
+    proc = nuri("search", "질문", "--frobnicate", index=tmp_path / "index")
+    assert_one_line_error(proc)
+    assert proc.returncode == 2
+
+
+def test_search_without_index_says_to_ingest_first(tmp_path):
+    proc = nuri("search", "질문", index=tmp_path / "empty")
+    assert_one_line_error(proc)
+    assert "nuri ingest" in proc.stderr
+
+
+def test_corrupt_file_is_reported_with_path_and_reason_and_exit_code(tmp_path):
+    corpus = tmp_path / "corpus"
+    write_md(corpus, "ok.md", "정상 문서", {"내용": "정상적인 본문입니다."})
+    (corpus / "bad.docx").write_bytes(b"PK\x03\x04 not a real docx")
+    proc = nuri("ingest", str(corpus), "--quiet", index=tmp_path / "index")
+    assert proc.returncode == 1
+    assert "Traceback" not in proc.stderr
+    assert "추가 1" in proc.stdout
+    assert any("bad.docx" in line and ":" in line for line in proc.stdout.splitlines() if "실패:" in line)
+
+
+def test_index_in_use_by_another_process_is_a_clear_error(ingested):
+    from retrieval.edge_store import EdgeStore
+    from retrieval.settings import IndexSettings
+
+    _, index, _ = ingested
+    holder = EdgeStore(index, dim=None, settings=IndexSettings(), create=False)
+    try:
+        proc = nuri("search", "여비", index=index)
+    finally:
+        holder.close()
+    assert_one_line_error(proc)
+    assert "사용 중" in proc.stderr
