@@ -7,6 +7,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from connector_helpers import CORPUS
 
 from connectors.registry import SUPPORTED_SUFFIXES, discover, load_document
 from connectors.settings import ConnectorSettings
@@ -21,17 +22,17 @@ def _write(path: Path, text: str, encoding: str = "utf-8") -> Path:
     return path
 
 
-def test_sidecar_overrides_folder_meta_key_by_key(sample_corpus: Path) -> None:
-    doc = load_document(sample_corpus / "privacy_plan_summary.pdf", CS)
+def test_sidecar_overrides_folder_meta_key_by_key() -> None:
+    doc = load_document(CORPUS / "privacy_plan_summary.pdf", CS)
     assert doc.access is AccessLevel.INTERNAL  # sidecar; the folder says public
     assert doc.agency == "누리행정청"  # folder
     assert (doc.doc_type, doc.effective_date) == ("plan", date(2024, 2, 1))  # sidecar
-    public = load_document(sample_corpus / "security_inspection_notice.txt", CS)
+    public = load_document(CORPUS / "security_inspection_notice.txt", CS)
     assert public.access is AccessLevel.PUBLIC and public.doc_type == "notice"
 
 
-def test_restricted_document_of_second_agency_lists_allowed_agencies(sample_corpus: Path) -> None:
-    doc = load_document(sample_corpus / "data_sharing_standard.md", CS)
+def test_restricted_document_of_second_agency_lists_allowed_agencies() -> None:
+    doc = load_document(CORPUS / "data_sharing_standard.md", CS)
     assert doc.agency == "한빛데이터원"
     assert doc.access is AccessLevel.RESTRICTED
     assert doc.allowed_agencies == ["한빛데이터원", "누리행정청"]
@@ -70,6 +71,7 @@ def test_meta_title_overrides_document_title_and_anchors_the_preamble(tmp_path: 
         ("allowed_agencies: 누리행정청\n", "'allowed_agencies' 문자열 목록이어야 합니다"),
         ("agnecy: 누리행정청\n", "'agnecy' 알 수 없는 키입니다"),
     ],
+    ids=["bad-access", "bad-date", "agencies-not-a-list", "unknown-key"],
 )
 def test_invalid_sidecar_names_the_file_and_the_bad_key(tmp_path: Path, meta: str, message: str) -> None:
     path = _write(tmp_path / "guide.txt", "안내\n\n내용입니다.\n")
@@ -88,8 +90,8 @@ def test_invalid_folder_meta_yaml_syntax_is_reported_with_its_line(tmp_path: Pat
         load_document(path, CS)
 
 
-def test_doc_id_is_stable_hash_of_resolved_path(sample_corpus: Path) -> None:
-    path = sample_corpus / "remote_work_guideline.md"
+def test_doc_id_is_stable_hash_of_resolved_path() -> None:
+    path = CORPUS / "remote_work_guideline.md"
     first, second = load_document(path, CS), load_document(path, CS)
     expected = "file:" + hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:24]
     assert first.doc_id == second.doc_id == expected
@@ -115,8 +117,8 @@ def test_discover_reports_missing_paths_and_explicit_unsupported_files(tmp_path:
     assert errors == [(missing, "파일이나 폴더가 없습니다"), (png, "지원하지 않는 파일 형식입니다 (.png)")]
 
 
-def test_discover_finds_the_whole_sample_corpus(sample_corpus: Path) -> None:
-    files, errors = discover([sample_corpus])
+def test_discover_finds_the_whole_sample_corpus() -> None:
+    files, errors = discover([CORPUS])
     assert errors == []
     assert {p.suffix for p in files} == {".md", ".html", ".docx", ".pdf", ".txt", ".hwpx"}
     assert len(files) == 8

@@ -6,7 +6,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from connector_helpers import blocks, section
+from connector_helpers import CORPUS, blocks, section
 
 from connectors.docx import parse_docx
 from connectors.hwpx import parse_hwpx
@@ -18,14 +18,14 @@ from connectors.types import ParseError
 CS = ConnectorSettings()
 
 
-def test_pdf_has_one_section_per_page_with_page_anchors(sample_corpus: Path) -> None:
-    doc = parse_pdf(sample_corpus / "privacy_plan_summary.pdf", CS)
+def test_pdf_has_one_section_per_page_with_page_anchors() -> None:
+    doc = parse_pdf(CORPUS / "privacy_plan_summary.pdf", CS)
     assert doc.title == "개인정보 보호 내부관리계획 요약"
     assert [(s.anchor, s.page) for s in doc.sections] == [("p. 1", 1), ("p. 2", 2), ("p. 3", 3)]
 
 
-def test_pdf_hangul_is_extracted_intact_and_page_headings_are_kept(sample_corpus: Path) -> None:
-    doc = parse_pdf(sample_corpus / "privacy_plan_summary.pdf", CS)
+def test_pdf_hangul_is_extracted_intact_and_page_headings_are_kept() -> None:
+    doc = parse_pdf(CORPUS / "privacy_plan_summary.pdf", CS)
     page2, page3 = doc.sections[1], doc.sections[2]
     assert page2.heading_path == ["3. 접근권한 관리"]
     assert "늦어도 인사발령일 다음 날까지 접근권한을 변경하거나 말소한다" in page2.text
@@ -34,8 +34,8 @@ def test_pdf_hangul_is_extracted_intact_and_page_headings_are_kept(sample_corpus
     assert "개인정보 보호책임자는 기획조정관으로 한다" in doc.sections[0].text
 
 
-def test_docx_title_heading_sections_and_table_rows(sample_corpus: Path) -> None:
-    doc = parse_docx(sample_corpus / "travel_expense_manual.docx", CS)
+def test_docx_title_heading_sections_and_table_rows() -> None:
+    doc = parse_docx(CORPUS / "travel_expense_manual.docx", CS)
     assert doc.title == "국내 출장 여비 정산 매뉴얼"
     rates = section(doc, "2.1 일비·식비·숙박비")
     assert rates.heading_path == ["국내 출장 여비 정산 매뉴얼", "2. 여비 지급 기준"]
@@ -46,8 +46,8 @@ def test_docx_title_heading_sections_and_table_rows(sample_corpus: Path) -> None
     assert steps[0].text.startswith("출장을 마친 날부터 5근무일 이내에") and len(steps) == 4
 
 
-def test_hwpx_title_outline_headings_table_and_footnote(sample_corpus: Path) -> None:
-    doc = parse_hwpx(sample_corpus / "civil_complaint_manual.hwpx", CS)
+def test_hwpx_title_outline_headings_table_and_footnote() -> None:
+    doc = parse_hwpx(CORPUS / "civil_complaint_manual.hwpx", CS)
     assert doc.title == "민원 응대 매뉴얼"
     assert section(doc, "가. 전화 응대").heading_path == ["1. 민원 응대 기본 원칙"]
     deadlines = [b.text for b in section(doc, "2. 민원 처리 기한").blocks]
@@ -56,8 +56,8 @@ def test_hwpx_title_outline_headings_table_and_footnote(sample_corpus: Path) -> 
     assert "최대 2일의 특별휴가" in section(doc, "가. 폭언·폭행 발생 시").text
 
 
-def test_hwpx_sample_is_a_well_formed_owpml_package(sample_corpus: Path) -> None:
-    with zipfile.ZipFile(sample_corpus / "civil_complaint_manual.hwpx") as archive:
+def test_hwpx_sample_is_a_well_formed_owpml_package() -> None:
+    with zipfile.ZipFile(CORPUS / "civil_complaint_manual.hwpx") as archive:
         first = archive.infolist()[0]
         assert (first.filename, first.compress_type) == ("mimetype", zipfile.ZIP_STORED)
         assert archive.read("mimetype") == b"application/hwp+zip"
@@ -74,8 +74,8 @@ def _broken(tmp_path: Path, source: Path, keep: int) -> Path:
     return target
 
 
-def test_truncated_pdf_is_a_parse_error(sample_corpus: Path, tmp_path: Path) -> None:
-    broken = _broken(tmp_path, sample_corpus / "privacy_plan_summary.pdf", 3000)
+def test_truncated_pdf_is_a_parse_error(tmp_path: Path) -> None:
+    broken = _broken(tmp_path, CORPUS / "privacy_plan_summary.pdf", 3000)
     with pytest.raises(ParseError, match="^손상된 PDF 파일입니다"):
         load_document(broken, CS)
 
@@ -87,8 +87,8 @@ def test_non_pdf_bytes_named_pdf_are_a_parse_error(tmp_path: Path) -> None:
         load_document(fake, CS)
 
 
-def test_truncated_docx_is_a_parse_error(sample_corpus: Path, tmp_path: Path) -> None:
-    broken = _broken(tmp_path, sample_corpus / "travel_expense_manual.docx", 5000)
+def test_truncated_docx_is_a_parse_error(tmp_path: Path) -> None:
+    broken = _broken(tmp_path, CORPUS / "travel_expense_manual.docx", 5000)
     with pytest.raises(ParseError, match="^손상된 DOCX 파일입니다"):
         load_document(broken, CS)
 
@@ -101,8 +101,8 @@ def test_zip_without_word_document_is_a_parse_error(tmp_path: Path) -> None:
         load_document(path, CS)
 
 
-def test_truncated_hwpx_is_a_parse_error(sample_corpus: Path, tmp_path: Path) -> None:
-    broken = _broken(tmp_path, sample_corpus / "civil_complaint_manual.hwpx", 3000)
+def test_truncated_hwpx_is_a_parse_error(tmp_path: Path) -> None:
+    broken = _broken(tmp_path, CORPUS / "civil_complaint_manual.hwpx", 3000)
     with pytest.raises(ParseError, match="^손상된 HWPX 파일입니다"):
         load_document(broken, CS)
 
@@ -131,13 +131,13 @@ def test_encrypted_hwpx_is_refused(tmp_path: Path) -> None:
         load_document(path, CS)
 
 
-def test_every_generated_sample_round_trips_with_korean_text(sample_corpus: Path) -> None:
+def test_every_generated_sample_round_trips_with_korean_text() -> None:
     for name, phrase in [
         ("travel_expense_manual.docx", "친지 집 등에서 숙박하여 숙박비를 지출하지 않은 경우 1박당 20,000원"),
         ("privacy_plan_summary.pdf", "72시간 이내에 정보주체에게 통지하고"),
         ("civil_complaint_manual.hwpx", "벨이 세 번 울리기 전에 받는다"),
     ]:
-        assert any(phrase in b for b in blocks(load_document(sample_corpus / name, CS))), name
+        assert any(phrase in b for b in blocks(load_document(CORPUS / name, CS))), name
 
 
 def _minimal_hwpx(path: Path, paragraphs: list[tuple[int, str]]) -> Path:

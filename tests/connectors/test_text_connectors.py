@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from connector_helpers import blocks, section
+from connector_helpers import CORPUS, blocks, section
 
 from connectors.html import parse_html
 from connectors.plaintext import parse_markdown, parse_text
@@ -16,8 +16,8 @@ from connectors.types import ParseError
 CS = ConnectorSettings()
 
 
-def test_markdown_headings_become_anchors_nested_under_the_title(sample_corpus: Path) -> None:
-    doc = parse_markdown(sample_corpus / "remote_work_guideline.md", CS)
+def test_markdown_headings_become_anchors_nested_under_the_title() -> None:
+    doc = parse_markdown(CORPUS / "remote_work_guideline.md", CS)
     assert doc.title == "재택근무 운영 지침"
     assert doc.sections[0].anchor == "재택근무 운영 지침"
     assert "2024년 3월 1일부터 시행" in doc.sections[0].text
@@ -47,8 +47,8 @@ def test_markdown_list_items_and_table_rows_are_separate_blocks(tmp_path: Path) 
     assert [s.anchor for s in doc.sections] == ["제목"]
 
 
-def test_plain_text_korean_heading_lines_start_sections(sample_corpus: Path) -> None:
-    doc = parse_text(sample_corpus / "security_inspection_notice.txt", CS)
+def test_plain_text_korean_heading_lines_start_sections() -> None:
+    doc = parse_text(CORPUS / "security_inspection_notice.txt", CS)
     assert doc.title == "2024년 상반기 정보보안 점검 실시 공지"
     assert section(doc, "1. 점검 기간").blocks[0].text.startswith("2024년 5월 13일(월)부터 5월 24일(금)까지")
     items = section(doc, "3. 점검 항목").blocks
@@ -74,8 +74,8 @@ def test_article_heading_keeps_its_same_line_body(tmp_path: Path) -> None:
     assert section(doc, "제2조(정의)").heading_path == []
 
 
-def test_cp949_legacy_notice_is_decoded(sample_corpus: Path) -> None:
-    path = sample_corpus / "legacy_parking_notice_cp949.txt"
+def test_cp949_legacy_notice_is_decoded() -> None:
+    path = CORPUS / "legacy_parking_notice_cp949.txt"
     with pytest.raises(UnicodeDecodeError):
         path.read_bytes().decode("utf-8")  # the fixture really is CP949
     doc = load_document(path, CS)
@@ -106,8 +106,8 @@ def test_binary_file_named_txt_is_a_parse_error(tmp_path: Path) -> None:
         load_document(path, CS)
 
 
-def test_html_title_headings_and_table_rows(sample_corpus: Path) -> None:
-    doc = parse_html(sample_corpus / "foi_request_guide.html", CS)
+def test_html_title_headings_and_table_rows() -> None:
+    doc = parse_html(CORPUS / "foi_request_guide.html", CS)
     assert doc.title == "정보공개 청구 처리 안내"
     deadline = section(doc, "2. 처리 기한")
     assert "10일 이내에 결정합니다" in deadline.text and "10일의 범위에서 한 번 연장" in deadline.text
@@ -118,8 +118,8 @@ def test_html_title_headings_and_table_rows(sample_corpus: Path) -> None:
     assert "방문: 누리행정청 종합민원실(본관 1층) 정보공개 창구" in methods
 
 
-def test_html_scripts_styles_and_navigation_are_dropped(sample_corpus: Path) -> None:
-    text = parse_html(sample_corpus / "foi_request_guide.html", CS).text
+def test_html_scripts_styles_and_navigation_are_dropped() -> None:
+    text = parse_html(CORPUS / "foi_request_guide.html", CS).text
     assert "dataLayer" not in text and "font-family" not in text and "누리행정청 홈" not in text
 
 
@@ -145,3 +145,31 @@ def test_markdown_keeps_korean_angle_bracket_notes_but_drops_html_tags(tmp_path:
     md = tmp_path / "note.md"
     md.write_text("# 안내\n\n기준을 바꿨다. <개정 2024. 1. 1.> <br/>**굵게** [링크](http://x.example)\n")
     assert blocks(parse_markdown(md, CS)) == ["기준을 바꿨다. <개정 2024. 1. 1.> 굵게 링크"]
+
+
+def test_numbered_sentences_are_separate_blocks_and_short_titles_are_headings(tmp_path: Path) -> None:
+    path = tmp_path / "절차.txt"
+    path.write_text(
+        "처리 절차 안내\n\n1. 개요\n민원 처리 순서를 안내합니다.\n2.처리 순서\n"
+        "1. 접수 담당자가 민원을 등록한다.\n2. 담당 부서가 7일 이내에 답변한다.\n가. 세부 기준\n내용.\n",
+        encoding="utf-8",
+    )
+    doc = parse_text(path, CS)
+    assert [s.anchor for s in doc.sections] == ["1. 개요", "2.처리 순서", "가. 세부 기준"]
+    assert [b.text for b in section(doc, "2.처리 순서").blocks] == [
+        "1. 접수 담당자가 민원을 등록한다.",
+        "2. 담당 부서가 7일 이내에 답변한다.",
+    ]
+    assert section(doc, "가. 세부 기준").heading_path == ["2.처리 순서"]
+
+
+def test_html_layout_table_cells_keep_their_headings(tmp_path: Path) -> None:
+    page = tmp_path / "layout.html"
+    page.write_text(
+        "<html><body><table><tr><td><h2>신청 안내</h2><p>신청은 온라인으로 합니다.</p></td>"
+        "<td><table><tr><th>구분</th><th>기한</th></tr><tr><td>일반</td><td>10일</td></tr></table></td>"
+        "</tr></table></body></html>",
+        encoding="utf-8",
+    )
+    doc = parse_html(page, CS)
+    assert [b.text for b in section(doc, "신청 안내").blocks] == ["신청은 온라인으로 합니다.", "구분 | 기한", "일반 | 10일"]
