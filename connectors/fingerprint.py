@@ -10,15 +10,11 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
+from connectors.metadata import metadata_files
 from connectors.settings import ConnectorSettings
 
 # Bump when a parser changes what it extracts, so existing indexes re-ingest on next sync.
 CONNECTOR_VERSION = "1"
-
-
-def metadata_files(path: Path) -> list[Path]:
-    """The metadata files that apply to ``path``, folder-wide first, sidecar last."""
-    return [path.parent / "_meta.yaml", path.parent / f"{path.name}.meta.yaml"]
 
 
 def fingerprint(path: Path, settings: ConnectorSettings) -> str:

@@ -91,10 +91,15 @@ def _read_meta_file(meta_path: Path) -> dict[str, Any]:
         ) from None
 
 
+def metadata_files(path: Path) -> list[Path]:
+    """The metadata files that apply to ``path``, folder-wide first, sidecar last."""
+    return [path.parent / FOLDER_META, path.parent / (path.name + SIDECAR_SUFFIX)]
+
+
 def load_meta(path: Path) -> FileMeta:
     """Merged metadata of ``path``: the folder's ``_meta.yaml``, overridden by the sidecar."""
     merged: dict[str, Any] = {}
-    for meta_path in (path.parent / FOLDER_META, path.parent / (path.name + SIDECAR_SUFFIX)):
+    for meta_path in metadata_files(path):
         if meta_path.is_file():
             merged.update(_read_meta_file(meta_path))
     return FileMeta(**merged)

@@ -1,0 +1,1 @@
+"""The Gradio chat UI for civil servants. Not built yet (comes with the cited-answers issue)."""
