@@ -51,6 +51,9 @@ class KoreanSparseEncoder:
         self._s = settings or SparseSettings()
         self._kiwi = Kiwi()
         self._lock = threading.Lock()
+        # Kiwi loads its model lazily on the first call; pay that once here, not inside the
+        # first search or the first ingest batch.
+        self._kiwi.tokenize("법령 검색")
 
     def terms(self, text: str) -> list[str]:
         with self._lock:
