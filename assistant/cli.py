@@ -2,7 +2,9 @@
 
     nuri ingest PATH... [--index DIR] [--no-prune] [--json]
     nuri search "질문" [--top-k N] [--agency X] [--doc-type T] [--as-agency A] [--json] [--index DIR]
+    nuri ask "질문" [--json] [--agency X] [--doc-type T] [--as-agency A] [--index DIR]
     nuri serve [--index DIR] [--host H] [--port P]
+    nuri llm serve [--engine llamacpp|vllm] [--port P]
     nuri demo
 
 Errors print one line on stderr (``nuri: 오류: …``) and exit non-zero; never a traceback.
@@ -18,6 +20,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from assistant.errors import AssistantError
 from assistant.logs import setup_logging
 from assistant.settings import Settings, load_settings
 from connectors.types import ParseError
@@ -57,7 +60,22 @@ def _parser() -> argparse.ArgumentParser:
     se.add_argument("--json", action="store_true")
     se.add_argument("--index", type=Path)
 
-    sv = sub.add_parser("serve", help="HTTP API 서버 실행")
+    ak = sub.add_parser("ask", help="근거 자료를 인용해 질문에 답변")
+    ak.add_argument("question")
+    ak.add_argument("--agency", help="이 기관(소관부처)의 문서만")
+    ak.add_argument("--doc-type", help="이 문서 유형만")
+    ak.add_argument("--as-agency", help="이 기관 사용자 권한으로 (기본: 운영자, 전체 열람)")
+    ak.add_argument("--json", action="store_true", help='{"answer", "citations", "refused"} 출력')
+    ak.add_argument("--index", type=Path)
+
+    llm = sub.add_parser("llm", help="모델 서버")
+    llm_sub = llm.add_subparsers(dest="llm_command", required=True, parser_class=_Parser)
+    ls = llm_sub.add_parser("serve", help="설정된 모델 서버만 실행 (OpenAI 호환)")
+    ls.add_argument("--engine", choices=["llamacpp", "vllm"])
+    ls.add_argument("--host")
+    ls.add_argument("--port", type=int)
+
+    sv = sub.add_parser("serve", help="HTTP API + 채팅 UI 서버 실행 (내장 모델 서버 포함)")
     sv.add_argument("--index", type=Path)
     sv.add_argument("--host")
     sv.add_argument("--port", type=int)
@@ -125,6 +143,51 @@ def cmd_search(args: argparse.Namespace) -> int:
     return 0
 
 
+def _print_answer(answer, as_json: bool) -> None:  # noqa: ANN001 - assistant.answers.Answer
+    if as_json:
+        print(json.dumps(answer.model_dump(), ensure_ascii=False, indent=2))
+        return
+    print(answer.answer)
+    if answer.refused:
+        print("\n(근거 자료를 찾지 못해 답변하지 않았습니다)")
+    if answer.citations:
+        print("\n근거:")
+        for c in answer.citations:
+            print(f"  [{c.n}] {c.anchor} ({c.title}) — {c.source}")
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    from assistant.service import NuriService
+
+    settings = _settings(args)
+    filters = SearchFilters(agency=args.agency, doc_type=args.doc_type)
+    principal = Principal(agency=args.as_agency) if args.as_agency else Principal(operator=True)
+    with NuriService(settings) as service:
+        answer = service.ask(args.question, filters=filters, principal=principal)
+    _print_answer(answer, args.json)
+    return 0
+
+
+def cmd_llm(args: argparse.Namespace) -> int:
+    from assistant.model_server import ModelServer
+
+    settings = _settings(args)
+    if args.engine:
+        settings.model_server.engine = args.engine
+    if args.host:
+        settings.model_server.host = args.host
+    if args.port is not None:
+        settings.model_server.port = args.port
+    server = ModelServer(settings.model_server, settings.llm, settings.resolve)
+    with server:
+        print(
+            f"모델 서버({settings.model_server.engine}) 준비됨: {server.base_url}  모델: {settings.llm.model}",
+            flush=True,
+        )
+        code = server.wait()
+    return 0 if code in (0, -15) else 1
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     from assistant.server import serve
 
@@ -155,7 +218,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"ingest": cmd_ingest, "search": cmd_search, "serve": cmd_serve, "demo": cmd_demo}
+COMMANDS = {
+    "ingest": cmd_ingest,
+    "search": cmd_search,
+    "ask": cmd_ask,
+    "llm": cmd_llm,
+    "serve": cmd_serve,
+    "demo": cmd_demo,
+}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -170,7 +240,7 @@ def main(argv: list[str] | None = None) -> int:
     except CliUsageError as e:
         print(f"nuri: 사용법 오류: {e}", file=sys.stderr)
         return 2
-    except (RetrievalError, ParseError, FileNotFoundError) as e:
+    except (RetrievalError, ParseError, FileNotFoundError, AssistantError) as e:
         print(f"nuri: 오류: {e}", file=sys.stderr)
         return 1
     except ValidationError as e:

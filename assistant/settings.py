@@ -20,6 +20,7 @@ from pydantic_settings import (
     YamlConfigSettingsSource,
 )
 
+from assistant.llm_settings import AnswerSettings, LLMSettings, ModelServerSettings
 from connectors.settings import ConnectorSettings
 from retrieval.settings import (
     ChunkingSettings,
@@ -43,6 +44,18 @@ class ApiSettings(BaseModel):
         "X-Nuri-Agency",
         description="Header carrying the caller's agency, set by the agency's gateway/SSO.",
     )
+
+
+class UiSettings(BaseModel):
+    enabled: bool = Field(True, description="Serve the Gradio chat with the API.")
+    path: str = Field("/ui", description="Where the chat is mounted.")
+    factory: str = Field(
+        "ui.chat:mount_chat",
+        description="module:function that mounts the chat on the FastAPI app (keeps assistant/ "
+        "free of UI imports).",
+    )
+    title: str = "누리 — 공공기관 문서·법령 도우미"
+    examples: list[str] = Field(default_factory=list, description="Example questions shown in the chat.")
 
 
 class LoggingSettings(BaseModel):
@@ -73,6 +86,10 @@ class Settings(BaseSettings):
     search: SearchSettings = SearchSettings()
     rerank: RerankSettings = RerankSettings()
     api: ApiSettings = ApiSettings()
+    llm: LLMSettings = LLMSettings()
+    model_server: ModelServerSettings = ModelServerSettings()
+    answer: AnswerSettings = AnswerSettings()
+    ui: UiSettings = UiSettings()
     logging: LoggingSettings = LoggingSettings()
 
     @classmethod
@@ -101,8 +118,9 @@ class Settings(BaseSettings):
             rerank=self.rerank,
         )
 
-    def resolve(self, path: Path) -> Path:
+    def resolve(self, path: Path | str) -> Path:
         """Relative paths in the config are relative to the repository root."""
+        path = Path(path)
         return path if path.is_absolute() else REPO_ROOT / path
 
 

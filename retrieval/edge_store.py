@@ -187,6 +187,20 @@ class EdgeStore:
         )
         return [ScoredPayload(id=str(p.id), score=float(p.score), payload=dict(p.payload or {})) for p in points]
 
+    def dense_scores(
+        self, dense: list[float], flt: FilterSpec, limit: int, hnsw_ef: int
+    ) -> dict[str, float]:
+        points = self._shard.query(
+            qe.QueryRequest(
+                limit=limit,
+                query=qe.Query.Nearest(list(map(float, dense)), using=DENSE),
+                filter=to_edge_filter(flt),
+                params=qe.SearchParams(hnsw_ef=hnsw_ef),
+                with_payload=False,
+            )
+        )
+        return {str(p.id): float(p.score) for p in points}
+
     def count(self) -> int:
         return int(self._shard.count(qe.CountRequest()))
 

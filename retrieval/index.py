@@ -107,6 +107,7 @@ class NuriIndex:
         top_k: int | None = None,
         filters: SearchFilters | None = None,
         principal: Principal | None = None,
+        with_relevance: bool = False,
     ) -> list[Hit]:
         s = self.settings.search
         query = (query or "").strip()
@@ -119,10 +120,12 @@ class NuriIndex:
             raise QueryError(f"top_k는 1~{s.max_top_k} 사이여야 합니다")
         principal = principal or Principal()
         limit = max(top_k, self.settings.rerank.candidates) if self.reranker else top_k
+        dense = self.embedder.embed_query(query).tolist()
+        flt = build_filter(filters, principal)
         scored = self.store.hybrid_query(
-            dense=self.embedder.embed_query(query).tolist(),
+            dense=dense,
             sparse=self.sparse.encode_query(query),
-            flt=build_filter(filters, principal),
+            flt=flt,
             limit=limit,
             dense_limit=max(s.dense_limit, limit),
             sparse_limit=max(s.sparse_limit, limit),
@@ -132,6 +135,9 @@ class NuriIndex:
         )
         if self.reranker and scored:
             scored = self.reranker.rerank(query, scored)
+        cosine: dict[str, float] = {}
+        if with_relevance and scored:
+            cosine = self.store.dense_scores(dense, flt, max(s.dense_limit, limit), s.hnsw_ef)
         return [
             Hit(
                 rank=i + 1,
@@ -142,6 +148,7 @@ class NuriIndex:
                 source=sp.payload.get("source", ""),
                 text=sp.payload.get("text", ""),
                 metadata=sp.payload,
+                relevance=cosine.get(sp.id),
             )
             for i, sp in enumerate(scored[:top_k])
         ]

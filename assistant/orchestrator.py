@@ -1,0 +1,146 @@
+"""The RAG orchestrator: question -> (follow-up rewrite) -> hybrid retrieval -> prompt -> model ->
+answer with validated ``[n]`` citations, or a polite refusal when nothing relevant was found.
+
+``stream`` yields :class:`AnswerEvent` deltas as the model writes (the API's SSE and the
+Gradio chat use it) and a final ``done`` event with the :class:`Answer`; ``ask`` returns just
+the answer. The same code runs against the bundled llama.cpp server and against vLLM: only
+``llm.mode`` (chat for instruction models, completion for base models) changes the prompt.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+from assistant.answers import Answer, AnswerEvent, AnswerTrace, HistoryTurn
+from assistant.citations import CitationTracker
+from assistant.errors import AssistantError, InvalidQuestionError
+from assistant.llm_client import LLMClient
+from assistant.llm_settings import AnswerSettings
+from assistant.prompts import PromptBook, Turn, detect_language
+from retrieval.index import NuriIndex
+from retrieval.types import Hit, Principal, SearchFilters
+
+log = logging.getLogger("nuri.orchestrator")
+
+
+class Orchestrator:
+    def __init__(self, index: NuriIndex, llm: LLMClient, settings: AnswerSettings, prompt_dir: Path) -> None:
+        self.index, self.llm, self.settings = index, llm, settings
+        self.prompts = PromptBook(prompt_dir)
+
+    def ask(
+        self,
+        question: str,
+        history: Sequence[HistoryTurn] = (),
+        filters: SearchFilters | None = None,
+        principal: Principal | None = None,
+    ) -> Answer:
+        for event in self.stream(question, history, filters, principal):
+            if event.kind == "done":
+                assert event.answer is not None
+                return event.answer
+        raise AssistantError("답변이 끝나지 않았습니다")  # pragma: no cover - stream always ends with done
+
+    def stream(
+        self,
+        question: str,
+        history: Sequence[HistoryTurn] = (),
+        filters: SearchFilters | None = None,
+        principal: Principal | None = None,
+    ) -> Iterator[AnswerEvent]:
+        s = self.settings
+        question = (question or "").strip()
+        if not question:
+            raise InvalidQuestionError("질문이 비어 있습니다")
+        if len(question) > s.max_question_chars:
+            raise InvalidQuestionError(f"질문이 너무 깁니다 ({len(question)}자 > {s.max_question_chars}자)")
+        t0 = time.perf_counter()
+        lang = detect_language(question)
+        trace = AnswerTrace(language=lang, model=self.llm.model)
+        turns = [Turn(t.role, t.content) for t in history if t.content.strip()][-2 * s.max_history_turns :]
+        trace.retrieval_query = self._retrieval_query(question, turns, lang)
+
+        t1 = time.perf_counter()
+        hits = self.index.search(
+            trace.retrieval_query, top_k=s.top_k, filters=filters, principal=principal, with_relevance=True
+        )
+        trace.retrieval_ms = (time.perf_counter() - t1) * 1000
+        trace.hits = hits
+        relevances = [h.relevance for h in hits if h.relevance is not None]
+        trace.best_relevance = max(relevances) if relevances else None
+        if trace.best_relevance is None or trace.best_relevance < s.min_relevance:
+            refusal = self.prompts.refusal(lang)
+            yield AnswerEvent("delta", text=refusal)
+            trace.total_ms = (time.perf_counter() - t0) * 1000
+            self._log(trace, refused=True)
+            yield AnswerEvent("done", answer=Answer(answer=refusal, citations=[], refused=True), trace=trace)
+            return
+
+        passages = self._passages(hits)
+        trace.passages = len(passages)
+        prompt = self.prompts.answer(question, passages, lang, self.llm.settings.mode, s.max_passage_chars)
+        tracker = CitationTracker(passages, s.attribute_uncited, s.attribution_min_overlap)
+        for delta in self.llm.stream(prompt):
+            out = tracker.feed(delta)
+            if out:
+                if trace.first_token_ms is None:
+                    trace.first_token_ms = (time.perf_counter() - t0) * 1000
+                yield AnswerEvent("delta", text=out)
+        tail = tracker.finish()
+        if tail:
+            yield AnswerEvent("delta", text=tail)
+        trace.markers_dropped, trace.markers_attributed = tracker.dropped, tracker.attributed
+        trace.total_ms = (time.perf_counter() - t0) * 1000
+        if not tracker.text.strip():
+            refusal = self.prompts.refusal(lang)
+            yield AnswerEvent("delta", text=refusal)
+            self._log(trace, refused=True)
+            yield AnswerEvent("done", answer=Answer(answer=refusal, refused=True), trace=trace)
+            return
+        answer = Answer(answer=tracker.text, citations=tracker.citations(), refused=False)
+        self._log(trace, refused=False, citations=len(answer.citations))
+        yield AnswerEvent("done", answer=answer, trace=trace)
+
+    def _passages(self, hits: list[Hit]) -> list[Hit]:
+        """The hits shown to the model: those similar enough to the question (at least the best)."""
+        floor = self.settings.passage_min_relevance
+        kept = [h for h in hits if h.relevance is not None and h.relevance >= floor]
+        if not kept:
+            kept = [max(hits, key=lambda h: h.relevance or 0.0)]
+        return kept
+
+    def _retrieval_query(self, question: str, turns: list[Turn], lang: str) -> str:
+        """A standalone query for retrieval: the question itself, or a rewrite of a follow-up."""
+        mode = self.settings.rewrite
+        if not turns or mode == "off":
+            return question
+        previous = next((t.content for t in reversed(turns) if t.role == "user"), "")
+        if mode == "concat":
+            return f"{' '.join(previous.split())[:300]} {question}".strip()
+        prompt = self.prompts.rewrite(question, turns, lang, self.llm.settings.mode)  # type: ignore[arg-type]
+        rewritten = " ".join(self.llm.complete(prompt, max_tokens=96).split())
+        if not rewritten or len(rewritten) > max(200, 4 * len(question)):
+            log.info("rewrite rejected, using question with previous turn", extra={"rewrite": rewritten[:200]})
+            return f"{' '.join(previous.split())[:300]} {question}".strip()
+        return rewritten
+
+    def _log(self, trace: AnswerTrace, refused: bool, citations: int = 0) -> None:
+        log.info(
+            "answer",
+            extra={
+                "refused": refused,
+                "language": trace.language,
+                "best_relevance": None if trace.best_relevance is None else round(trace.best_relevance, 4),
+                "passages": trace.passages,
+                "citations": citations,
+                "markers_dropped": trace.markers_dropped,
+                "markers_attributed": trace.markers_attributed,
+                "retrieval_ms": round(trace.retrieval_ms, 1),
+                "first_token_ms": None if trace.first_token_ms is None else round(trace.first_token_ms, 1),
+                "total_ms": round(trace.total_ms, 1),
+                "model": trace.model,
+            },
+        )

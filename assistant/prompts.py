@@ -1,0 +1,100 @@
+"""Prompt templates from ``configs/prompts`` (Korean first, English for English questions)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+import yaml
+
+from assistant.llm_client import ChatMessage, ModelPrompt
+from retrieval.types import Hit
+
+Lang = Literal["ko", "en"]
+_HANGUL = re.compile(r"[\uac00-\ud7a3\u3131-\u318e]")
+_LATIN = re.compile(r"[A-Za-z]")
+
+
+def detect_language(text: str) -> Lang:
+    """Korean unless the text has Latin letters and (almost) no Hangul."""
+    hangul, latin = len(_HANGUL.findall(text)), len(_LATIN.findall(text))
+    return "en" if latin > 0 and hangul * 4 < latin else "ko"
+
+
+def render(template: str, **values: str) -> str:
+    """Fill ``{name}`` placeholders; other braces in the template are left alone."""
+    return re.sub(r"\{(\w+)\}", lambda m: values.get(m.group(1), m.group(0)), template)
+
+
+@dataclass(slots=True)
+class Turn:
+    role: Literal["user", "assistant"]
+    content: str
+
+
+class PromptBook:
+    def __init__(self, prompt_dir: Path) -> None:
+        if not prompt_dir.is_dir():
+            raise FileNotFoundError(f"프롬프트 폴더가 없습니다: {prompt_dir}")
+        self.dir = prompt_dir
+        stops = yaml.safe_load((prompt_dir / "stops.yaml").read_text(encoding="utf-8")) or {}
+        self._stops: dict[str, dict[str, list[str]]] = stops
+
+    @lru_cache(maxsize=64)  # noqa: B019 - one PromptBook per process
+    def template(self, name: str, lang: Lang) -> str:
+        for candidate in (f"{name}.{lang}.txt", f"{name}.ko.txt"):
+            path = self.dir / candidate
+            if path.is_file():
+                return path.read_text(encoding="utf-8").rstrip("\n")
+        raise FileNotFoundError(f"프롬프트 파일이 없습니다: {self.dir / f'{name}.{lang}.txt'}")
+
+    def stops(self, kind: str, lang: Lang) -> tuple[str, ...]:
+        return tuple(self._stops.get(kind, {}).get(lang, []))
+
+    def passages(self, hits: Sequence[Hit], lang: Lang, fewshot: bool, max_chars: int) -> str:
+        tmpl = self.template("passage_fewshot" if fewshot else "passage", lang)
+        parts = []
+        for n, h in enumerate(hits, start=1):
+            text = " ".join(h.text.split()) if fewshot else h.text.strip()
+            if len(text) > max_chars:
+                text = text[:max_chars].rstrip() + "…"
+            parts.append(render(tmpl, n=str(n), anchor=h.anchor, title=h.title, text=text))
+        return "\n".join(parts)
+
+    def answer(
+        self, question: str, hits: Sequence[Hit], lang: Lang, mode: str, max_chars: int
+    ) -> ModelPrompt:
+        fewshot = mode == "completion"
+        passages = self.passages(hits, lang, fewshot, max_chars)
+        if fewshot:
+            text = render(self.template("answer_fewshot", lang), question=question, passages=passages)
+            return ModelPrompt(text=text, stop=self.stops("answer_completion", lang))
+        return ModelPrompt(
+            messages=[
+                ChatMessage("system", self.template("answer_system", lang)),
+                ChatMessage("user", render(self.template("answer_user", lang), question=question, passages=passages)),
+            ],
+            stop=self.stops("answer_chat", lang),
+        )
+
+    def rewrite(self, question: str, history: Sequence[Turn], lang: Lang, mode: str) -> ModelPrompt:
+        names = {"ko": ("사용자", "도우미"), "en": ("User", "Assistant")}[lang]
+        lines = [f"{names[0] if t.role == 'user' else names[1]}: {' '.join(t.content.split())[:400]}" for t in history]
+        hist = "\n".join(lines)
+        if mode == "completion":
+            text = render(self.template("rewrite_fewshot", lang), history=hist, question=question)
+            return ModelPrompt(text=text, stop=self.stops("rewrite_completion", lang))
+        return ModelPrompt(
+            messages=[
+                ChatMessage("system", self.template("rewrite_system", lang)),
+                ChatMessage("user", render(self.template("rewrite_user", lang), history=hist, question=question)),
+            ],
+            stop=self.stops("rewrite_chat", lang),
+        )
+
+    def refusal(self, lang: Lang) -> str:
+        return self.template("refusal", lang)
