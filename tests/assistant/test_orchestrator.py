@@ -1,0 +1,108 @@
+"""The orchestrator end to end with a real model server (llama.cpp and vLLM on CPU, both serving
+the bundled Gemma 3 270M) on the bundled sample corpus: grounded answers cite the gold passage,
+unanswerable questions are refused, markers that point nowhere never reach the user."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+from conftest import REPO_ROOT, answer_settings
+
+from assistant.answers import HistoryTurn
+from assistant.citations import markers_in
+from assistant.llm_client import LLMClient
+from assistant.orchestrator import Orchestrator
+from retrieval.types import Principal
+
+pytestmark = pytest.mark.slow
+OPERATOR = Principal(operator=True)
+
+
+@pytest.fixture()
+def orchestrator(model_server, sample_index):
+    settings = answer_settings(model_server)
+    return Orchestrator(sample_index, LLMClient(settings.llm), settings.answer, settings.resolve(settings.answer.prompt_dir))
+
+
+def assert_well_formed(answer):
+    assert answer.answer.strip()
+    assert markers_in(answer.answer) == {c.n for c in answer.citations}
+    assert [c.n for c in answer.citations] == list(range(1, len(answer.citations) + 1))
+
+
+@pytest.mark.parametrize(
+    ("question", "gold_file"),
+    [
+        ("상반기 정보보안 점검 기간은 언제인가요?", "security_inspection_notice.txt"),
+        ("재택근무 중 보안 사고가 나면 어디에 신고하나요?", "remote_work_guideline.md"),
+    ],
+)
+def test_answer_cites_the_gold_passage(orchestrator, question, gold_file):
+    answer = orchestrator.ask(question, principal=OPERATOR)
+    assert not answer.refused
+    assert_well_formed(answer)
+    assert answer.citations, answer.answer
+    assert any(c.source.endswith(gold_file) for c in answer.citations), [c.source for c in answer.citations]
+    assert all(c.anchor and c.text for c in answer.citations)
+
+
+def test_streamed_deltas_add_up_to_the_answer(orchestrator):
+    events = list(orchestrator.stream("정보보안 점검 대상 장비는 무엇인가요?", principal=OPERATOR))
+    assert [e.kind for e in events][-1] == "done"
+    deltas = [e for e in events if e.kind == "delta"]
+    assert len(deltas) > 1  # streamed, not one block
+    assert "".join(e.text for e in deltas) == events[-1].answer.answer
+
+
+@pytest.mark.parametrize(
+    ("question", "opening"),
+    [("김치찌개 맛있게 끓이는 방법 알려줘", "죄송합니다"), ("Who won the 2022 World Cup final?", "Sorry")],
+)
+def test_unanswerable_question_is_refused_in_its_language(orchestrator, question, opening):
+    answer = orchestrator.ask(question, principal=OPERATOR)
+    assert answer.refused
+    assert answer.citations == []
+    assert answer.answer.startswith(opening)
+
+
+def test_markers_pointing_to_no_passage_are_stripped(model_server, sample_index, tmp_path):
+    """A prompt that labels the only passage [15] (as a confused model might number it) makes
+    the model cite [15]: the marker points to no passage, so it must not survive, and no
+    citation may be invented for it."""
+    prompts = tmp_path / "prompts"
+    shutil.copytree(REPO_ROOT / "configs" / "prompts", prompts)
+    (prompts / "passage_fewshot.ko.txt").write_text("자료 [{n}5] {anchor} {text}", encoding="utf-8")
+    (prompts / "answer_fewshot.ko.txt").write_text(
+        "질문: 출장 신청은 언제까지 해야 하나요?\n"
+        "자료 [25] 가람청 출장 규정 제7조 직원은 출장 3일 전까지 출장신청서를 제출하여야 한다.\n"
+        "답변: 출장 3일 전까지 제출해야 합니다 [25].\n\n"
+        "질문: 외부 저장매체를 쓰려면 어떻게 해야 하나요?\n"
+        "자료 [35] 가람청 보안 지침 제5조 외부 저장매체는 보안담당관의 승인을 받아 사용한다.\n"
+        "답변: 보안담당관의 승인을 받아야 합니다 [35].\n\n"
+        "질문: {question}\n{passages}\n답변:",
+        encoding="utf-8",
+    )
+    settings = answer_settings(model_server)
+    settings.answer.top_k = 1
+    settings.answer.attribute_uncited = False
+    orch = Orchestrator(sample_index, LLMClient(settings.llm), settings.answer, prompts)
+    events = list(orch.stream("상반기 정보보안 점검 기간은 언제인가요?", principal=OPERATOR))
+    answer, trace = events[-1].answer, events[-1].trace
+    assert trace.passages == 1
+    assert trace.markers_dropped >= 1, answer.answer  # the model did write a marker to nowhere
+    assert "[15]" not in answer.answer and "[25]" not in answer.answer
+    assert answer.citations == []
+    assert markers_in(answer.answer) == set()
+
+
+def test_follow_up_question_uses_the_conversation(orchestrator):
+    history = [
+        HistoryTurn(role="user", content="상반기 정보보안 점검은 언제 하나요?"),
+        HistoryTurn(role="assistant", content="2024년 5월 13일부터 5월 24일까지입니다 [1]."),
+    ]
+    events = list(orchestrator.stream("점검 대상은요?", history=history, principal=OPERATOR))
+    trace = events[-1].trace
+    assert "정보보안 점검" in trace.retrieval_query
+    assert not events[-1].answer.refused
+    assert any(h.source.endswith("security_inspection_notice.txt") for h in trace.hits)

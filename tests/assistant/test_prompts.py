@@ -1,0 +1,53 @@
+"""Prompts come from configs/prompts: Korean first, English for English questions, passages
+numbered and fenced so that [n] in the answer maps to them."""
+
+from __future__ import annotations
+
+from conftest import REPO_ROOT
+
+from assistant.prompts import PromptBook, Turn, detect_language, render
+from retrieval.types import Hit
+
+BOOK = PromptBook(REPO_ROOT / "configs" / "prompts")
+HITS = [
+    Hit(rank=1, score=1, doc_id="a", title="개인정보 보호법", anchor="개인정보 보호법 제15조 제1항", source="s", text="① 개인정보처리자는 …"),
+    Hit(rank=2, score=1, doc_id="b", title="행정절차법", anchor="행정절차법 제21조", source="s", text="처분의 사전 통지 " * 100),
+]
+
+
+def test_language_detection():
+    assert detect_language("개인정보를 제3자에게 제공하려면?") == "ko"
+    assert detect_language("What does Article 15 of the PIPA say?") == "en"
+    assert detect_language("PIPA 제15조 내용은?") == "ko"
+
+
+def test_chat_prompt_has_numbered_fenced_passages_and_the_question():
+    p = BOOK.answer("동의 없이 제공할 수 있나요?", HITS, "ko", "chat", max_chars=50)
+    assert p.messages is not None and p.messages[0].role == "system"
+    user = p.messages[1].content
+    assert '[1] 출처: 개인정보 보호법 제15조 제1항' in user and '[2] 출처: 행정절차법 제21조' in user
+    assert user.count('"""') == 4 and "동의 없이 제공할 수 있나요?" in user
+    assert "…" in user  # long passage cut at max_chars
+
+
+def test_completion_prompt_ends_with_answer_cue_and_has_stops():
+    p = BOOK.answer("동의 없이 제공할 수 있나요?", HITS, "ko", "completion", max_chars=200)
+    assert p.text is not None and p.text.rstrip().endswith("답변:")
+    assert "자료 [2] 행정절차법 제21조" in p.text
+    assert "\n\n" in p.stop
+
+
+def test_english_question_gets_english_prompts():
+    p = BOOK.answer("Can it be shared without consent?", HITS, "en", "chat", max_chars=200)
+    assert p.messages is not None and "sources" in p.messages[0].content
+    assert BOOK.refusal("en").startswith("Sorry")
+    assert BOOK.refusal("ko").startswith("죄송합니다")
+
+
+def test_rewrite_prompt_carries_history():
+    p = BOOK.rewrite("그럼 1년 미만이면요?", [Turn("user", "연가는 며칠?"), Turn("assistant", "21일입니다.")], "ko", "chat")
+    assert p.messages is not None and "사용자: 연가는 며칠?" in p.messages[1].content
+
+
+def test_render_leaves_unknown_braces():
+    assert render("{a} {b} {}", a="1") == "1 {b} {}"

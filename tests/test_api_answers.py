@@ -1,0 +1,178 @@
+"""HTTP API for answers, against a real model server (llama.cpp and vLLM on CPU) on the sample
+corpus: /v1/ask, the OpenAI-compatible /v1/chat/completions driven by the official `openai`
+client (plain and streamed, citations in the extra fields), /v1/models, and error statuses,
+including an unreachable model server (503, quickly, never a hang or a traceback)."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+
+import httpx
+import openai
+import pytest
+import uvicorn
+from conftest import answer_settings
+
+from assistant.api import build_asgi
+from assistant.citations import markers_in
+from assistant.service import NuriService
+
+pytestmark = pytest.mark.slow
+QUESTION = "상반기 정보보안 점검 기간은 언제인가요?"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class LiveServer:
+    """The real ASGI app under uvicorn in a thread (SSE goes over a real socket)."""
+
+    def __init__(self, app) -> None:  # noqa: ANN001
+        self.port = _free_port()
+        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning"))
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def __enter__(self) -> LiveServer:
+        self.thread.start()
+        deadline = time.monotonic() + 30
+        while not self.server.started:
+            assert time.monotonic() < deadline, "server did not start"
+            time.sleep(0.05)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def live(model_server, sample_index):
+    settings = answer_settings(model_server)
+    settings.api.max_body_bytes = 16384
+    settings.ui.enabled = False
+    with NuriService(settings, index=sample_index) as service, LiveServer(build_asgi(settings, service=service)) as srv:
+        yield srv
+
+
+@pytest.fixture()
+def oai(live):
+    return openai.OpenAI(base_url=f"{live.url}/v1", api_key="unused", max_retries=0, timeout=300)
+
+
+def _error(resp: httpx.Response, status: int) -> dict:
+    assert resp.status_code == status, resp.text
+    assert "Traceback" not in resp.text
+    err = resp.json()["error"]
+    assert err["message"] and err["message_en"]
+    return err
+
+
+def test_readyz_reports_index_and_model(live):
+    body = httpx.get(f"{live.url}/readyz").json()
+    assert body["status"] == "ready" and body["chunks"] > 0 and body["model"]
+
+
+def test_ask_returns_exactly_the_answer_json(live):
+    resp = httpx.post(f"{live.url}/v1/ask", json={"question": QUESTION}, timeout=300)
+    assert resp.status_code == 200, resp.text
+    body = resp.json()
+    assert set(body) == {"answer", "citations", "refused"}
+    assert body["refused"] is False and body["citations"]
+    assert all(set(c) == {"n", "doc_id", "title", "anchor", "source", "text"} for c in body["citations"])
+    assert markers_in(body["answer"]) == {c["n"] for c in body["citations"]}
+
+
+def test_ask_refuses_off_topic_question(live):
+    body = httpx.post(f"{live.url}/v1/ask", json={"question": "김치찌개 맛있게 끓이는 방법"}, timeout=300).json()
+    assert body["refused"] is True and body["citations"] == []
+
+
+def test_models_lists_nuri(oai):
+    assert [m.id for m in oai.models.list()] == ["nuri"]
+
+
+def test_chat_completion_with_official_client(oai):
+    resp = oai.chat.completions.create(
+        model="nuri",
+        messages=[{"role": "system", "content": "ignored"}, {"role": "user", "content": QUESTION}],
+    )
+    content = resp.choices[0].message.content
+    assert content and resp.choices[0].finish_reason == "stop"
+    citations = resp.model_extra["citations"]
+    assert resp.model_extra["refused"] is False and citations
+    assert markers_in(content) == {c["n"] for c in citations}
+
+
+def test_streamed_chat_completion_with_official_client(oai):
+    stream = oai.chat.completions.create(model="nuri", messages=[{"role": "user", "content": QUESTION}], stream=True)
+    chunks = list(stream)
+    text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    assert len([c for c in chunks if c.choices and c.choices[0].delta.content]) > 1
+    last = chunks[-1]
+    assert last.choices[0].finish_reason == "stop"
+    assert {c["n"] for c in last.model_extra["citations"]} == markers_in(text)
+
+
+def test_chat_filters_extension_restricts_sources(oai):
+    resp = oai.chat.completions.create(
+        model="nuri",
+        messages=[{"role": "user", "content": QUESTION}],
+        extra_body={"filters": {"doc_type": "no-such-type"}},
+    )
+    assert resp.model_extra["refused"] is True
+
+
+def test_unknown_model_is_404(oai):
+    with pytest.raises(openai.NotFoundError):
+        oai.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": QUESTION}])
+
+
+def test_last_message_must_be_user_400(live):
+    resp = httpx.post(
+        f"{live.url}/v1/chat/completions",
+        json={"model": "nuri", "messages": [{"role": "user", "content": "a"}, {"role": "assistant", "content": "b"}]},
+    )
+    _error(resp, 400)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [{"model": "nuri"}, {"model": "nuri", "messages": []}, {"model": "nuri", "messages": [{"role": "x", "content": "a"}]}],
+)
+def test_malformed_chat_request_is_422(live, body):
+    _error(httpx.post(f"{live.url}/v1/chat/completions", json=body), 422)
+
+
+def test_blank_question_is_400_and_empty_is_422(live):
+    _error(httpx.post(f"{live.url}/v1/ask", json={"question": "   "}), 400)
+    _error(httpx.post(f"{live.url}/v1/ask", json={"question": ""}), 422)
+    _error(httpx.post(f"{live.url}/v1/ask", json={"question": "a", "unknown": 1}), 422)
+
+
+def test_oversize_request_is_413_before_the_model(live):
+    big = {"model": "nuri", "messages": [{"role": "user", "content": "가" * 20000}]}
+    _error(httpx.post(f"{live.url}/v1/chat/completions", json=big), 413)
+
+
+def test_unreachable_model_server_is_503_quickly(sample_index):
+    settings = answer_settings(type("S", (), {"base_url": f"http://127.0.0.1:{_free_port()}/v1"})())
+    settings.ui.enabled = False
+    settings.llm.connect_timeout_s = 1.0
+    with NuriService(settings, index=sample_index) as service, LiveServer(build_asgi(settings, service=service)) as srv:
+        t0 = time.monotonic()
+        err = _error(httpx.post(f"{srv.url}/v1/ask", json={"question": QUESTION}, timeout=60), 503)
+        assert "모델 서버" in err["message"]
+        _error(httpx.post(f"{srv.url}/v1/chat/completions", json={"model": "nuri", "messages": [{"role": "user", "content": QUESTION}], "stream": True}, timeout=60), 503)
+        _error(httpx.get(f"{srv.url}/readyz", timeout=60), 503)
+        assert time.monotonic() - t0 < 30
+        # search still works without the model
+        assert httpx.post(f"{srv.url}/v1/search", json={"query": QUESTION}).status_code == 200
