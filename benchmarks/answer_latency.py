@@ -1,0 +1,196 @@
+"""Time to first token and total latency of ``/v1/chat/completions`` through Nuri vs the model
+server alone, on the same prompts.
+
+    python -m benchmarks.answer_latency [--engine llamacpp|vllm] [--rounds 3] [--json-out FILE]
+
+Method. The bundled sample corpus is indexed into a temporary folder; the configured model
+server is started (llama.cpp on the bundled Gemma 3 270M by default); ``nuri serve`` runs as
+its own process against that server (``NURI_LLM__BASE_URLS``), as in production. For each
+question of the sample set, Nuri is asked through its OpenAI-compatible streaming endpoint,
+and the model server is sent *the exact prompt Nuri sent* (rebuilt with the same retrieval and
+prompt code) through its own streaming ``/v1/completions`` (or chat) endpoint with the same
+generation parameters. Time to first token = request start to the first non-blank content
+delta (Nuri trims leading blanks, so the baseline is measured the same way); total = until
+the stream ends. Before every timed request a short request with a different question resets
+the server's prompt cache to the shared few-shot prefix, so neither side profits from the
+other's cache. Nuri's overhead = its TTFT minus the baseline's, per question, summarised as
+p50/p95. Goal: ≤ 150 ms added to the first token.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+from tqdm import tqdm
+
+from assistant.logs import setup_logging
+from assistant.model_server import ModelServer, free_port
+from assistant.prompts import PromptBook, detect_language
+from assistant.settings import REPO_ROOT, load_settings
+from benchmarks.machine import machine_info
+from retrieval.index import NuriIndex
+from retrieval.sync import Syncer
+from retrieval.types import Principal
+
+QUESTIONS = [
+    "상반기 정보보안 점검 기간은 언제인가요?",
+    "재택근무를 신청할 수 없는 사람은 누구인가요?",
+    "재택근무 중 보안 사고가 나면 어디에 신고하나요?",
+    "정보공개 청구는 어떻게 하나요?",
+    "출장 여비 정산은 언제까지 해야 하나요?",
+]
+CACHE_RESET_QUESTION = "벤치마크 캐시 초기화용 질문입니다"
+GOAL_MS = 150.0
+
+
+def first_token_stream(client: httpx.Client, url: str, body: dict[str, Any]) -> tuple[float, float, str]:
+    """(seconds to the first non-blank content delta, total seconds, text) of an SSE stream."""
+    t0 = time.perf_counter()
+    first: float | None = None
+    parts: list[str] = []
+    with client.stream("POST", url, json=body) as resp:
+        resp.raise_for_status()
+        for line in resp.iter_lines():
+            if not line.startswith("data: ") or line == "data: [DONE]":
+                continue
+            data = json.loads(line[6:])
+            if "error" in data:
+                raise RuntimeError(f"stream error: {data['error']}")
+            for choice in data.get("choices", []):
+                text = (choice.get("delta") or {}).get("content") or choice.get("text") or ""
+                if text:
+                    parts.append(text)
+                    if first is None and "".join(parts).strip():
+                        first = time.perf_counter() - t0
+    total = time.perf_counter() - t0
+    return (first if first is not None else total), total, "".join(parts)
+
+
+def pct(values: list[float]) -> tuple[float, float]:
+    a = np.asarray(values) * 1000
+    return float(np.percentile(a, 50)), float(np.percentile(a, 95))
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m benchmarks.answer_latency")
+    p.add_argument("--engine", choices=["llamacpp", "vllm"], default=None)
+    p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--json-out", type=Path)
+    args = p.parse_args(argv)
+    setup_logging("WARNING")
+    settings = load_settings()
+    if args.engine:
+        settings.model_server.engine = args.engine
+    settings.model_server.port = 0
+    work = Path(tempfile.mkdtemp(prefix="nuri-bench-answers-"))
+    settings.model_server.log_file = str(work / "model-server.log")
+    index_dir = work / "index"
+    print("샘플 문서 색인 중…", file=sys.stderr)
+    with NuriIndex.open(settings.retrieval, index_dir, create=True) as index:
+        Syncer(index, settings.connectors, progress=False).sync([settings.resolve(settings.sample_corpus)])
+        # The exact prompts Nuri will send (same retrieval, same prompt code).
+        book = PromptBook(settings.resolve(settings.answer.prompt_dir))
+        prompts = {}
+        for q in [*QUESTIONS, CACHE_RESET_QUESTION]:
+            hits = index.search(q, top_k=settings.answer.top_k, principal=Principal(operator=True), with_relevance=True)
+            floor = settings.answer.passage_min_relevance
+            kept = [h for h in hits if (h.relevance or 0) >= floor] or hits[:1]
+            prompts[q] = book.answer(q, kept, detect_language(q), settings.llm.mode, settings.answer.max_passage_chars)
+
+    with ModelServer(settings.model_server, settings.llm, settings.resolve) as server:
+        port = free_port("127.0.0.1")
+        env = dict(os.environ, NURI_LLM__BASE_URLS=json.dumps([server.base_url]), NURI_UI__ENABLED="false",
+                   NURI_LOGGING__LEVEL="WARNING", HF_HUB_OFFLINE="1")  # fmt: skip
+        nuri = subprocess.Popen(  # noqa: S603
+            [sys.executable, "-m", "assistant.cli", "serve", "--index", str(index_dir), "--port", str(port)],
+            env=env, cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=open(work / "nuri.log", "wb"),  # noqa: SIM115
+        )  # fmt: skip
+        try:
+            return _measure(args, settings, server, port, prompts, nuri)
+        finally:
+            nuri.terminate()
+            nuri.wait(timeout=30)
+
+
+def _measure(args, settings, server, port, prompts, nuri) -> int:  # noqa: ANN001
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 300
+    while True:
+        try:
+            if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
+                break
+        except httpx.HTTPError:
+            pass
+        if nuri.poll() is not None or time.monotonic() > deadline:
+            print("Nuri 서버가 시작되지 않았습니다", file=sys.stderr)
+            return 1
+        time.sleep(0.5)
+    s = settings.llm
+    gen = {"model": s.model, "max_tokens": s.max_tokens, "temperature": s.temperature,
+           "frequency_penalty": s.frequency_penalty, "stream": True}  # fmt: skip
+
+    def direct_body(q: str) -> tuple[str, dict[str, Any]]:
+        pr = prompts[q]
+        stop = list(dict.fromkeys([*pr.stop, *s.stop]))[:4] or None
+        if pr.messages is not None:
+            msgs = [{"role": m.role, "content": m.content} for m in pr.messages]
+            return f"{server.base_url}/chat/completions", {**gen, "messages": msgs, "stop": stop}
+        return f"{server.base_url}/completions", {**gen, "prompt": pr.text, "stop": stop}
+
+    def reset(client: httpx.Client) -> None:
+        url, body = direct_body(CACHE_RESET_QUESTION)
+        client.post(url, json={**body, "stream": False, "max_tokens": 1}).raise_for_status()
+
+    rows = []
+    with httpx.Client(timeout=600) as client:
+        for q in QUESTIONS:  # warm-up, untimed
+            first_token_stream(client, f"{base}/v1/chat/completions", {"model": "nuri", "messages": [{"role": "user", "content": q}], "stream": True})
+        bar = tqdm(total=args.rounds * len(QUESTIONS) * 2, desc="TTFT", file=sys.stderr, leave=False)
+        for r in range(args.rounds):
+            for q in QUESTIONS:
+                order = ("nuri", "direct") if r % 2 == 0 else ("direct", "nuri")
+                res: dict[str, tuple[float, float, str]] = {}
+                for who in order:
+                    reset(client)
+                    if who == "nuri":
+                        body = {"model": "nuri", "messages": [{"role": "user", "content": q}], "stream": True}
+                        res[who] = first_token_stream(client, f"{base}/v1/chat/completions", body)
+                    else:
+                        url, body = direct_body(q)
+                        res[who] = first_token_stream(client, url, body)
+                    bar.update(1)
+                rows.append({"question": q, "round": r, "nuri_ttft": res["nuri"][0], "nuri_total": res["nuri"][1],
+                             "direct_ttft": res["direct"][0], "direct_total": res["direct"][1]})  # fmt: skip
+        bar.close()
+
+    n50, n95 = pct([x["nuri_ttft"] for x in rows])
+    d50, d95 = pct([x["direct_ttft"] for x in rows])
+    o50, o95 = pct([x["nuri_ttft"] - x["direct_ttft"] for x in rows])
+    nt50, nt95 = pct([x["nuri_total"] for x in rows])
+    dt50, dt95 = pct([x["direct_total"] for x in rows])
+    m = machine_info()
+    print(f"# Nuri answer latency ({settings.model_server.engine}, model {s.model}, mode {s.mode})\n")
+    print(f"Machine: {m.get('cpu_count')} CPUs, {m.get('cpu_model')}, {m.get('memory_gib')} GiB; "
+          f"{len(QUESTIONS)} questions × {args.rounds} rounds, streamed, max_tokens {s.max_tokens}.\n")  # fmt: skip
+    print("| Measure | Nuri /v1/chat/completions | Model server alone | Nuri adds (p50 / p95) | Goal | Met |")
+    print("|---|---|---|---|---|---|")
+    met = "yes" if o50 <= GOAL_MS and o95 <= GOAL_MS else "**NO**"
+    print(f"| Time to first token p50 / p95 | {n50:.0f} / {n95:.0f} ms | {d50:.0f} / {d95:.0f} ms | {o50:.0f} / {o95:.0f} ms | ≤ {GOAL_MS:.0f} ms | {met} |")
+    print(f"| Total latency p50 / p95 | {nt50:.0f} / {nt95:.0f} ms | {dt50:.0f} / {dt95:.0f} ms | {nt50 - dt50:.0f} ms (p50) | – | – |")
+    if args.json_out:
+        args.json_out.write_text(json.dumps({"machine": m, "engine": settings.model_server.engine, "rows": rows}, ensure_ascii=False, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
