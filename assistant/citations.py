@@ -6,6 +6,9 @@ streams in, :class:`CitationTracker`
 * keeps markers that point to a passage, renumbered 1, 2, … in order of first use (so the
   citations list reads in order), and merges ``[1, 2]`` forms into ``[1][2]``;
 * drops markers that point to no passage (``[7]`` with 4 passages): never an invented source;
+* holds back a sentence while it repeats an earlier one word for word and, if it turns out a
+  complete repetition, drops it and sets ``repeating`` (small models loop; the orchestrator
+  then stops reading the model);
 * when ``attribute`` is on, gives a sentence the model left unmarked the marker of the passage
   whose text contains most of the sentence (character bigrams, at least ``min_overlap``): the
   small bundled model tends to copy passages without marking them. Below the threshold the
@@ -27,7 +30,13 @@ _MARKER = re.compile(r"\[\s*(\d{1,3}(?:\s*[,，]\s*\d{1,3})*)\s*\]")
 _MARKER_PREFIX = re.compile(r"\[\s*(?:\d{1,3}(?:\s*[,，]\s*(?:\d{1,3})?)*)?\s*")
 _BOUNDARY = set(".?!。\n")
 _NOT_TEXT = re.compile(r"[\s\W_]+", re.UNICODE)
+_LIST_PREFIX = re.compile(r"^\s*(?:\d{1,2}(?:[.)]|$)|[-*•·]|[가-하][.)])\s*")
 MIN_SENTENCE_CHARS = 8
+
+
+def normalise(sentence: str) -> str:
+    """A sentence without list numbering, spacing and punctuation (for repetition checks)."""
+    return _NOT_TEXT.sub("", _LIST_PREFIX.sub("", sentence)).lower()
 
 
 def bigrams(text: str) -> set[str]:
@@ -48,12 +57,17 @@ class CitationTracker:
         self._sentence = ""
         self._sentence_cited = False
         self._started = False
+        self._held = ""  # output withheld while the sentence repeats an earlier one
+        self._seen: list[str] = []  # normalised complete sentences
+        self.repeating = False
         self.text = ""
 
     # -- streaming -------------------------------------------------------------------------
     def feed(self, delta: str) -> str:
         out: list[str] = []
         for ch in delta:
+            if self.repeating:
+                break
             self._char(ch, out)
         emitted = "".join(out)
         self.text += emitted
@@ -62,10 +76,14 @@ class CitationTracker:
     def finish(self) -> str:
         out: list[str] = []
         pending, self._pending = self._pending, ""
-        for ch in pending:
-            self._text_char(ch, out)
-        tail = self._close_sentence(out_boundary=None)
-        out.append(tail)
+        if not self.repeating:
+            for ch in pending:
+                self._text_char(ch, out)
+            if self._held and self._repeats_prefix():
+                self._held = ""  # an unfinished repetition
+                self._sentence = ""
+            else:
+                self._close_sentence(out_boundary=None, out=out)
         emitted = "".join(out).rstrip()
         self.text = (self.text + emitted).rstrip()
         return emitted
@@ -75,7 +93,7 @@ class CitationTracker:
             self._pending += ch
             m = _MARKER.fullmatch(self._pending)
             if m:
-                out.append(self._resolve(m.group(1)))
+                self._emit(self._resolve(m.group(1)), out)
                 self._pending = ""
             elif not _MARKER_PREFIX.fullmatch(self._pending):
                 pending, self._pending = self._pending, ""
@@ -93,22 +111,49 @@ class CitationTracker:
             if ch.isspace():
                 return
             self._started = True
-        if ch in _BOUNDARY:
-            out.append(self._close_sentence(out_boundary=ch))
+        # "2." (list numbers) and "1.5" (decimals) are not sentence ends
+        if ch in _BOUNDARY and not (ch == "." and self._sentence[-1:].isdigit()):
+            self._close_sentence(out_boundary=ch, out=out)
             return
         self._sentence += ch
-        out.append(ch)
+        self._emit(ch, out)
 
-    def _close_sentence(self, out_boundary: str | None) -> str:
+    def _repeats_prefix(self) -> bool:
+        norm = normalise(self._sentence)
+        return any(prev.startswith(norm) for prev in self._seen)
+
+    def _emit(self, text: str, out: list[str]) -> None:
+        """Send ``text``, or hold it while the current sentence repeats an earlier one."""
+        if not text:
+            return
+        if self._seen and self._repeats_prefix():
+            self._held += text
+            return
+        if self._held:
+            out.append(self._held)
+            self._held = ""
+        out.append(text)
+
+    def _close_sentence(self, out_boundary: str | None, out: list[str]) -> None:
         sentence, cited = self._sentence, self._sentence_cited
+        norm = normalise(sentence)
+        if self._held and len(norm) >= MIN_SENTENCE_CHARS and norm in self._seen:
+            self._held, self._sentence, self._sentence_cited = "", "", False
+            self.repeating = True
+            return
+        if self._held:
+            out.append(self._held)
+            self._held = ""
         self._sentence, self._sentence_cited = "", False
+        if len(norm) >= MIN_SENTENCE_CHARS:
+            self._seen.append(norm)
         marker = ""
         if not cited and self.attribute and len(sentence.strip()) >= MIN_SENTENCE_CHARS:
             n = self._best_passage(sentence)
             if n is not None:
                 marker = f"{'' if sentence.endswith(' ') else ' '}[{self._number(n)}]"
                 self.attributed += 1
-        return marker + (out_boundary or "")
+        out.append(marker + (out_boundary or ""))
 
     def _resolve(self, numbers: str) -> str:
         refs = [int(x) for x in re.split(r"\s*[,，]\s*", numbers.strip()) if x]

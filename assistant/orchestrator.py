@@ -83,12 +83,19 @@ class Orchestrator:
         trace.passages = len(passages)
         prompt = self.prompts.answer(question, passages, lang, self.llm.settings.mode, s.max_passage_chars)
         tracker = CitationTracker(passages, s.attribute_uncited, s.attribution_min_overlap)
-        for delta in self.llm.stream(prompt):
-            out = tracker.feed(delta)
-            if out:
-                if trace.first_token_ms is None:
-                    trace.first_token_ms = (time.perf_counter() - t0) * 1000
-                yield AnswerEvent("delta", text=out)
+        deltas = self.llm.stream(prompt)
+        try:
+            for delta in deltas:
+                out = tracker.feed(delta)
+                if out:
+                    if trace.first_token_ms is None:
+                        trace.first_token_ms = (time.perf_counter() - t0) * 1000
+                    yield AnswerEvent("delta", text=out)
+                if tracker.repeating:  # the model loops: stop generating
+                    log.info("model output repeats itself; generation stopped")
+                    break
+        finally:
+            deltas.close()  # closes the HTTP stream, so the server stops generating too
         tail = tracker.finish()
         if tail:
             yield AnswerEvent("delta", text=tail)

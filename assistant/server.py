@@ -28,4 +28,11 @@ def serve(settings: Settings) -> None:
             print(f"Nuri 채팅: {base}{settings.ui.path}", flush=True)
         if service.model_server is not None:
             print(f"모델 서버({settings.model_server.engine}): {service.model_server.base_url}", flush=True)
-        uvicorn.run(build_asgi(settings, service=service), host=host, port=port, log_level="warning")
+        # The chat keeps a heartbeat connection per open browser tab: don't wait for them on exit.
+        uvicorn.run(
+            build_asgi(settings, service=service),
+            host=host,
+            port=port,
+            log_level="warning",
+            timeout_graceful_shutdown=5,
+        )

@@ -55,6 +55,7 @@ class UiSettings(BaseModel):
         "free of UI imports).",
     )
     title: str = "누리 — 공공기관 문서·법령 도우미"
+    concurrency_limit: int = Field(8, gt=0, description="Chat answers generated at once.")
     examples: list[str] = Field(default_factory=list, description="Example questions shown in the chat.")
 
 

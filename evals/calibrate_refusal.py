@@ -1,6 +1,6 @@
 """Calibrate the refusal threshold (``answer.min_relevance``) of the configured embedder.
 
-    python -m evals.calibrate_refusal [--index DIR] [--qa FILE] [--unanswerable FILE] [--keep 0.95]
+    python -m evals.calibrate_refusal [--index DIR] [--qa FILE] [--unanswerable FILE] [--keep 0.975]
 
 For every answerable question (the statute QA set) and every unanswerable one (our own set of
 off-topic and near-domain questions, ``evals/data/unanswerable_ko.jsonl``), the best dense
@@ -48,7 +48,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--index", type=Path, default=Path.home() / ".cache" / "nuri" / "eval-statutes")
     p.add_argument("--qa", type=Path, default=SHARED_DATA / "qa" / "dev.jsonl")
     p.add_argument("--unanswerable", type=Path, default=DEFAULT_UNANSWERABLE)
-    p.add_argument("--keep", type=float, default=0.95, help="share of answerable questions to answer")
+    p.add_argument("--keep", type=float, default=0.975, help="share of answerable questions to answer")
     args = p.parse_args(argv)
     setup_logging("WARNING")
     if not (args.index / "nuri-index.json").exists() and not args.index.is_dir():

@@ -76,3 +76,23 @@ def test_attribution_off_leaves_uncited_text_alone():
 def test_leading_whitespace_of_completion_is_trimmed():
     t = run(["  ", " 출장 신청은 3일 전까지 [1]"])
     assert t.text == "출장 신청은 3일 전까지 [1]"
+
+
+def test_repeated_sentence_is_withheld_and_stops_the_answer():
+    t = CitationTracker(PASSAGES, attribute=False)
+    sent = "1. 출장 신청은 3일 전까지 합니다 [1].\n"
+    streamed = t.feed(sent) + t.feed("2. 출장 신청은 3일 전") + t.feed("까지 합니다 [1].\n3. 또")
+    streamed += t.finish()
+    assert t.repeating
+    assert streamed.strip() == t.text == "1. 출장 신청은 3일 전까지 합니다 [1]."
+
+
+def test_sentence_sharing_only_a_prefix_is_released():
+    t = run(["출장 신청은 3일 전까지 합니다 [1]. 출장 신청은 부서장에게 합니다 [1]."])
+    assert not t.repeating
+    assert t.text == "출장 신청은 3일 전까지 합니다 [1]. 출장 신청은 부서장에게 합니다 [1]."
+
+
+def test_unfinished_repetition_at_the_end_is_dropped():
+    t = run(["출장 신청은 3일 전까지 합니다 [1]. 출장 신청은 3일"])
+    assert t.text == "출장 신청은 3일 전까지 합니다 [1]."

@@ -1,0 +1,294 @@
+"""The Gradio chat (ui/chat.py), end to end: a FastAPI app with the chat mounted by
+``mount_chat``, served by uvicorn on a free port and driven with ``gradio_client`` through the
+chat's ``/ask`` endpoint (the same event the 보내기 button runs).
+
+Two servers, one each per module: one whose service was never opened (no index, no model: fast)
+for the page itself and the not-ready path, and one on a tiny index of the sample corpus with
+the bundled Gemma 3 270M behind llama.cpp (slow). The model is tiny and writes weak prose, so
+the tests check structure (citations, refusal notice, errors), never wording.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from urllib.parse import quote
+
+import httpx
+import pytest
+import uvicorn
+from conftest import SAMPLES
+from fastapi import FastAPI
+from gradio_client import Client
+from starlette.routing import Mount
+
+from assistant.answers import Citation
+from assistant.service import NuriService
+from assistant.settings import Settings, load_settings
+from retrieval.index import NuriIndex
+from retrieval.sync import Syncer
+from ui.chat import SOURCES_NONE, build_chat, format_sources, mount_chat
+
+# A public document, a second public one, and one restricted to 한빛데이터원 and 누리행정청.
+CORPUS = ["remote_work_guideline.md", "foi_request_guide.html", "data_sharing_standard.md"]
+CORPUS_TITLES = {"재택근무 운영 지침", "정보공개 청구 처리 안내", "기관 간 데이터 공동활용 운영 기준"}
+RESTRICTED_TITLE = "기관 간 데이터 공동활용 운영 기준"
+
+ANSWERED = "재택근무는 일주일에 며칠까지 할 수 있나요?"
+OFF_TOPIC = "김치찌개 맛있게 끓이는 방법"
+RESTRICTED_QUESTION = "공동활용 데이터 이용 신청은 어떻게 하나요?"
+REFUSAL_NOTICE_TEXT = "색인된 자료에서 근거를 찾지 못해 답변하지 않았습니다"
+EXAMPLE = "정보공개 청구는 며칠 안에 결정되나요?"
+
+
+# -- helpers -----------------------------------------------------------------------------------
+@contextmanager
+def serve(app: FastAPI, settings: Settings) -> Iterator[str]:
+    """Run ``app`` with uvicorn in a thread on a free port; yields the base URL."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
+    loop = asyncio.new_event_loop()
+
+    def run() -> None:
+        asyncio.set_event_loop(loop)
+        try:
+            loop.run_until_complete(server.serve(sockets=[sock]))
+        finally:  # Gradio's queue tasks outlive the server: cancel them, as asyncio.run would
+            pending = asyncio.all_tasks(loop)
+            for task in pending:
+                task.cancel()
+            loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+            loop.close()
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("uvicorn did not start")
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        # Gradio's heartbeat streams (one per client session) end only when its stop event is
+        # set; uvicorn would otherwise wait for them forever on shutdown.
+        gradio_app = next(r.app for r in app.routes if isinstance(r, Mount) and r.path == settings.ui.path)
+        loop.call_soon_threadsafe(gradio_app.stop_event.set)
+        server.should_exit = True
+        thread.join(timeout=30)
+        assert not thread.is_alive(), "uvicorn did not stop"
+        sock.close()
+
+
+@contextmanager
+def chat_client(url: str, agency: str | None = None) -> Iterator[Client]:
+    """A gradio_client session; ``agency`` is sent the way the gateway sends it."""
+    headers = {"X-Nuri-Agency": quote(agency)} if agency else None
+    client = Client(url, verbose=False, headers=headers, download_files=False)
+    try:
+        yield client
+    finally:
+        client.close()
+
+
+def text_of(message: dict) -> str:
+    """A chat message's text (Gradio 6 sends content as a list of typed parts)."""
+    content = message["content"]
+    if isinstance(content, str):
+        return content
+    return "".join(part.get("text", "") for part in content if isinstance(part, dict))
+
+
+def ask(client: Client, question: str) -> tuple[list[dict], str, str]:
+    """(chat messages, sources markdown, notice markdown) after one question."""
+    textbox, chat, sources, notice = client.predict(question, api_name="/ask")
+    assert textbox == ""
+    return chat, sources, notice
+
+
+def component_texts(config: dict) -> str:
+    """Every label, value and placeholder of the page's components, joined."""
+    out = []
+    for comp in config["components"]:
+        props = comp.get("props", {})
+        for key in ("label", "value", "placeholder"):
+            if isinstance(props.get(key), str):
+                out.append(props[key])
+    return "\n".join(out)
+
+
+# -- a service that cannot answer (fast) --------------------------------------------------------
+@pytest.fixture(scope="module")
+def unready(tmp_path_factory) -> Iterator[tuple[Settings, str]]:
+    settings = load_settings(index_dir=tmp_path_factory.mktemp("ui-unready") / "index")
+    settings.ui.examples = [EXAMPLE]
+    service = NuriService(settings, start_model=False)  # never opened: no index, no model
+    app = FastAPI()
+    mount_chat(app, service, settings)
+    with serve(app, settings) as base:
+        yield settings, base + settings.ui.path
+
+
+# -- the real thing: sample corpus + bundled model (slow) ---------------------------------------
+@pytest.fixture(scope="module")
+def live(tmp_path_factory, embedder) -> Iterator[tuple[Settings, str]]:
+    root = tmp_path_factory.mktemp("ui-live")
+    settings = load_settings(index_dir=root / "index")
+    settings.llm.mode = "completion"
+    settings.llm.max_tokens = 160  # structure, not prose: keep the tiny model's answers short
+    settings.model_server.port = 0
+    settings.model_server.log_file = str(root / "model-server.log")
+    settings.answer.rewrite = "concat"  # follow-ups without an extra model call
+    settings.ui.examples = []
+    index = NuriIndex.open(settings.retrieval, settings.index_dir, create=True, embedder=embedder)
+    service = None
+    try:
+        report = Syncer(index, settings.connectors, progress=False).sync([SAMPLES / n for n in CORPUS])
+        assert report.added == len(CORPUS) and not report.failed
+        service = NuriService(settings, index=index).open()
+        assert service.not_ready_reason is None
+        app = FastAPI()
+        mount_chat(app, service, settings)
+        with serve(app, settings) as base:
+            yield settings, base + settings.ui.path
+    finally:
+        if service is not None:
+            service.close()
+        index.close()
+
+
+@pytest.mark.parametrize("server", ["unready", pytest.param("live", marks=pytest.mark.slow)])
+def test_page_loads_with_korean_title_and_labels(server, request):
+    settings, url = request.getfixturevalue(server)
+    page = httpx.get(url, follow_redirects=True, timeout=30)
+    assert page.status_code == 200
+    config = httpx.get(f"{url}/config", timeout=30).json()
+    assert config["title"] == settings.ui.title
+    texts = component_texts(config)
+    for label in (settings.ui.title, "질문을 입력하세요", "보내기", "새 대화", "근거 자료"):
+        assert label in texts
+    assert "ask" in {dep.get("api_name") for dep in config["dependencies"]}
+
+
+def test_examples_are_shown_when_configured(unready):
+    settings, url = unready
+    config = httpx.get(f"{url}/config", timeout=30).json()
+    datasets = [c for c in config["components"] if c["type"] == "dataset"]
+    assert len(datasets) == 1
+    assert [EXAMPLE] in datasets[0]["props"]["samples"]
+
+
+def test_no_examples_without_configured_ones(tmp_path):
+    settings = load_settings(index_dir=tmp_path / "index")
+    settings.ui.examples = []
+    blocks = build_chat(NuriService(settings, start_model=False), settings)
+    assert not [c for c in blocks.get_config_file()["components"] if c["type"] == "dataset"]
+
+
+def test_not_ready_service_gives_a_korean_message_not_a_traceback(unready):
+    _, url = unready
+    with chat_client(url) as client:
+        chat, sources, notice = ask(client, ANSWERED)
+    assert [m["role"] for m in chat] == ["user", "assistant"]
+    assert text_of(chat[0]) == ANSWERED
+    reply = text_of(chat[1])
+    assert "지금은 답변할 수 없습니다" in reply and "색인" in reply
+    assert "지금은 답변할 수 없습니다" in notice
+    assert sources == SOURCES_NONE
+    assert "Traceback" not in reply + notice
+
+
+def test_blank_question_only_asks_for_one(unready):
+    _, url = unready
+    with chat_client(url) as client:
+        chat, _, notice = ask(client, "   ")
+    assert chat == []
+    assert "질문을 입력하세요" in notice
+
+
+def test_sources_panel_lists_number_title_anchor_passage_and_source():
+    citations = [
+        Citation(n=2, doc_id="b", title="정보공개 청구 처리 안내", anchor="2. 처리 기한", source="/srv/docs/foi.html", text="청구를 받은 날부터\n10일 이내에 결정한다."),
+        Citation(n=1, doc_id="a", title="재택근무 운영 지침", anchor="3. 재택근무 일수", source="https://intra.example/rw", text="주 2일 이내로 한다."),
+    ]
+    md = format_sources(citations)
+    assert md.index("**[1] 재택근무 운영 지침** · 3. 재택근무 일수") < md.index("**[2] 정보공개 청구 처리 안내** · 2. 처리 기한")
+    assert "> 청구를 받은 날부터\n> 10일 이내에 결정한다." in md
+    assert "`/srv/docs/foi.html`" in md and "[https://intra.example/rw](https://intra.example/rw)" in md
+    assert format_sources([]) == SOURCES_NONE
+
+
+# -- with the model ----------------------------------------------------------------------------
+@pytest.mark.slow
+def test_corpus_question_streams_an_answer_with_sources(live):
+    _, url = live
+    with chat_client(url) as client:
+        job = client.submit(ANSWERED, api_name="/ask")
+        _, chat, sources, notice = job.result(timeout=300)
+        steps = job.outputs()
+    assert [m["role"] for m in chat] == ["user", "assistant"]
+    answer = text_of(chat[1])
+    assert answer.strip() and "⛔" not in answer
+    # streamed: the question appears first, then the answer grows before the sources arrive
+    assert len(steps) >= 3
+    assert [m["role"] for m in steps[0][1]] == ["user", "assistant"]
+    cited = [t for t in CORPUS_TITLES if f"] {t}**" in sources]
+    assert cited, sources
+    assert "출처:" in sources and any(name in sources for name in CORPUS)
+    assert REFUSAL_NOTICE_TEXT not in notice
+
+
+@pytest.mark.slow
+def test_off_topic_question_shows_the_refusal_notice(live):
+    _, url = live
+    with chat_client(url) as client:
+        chat, sources, notice = ask(client, OFF_TOPIC)
+    assert REFUSAL_NOTICE_TEXT in notice
+    assert sources == SOURCES_NONE
+    assert text_of(chat[-1]).strip()  # the service's own refusal text stays in the chat
+
+
+@pytest.mark.slow
+def test_agency_header_decides_which_documents_can_be_cited(live):
+    _, url = live
+    with chat_client(url) as client:  # no header: public documents only
+        _, sources, notice = ask(client, RESTRICTED_QUESTION)
+    assert RESTRICTED_TITLE not in sources
+    with chat_client(url, agency="한빛데이터원") as client:
+        _, sources, notice = ask(client, RESTRICTED_QUESTION)
+    assert f"] {RESTRICTED_TITLE}**" in sources
+    assert REFUSAL_NOTICE_TEXT not in notice
+
+
+@pytest.mark.slow
+def test_conversation_continues_in_the_session_and_new_chat_resets_it(live):
+    _, url = live
+    with chat_client(url) as client:
+        ask(client, OFF_TOPIC)
+        chat, _, _ = ask(client, "오늘 날씨 어때?")  # a follow-up: history goes to the service
+        assert [m["role"] for m in chat] == ["user", "assistant"] * 2
+        assert "⛔" not in text_of(chat[-1])
+        _, chat, sources, notice = client.predict(api_name="/new_chat")
+        assert chat == [] and notice == ""
+        chat, _, _ = ask(client, OFF_TOPIC)
+        assert len(chat) == 2
+
+
+@pytest.mark.slow
+def test_service_errors_are_shown_as_korean_messages(live):
+    settings, url = live
+    too_long = "가" * (settings.answer.max_question_chars + 1)
+    with chat_client(url) as client:
+        chat, sources, notice = ask(client, too_long)
+    reply = text_of(chat[-1])
+    assert "질문이 너무 깁니다" in reply and reply.startswith("⛔")
+    assert "오류가 발생했습니다" in notice
+    assert sources == SOURCES_NONE
+    assert "Traceback" not in reply + notice

@@ -1,0 +1,290 @@
+"""누리 채팅 화면: the Gradio chat civil servants use in the browser.
+
+``mount_chat`` puts it on the API's FastAPI app at ``settings.ui.path`` (the API calls it via
+``settings.ui.factory``); ``build_chat`` only builds the :class:`gr.Blocks`. One question goes
+through :meth:`NuriService.stream`: the answer appears as the model writes it, the passages it
+cites are listed in the 근거 자료 panel (number, title, anchor, passage, source), and a refusal
+or an error is shown as a notice, never as a traceback.
+
+The conversation is kept in server-side session state (clean question/answer turns for the
+service's follow-up handling, and the messages on screen), so a request carries only the new
+question: the chat history is never posted back, whatever its length. The same event is the
+API endpoint ``/ask`` (``gradio_client.Client(url + ui.path).predict(question, api_name="/ask")``
+returns ``(textbox, chat messages, sources markdown, notice markdown)``).
+
+The caller's agency is read from the gateway header ``api.agency_header`` (percent-encoded
+UTF-8) exactly like the HTTP API does, so the chat sees the same documents as ``/v1/search``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote
+
+import gradio as gr
+
+from assistant.answers import Answer, Citation, HistoryTurn
+from assistant.errors import AssistantError
+from retrieval.errors import RetrievalError
+from retrieval.types import Principal
+
+if TYPE_CHECKING:
+    import fastapi
+
+    from assistant.service import NuriService
+    from assistant.settings import Settings
+
+log = logging.getLogger("nuri.ui")
+
+#: Answers generated at the same time (all sessions together); later questions wait in Gradio's
+#: queue and see their position. Gradio's own default would be 1 for the whole server.
+#: ``HistoryTurn.content`` is limited to 8000 characters.
+MAX_TURN_CHARS = 8000
+
+PLACEHOLDER = "질문을 입력하세요"
+SOURCES_EMPTY = "답변의 근거가 된 문서·법령 조항이 여기에 표시됩니다."
+SOURCES_NONE = "이 답변에 표시할 근거 자료가 없습니다."
+SOURCES_PENDING = "근거 자료를 찾고 있습니다…"
+REFUSAL_NOTICE = (
+    "> ⚠️ **근거 없음** — 색인된 자료에서 근거를 찾지 못해 답변하지 않았습니다. "
+    "질문을 더 구체적으로 바꾸거나(법령명·조항·문서명 등) 담당 부서에 문의해 주세요."
+)
+UNCITED_NOTICE = (
+    "> ℹ️ 이 답변에는 확인된 근거 표시가 없습니다. 중요한 내용은 원문에서 확인해 주세요."
+)
+EMPTY_QUESTION_NOTICE = "> ℹ️ 질문을 입력하세요."
+NOT_READY_NOTICE = "> ⛔ **지금은 답변할 수 없습니다.** {reason}"
+ERROR_NOTICE = "> ⛔ **오류가 발생했습니다.** {reason}"
+INTERNAL_ERROR = "내부 오류가 발생했습니다. 잠시 후 다시 시도하거나 관리자에게 문의해 주세요."
+DISCLAIMER = (
+    "누리는 색인된 기관 문서와 법령만 근거로 답합니다. 답변의 [번호]는 **근거 자료**의 번호입니다. "
+    "중요한 결정 전에는 반드시 원문을 확인하세요."
+)
+
+# Notices are Markdown blockquotes ("> ⚠️ ..."): an empty notice shows nothing at all.
+CSS = """
+.nuri-notice blockquote { background: #fff7e0; border-left: 4px solid #e0a100; border-radius: 6px;
+  padding: 10px 14px; margin: 0; color: #3d2f00; }
+.nuri-sources blockquote { margin: 4px 0 8px 0; }
+"""
+
+
+@dataclass
+class ChatState:
+    """One browser session's conversation: what the service sees and what the screen shows."""
+
+    turns: list[HistoryTurn] = field(default_factory=list)
+    messages: list[dict[str, str]] = field(default_factory=list)
+    sources: str = SOURCES_EMPTY
+
+
+# -- formatting --------------------------------------------------------------------------------
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split())
+
+
+def _quote(text: str) -> str:
+    lines = [line.rstrip() for line in str(text).strip().splitlines()] or [""]
+    return "\n".join(f"> {line}" if line else ">" for line in lines)
+
+
+def _source_link(source: str) -> str:
+    if source.startswith(("http://", "https://")):
+        return f"[{source}]({source})"
+    return "`" + source.replace("`", "'") + "`"
+
+
+def format_sources(citations: list[Citation]) -> str:
+    """The 근거 자료 panel: ``[n] title · anchor``, the cited passage, then its source."""
+    if not citations:
+        return SOURCES_NONE
+    parts = []
+    for c in sorted(citations, key=lambda c: c.n):
+        head = f"**[{c.n}] {_one_line(c.title)}**"
+        if c.anchor.strip():
+            head += f" · {_one_line(c.anchor)}"
+        parts.append(f"{head}\n\n{_quote(c.text)}\n\n<small>출처: {_source_link(c.source)}</small>")
+    return "\n\n---\n\n".join(parts)
+
+
+def caller_principal(request: gr.Request | None, settings: Settings) -> Principal:
+    """The caller's agency from the gateway header (percent-encoded UTF-8), as in the HTTP API."""
+    raw: str | None = None
+    headers = getattr(request, "headers", None) if request is not None else None
+    if headers is not None:
+        name = settings.api.agency_header
+        raw = headers.get(name) or headers.get(name.lower())
+    return Principal(agency=unquote((raw or "").strip()) or None)
+
+
+# -- the UI ------------------------------------------------------------------------------------
+def build_chat(service: NuriService, settings: Settings) -> gr.Blocks:
+    """The chat page for ``service`` (not mounted; see :func:`mount_chat`)."""
+    title = settings.ui.title
+    examples = [q for q in settings.ui.examples if q and q.strip()]
+
+    def ask(
+        question: str, state: ChatState | None, request: gr.Request
+    ) -> Iterator[tuple[str, list[dict[str, str]], str, str, ChatState]]:
+        state = state if isinstance(state, ChatState) else ChatState()
+        question = (question or "").strip()
+        if not question:
+            yield question, state.messages, state.sources, EMPTY_QUESTION_NOTICE, state
+            return
+        messages = [*state.messages, {"role": "user", "content": question}]
+        reply = {"role": "assistant", "content": "…"}
+        messages.append(reply)
+        state.messages, state.sources = messages, SOURCES_PENDING
+        yield "", messages, state.sources, "", state
+
+        try:
+            reason = service.not_ready_reason
+        except Exception:  # noqa: BLE001 - a readiness check must never break the page
+            log.exception("readiness check failed")
+            reason = INTERNAL_ERROR
+        if reason:
+            reason = _one_line(reason)
+            reply["content"] = f"⛔ 지금은 답변할 수 없습니다: {reason}"
+            state.sources = SOURCES_NONE
+            yield "", messages, state.sources, NOT_READY_NOTICE.format(reason=reason), state
+            return
+
+        text = ""
+        answer: Answer | None = None
+        try:
+            events = service.stream(
+                question, list(state.turns), filters=None, principal=caller_principal(request, settings)
+            )
+            for event in events:
+                if event.kind == "delta" and event.text:
+                    text += event.text
+                    reply["content"] = text
+                    yield "", messages, state.sources, "", state
+                elif event.kind == "done":
+                    answer = event.answer
+        except (AssistantError, RetrievalError) as e:
+            error = _one_line(str(e)) or INTERNAL_ERROR
+            log.warning("chat answer failed", extra={"reason": error, "error": type(e).__name__})
+        except Exception:  # noqa: BLE001 - users get a message, operators the traceback
+            log.exception("chat answer failed unexpectedly")
+            error = INTERNAL_ERROR
+        else:
+            error = None if answer is not None else "답변이 끝나지 않았습니다"
+
+        if error is not None:
+            reply["content"] = (f"{text}\n\n" if text.strip() else "") + f"⛔ {error}"
+            state.sources = SOURCES_NONE
+            yield "", messages, state.sources, ERROR_NOTICE.format(reason=error), state
+            return
+
+        assert answer is not None
+        reply["content"] = answer.answer
+        state.turns = [
+            *state.turns,
+            HistoryTurn(role="user", content=question[:MAX_TURN_CHARS]),
+            HistoryTurn(role="assistant", content=answer.answer[:MAX_TURN_CHARS]),
+        ]
+        if answer.refused:
+            notice = REFUSAL_NOTICE
+        elif not answer.citations:
+            notice = UNCITED_NOTICE
+        else:
+            notice = ""
+        state.sources = format_sources(answer.citations)
+        yield "", messages, state.sources, notice, state
+
+    def new_chat() -> tuple[str, list[dict[str, str]], str, str, ChatState]:
+        return "", [], SOURCES_EMPTY, "", ChatState()
+
+    def readiness() -> str:
+        try:
+            reason = service.not_ready_reason
+        except Exception:  # noqa: BLE001
+            log.exception("readiness check failed")
+            return ""
+        return NOT_READY_NOTICE.format(reason=_one_line(reason)) if reason else ""
+
+    with gr.Blocks(title=title, analytics_enabled=False, fill_width=False) as blocks:
+        state = gr.State(ChatState())
+        gr.Markdown(f"# {title}")
+        notice = gr.Markdown("", elem_classes=["nuri-notice"], elem_id="nuri-notice")
+        with gr.Row(equal_height=False):
+            with gr.Column(scale=3):
+                chatbot = gr.Chatbot(
+                    label="대화",
+                    height=520,
+                    placeholder="누리에게 기관 문서·법령에 대해 물어보세요.",
+                    latex_delimiters=[],
+                    buttons=["copy"],
+                    feedback_options=None,
+                    elem_id="nuri-chat",
+                )
+                question = gr.Textbox(
+                    label="질문",
+                    placeholder=PLACEHOLDER,
+                    lines=2,
+                    max_lines=8,
+                    autofocus=True,
+                    elem_id="nuri-question",
+                )
+                with gr.Row():
+                    send = gr.Button("보내기", variant="primary", elem_id="nuri-send")
+                    clear = gr.Button("새 대화", variant="secondary", elem_id="nuri-new")
+                if examples:
+                    gr.Examples(examples=[[q] for q in examples], inputs=[question], label="예시 질문")
+                gr.Markdown(f"<small>{DISCLAIMER}</small>")
+            with gr.Column(scale=2):
+                gr.Markdown("### 근거 자료")
+                sources = gr.Markdown(
+                    SOURCES_EMPTY, line_breaks=True, elem_classes=["nuri-sources"], elem_id="nuri-sources"
+                )
+
+        outputs = [question, chatbot, sources, notice, state]
+        asked = send.click(
+            ask,
+            inputs=[question, state],
+            outputs=outputs,
+            api_name="ask",
+            api_description="질문 하나에 답합니다: (입력창, 대화, 근거 자료, 알림)을 돌려줍니다.",
+            concurrency_limit=settings.ui.concurrency_limit,
+            concurrency_id="nuri-ask",
+            show_progress="minimal",
+        )
+        submitted = question.submit(
+            ask,
+            inputs=[question, state],
+            outputs=outputs,
+            api_visibility="private",
+            concurrency_limit=settings.ui.concurrency_limit,
+            concurrency_id="nuri-ask",
+            show_progress="minimal",
+        )
+        clear.click(new_chat, outputs=outputs, cancels=[asked, submitted], api_name="new_chat", queue=False)
+        blocks.load(readiness, outputs=[notice], api_visibility="private", queue=False)
+    return blocks
+
+
+def mount_chat(app: fastapi.FastAPI, service: NuriService, settings: Settings) -> None:
+    """Serve the chat on ``app`` at ``settings.ui.path``."""
+    blocks = build_chat(service, settings)
+    gr.mount_gradio_app(
+        app,
+        blocks,
+        path=settings.ui.path,
+        theme=_theme(),
+        css=CSS,
+        footer_links=["api"],
+        ssr_mode=False,
+        show_error=False,
+    )
+
+
+def _theme() -> Any:
+    """The default theme with system fonts that render Korean (no web font download: the
+    servers and often the users' PCs have no internet access)."""
+    sans = ["Pretendard", "Noto Sans KR", "Malgun Gothic", "Apple SD Gothic Neo", "sans-serif"]
+    mono = ["D2Coding", "Consolas", "monospace"]
+    return gr.themes.Default(font=sans, font_mono=mono)
