@@ -234,7 +234,8 @@ def main(argv: list[str] | None = None) -> int:
     except CliUsageError as e:
         print(f"nuri: 사용법 오류: {e}", file=sys.stderr)
         return 2
-    setup_logging("INFO" if args.verbose else "WARNING", json_format=True)
+    # Without -v only errors are logged: the one-line message on stderr is the user's answer.
+    setup_logging("INFO" if args.verbose else "ERROR", json_format=True)
     try:
         return COMMANDS[args.command](args)
     except CliUsageError as e:

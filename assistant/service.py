@@ -50,7 +50,8 @@ class NuriService:
                 self.index = NuriIndex.open(s.retrieval, s.resolve(s.index_dir), create=False)
             except RetrievalError as e:
                 self.index_error = str(e)
-                log.error("index not ready", extra={"reason": str(e)})
+                log.warning("index not ready", extra={"reason": str(e)})
+                return self  # nothing to answer from: don't start a model server either
         try:
             urls = list(s.llm.base_urls)
             if not urls and self._start_model:
@@ -66,7 +67,7 @@ class NuriService:
                 self.model_error = "모델 서버가 설정되지 않았습니다 (llm.base_urls)"
         except AssistantError as e:
             self.model_error = str(e)
-            log.error("model not ready", extra={"reason": str(e)})
+            log.warning("model not ready", extra={"reason": str(e)})
         if self.index is not None and self.llm is not None:
             self.orchestrator = Orchestrator(self.index, self.llm, s.answer, s.resolve(s.answer.prompt_dir))
         return self

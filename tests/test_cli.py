@@ -123,3 +123,40 @@ def test_index_in_use_by_another_process_is_a_clear_error(ingested):
         holder.close()
     assert_one_line_error(proc)
     assert "사용 중" in proc.stderr
+
+
+@pytest.mark.slow
+def test_ask_json_starts_the_bundled_model_and_prints_exactly_the_answer_json(ingested, tmp_path):
+    _, index, _ = ingested
+    env = {"NURI_MODEL_SERVER__PORT": "0", "NURI_MODEL_SERVER__LOG_FILE": str(tmp_path / "llm.log")}
+    proc = nuri("ask", "여비는 출장을 마친 뒤 며칠 안에 정산하나요?", "--json", index=index, env=env)
+    assert proc.returncode == 0, proc.stderr
+    body = json.loads(proc.stdout)
+    assert set(body) == {"answer", "citations", "refused"}
+    assert body["refused"] is False and body["citations"]
+    assert all(set(c) == {"n", "doc_id", "title", "anchor", "source", "text"} for c in body["citations"])
+    assert body["citations"][0]["title"] == "출장 여비 안내"
+
+
+@pytest.mark.slow
+def test_ask_refuses_off_topic_question_without_the_model(ingested):
+    _, index, _ = ingested
+    # an unreachable configured endpoint proves the refusal needs no model call
+    env = {"NURI_LLM__BASE_URLS": '["http://127.0.0.1:9/v1"]'}
+    proc = nuri("ask", "김치찌개 맛있게 끓이는 방법", index=index, env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith("죄송합니다")
+
+
+def test_ask_with_unreachable_model_server_is_a_one_line_error(ingested):
+    _, index, _ = ingested
+    env = {"NURI_LLM__BASE_URLS": '["http://127.0.0.1:9/v1"]', "NURI_LLM__CONNECT_TIMEOUT_S": "1"}
+    proc = nuri("ask", "여비는 출장을 마친 뒤 며칠 안에 정산하나요?", index=index, env=env)
+    assert_one_line_error(proc)
+    assert "모델 서버에 연결할 수 없습니다" in proc.stderr
+
+
+def test_ask_without_index_is_a_one_line_error(tmp_path):
+    env = {"NURI_LLM__BASE_URLS": '["http://127.0.0.1:9/v1"]'}
+    proc = nuri("ask", "질문", index=tmp_path / "none", env=env)
+    assert_one_line_error(proc)

@@ -39,9 +39,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("nuri.ui")
 
-#: Answers generated at the same time (all sessions together); later questions wait in Gradio's
-#: queue and see their position. Gradio's own default would be 1 for the whole server.
-#: ``HistoryTurn.content`` is limited to 8000 characters.
+#: ``HistoryTurn.content`` is limited to 8000 characters. (How many answers are generated at the
+#: same time is ``ui.concurrency_limit``; later questions wait in Gradio's queue.)
 MAX_TURN_CHARS = 8000
 
 PLACEHOLDER = "질문을 입력하세요"
