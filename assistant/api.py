@@ -187,11 +187,16 @@ def split_messages(messages: list[ChatMessageIn]) -> tuple[str, list[HistoryTurn
             "마지막 메시지는 내용이 있는 user 메시지여야 합니다",
             "The last message must be a non-empty user message",
         )
-    history = [
-        HistoryTurn(role=m.role, content=m.text())  # type: ignore[arg-type]
-        for m in messages[:-1]
-        if m.role in ("user", "assistant") and m.text().strip()
-    ]
+    turns = [m for m in messages[:-1] if m.role in ("user", "assistant") and m.text().strip()]
+    limit = HistoryTurn.model_fields["content"].metadata[0].max_length
+    if any(len(m.text()) > limit for m in turns):
+        raise ApiError(
+            400,
+            "invalid_history",
+            f"이전 대화 메시지가 너무 깁니다 (메시지당 최대 {limit}자)",
+            f"A previous message is too long (max {limit} characters each)",
+        )
+    history = [HistoryTurn(role=m.role, content=m.text()) for m in turns]  # type: ignore[arg-type]
     return messages[-1].text(), history
 
 

@@ -176,3 +176,12 @@ def test_unreachable_model_server_is_503_quickly(sample_index):
         assert time.monotonic() - t0 < 30
         # search still works without the model
         assert httpx.post(f"{srv.url}/v1/search", json={"query": QUESTION}).status_code == 200
+
+
+def test_overlong_history_message_is_400_not_500(live):
+    body = {
+        "model": "nuri",
+        "messages": [{"role": "user", "content": "a" * 9000}, {"role": "assistant", "content": "네"}, {"role": "user", "content": QUESTION}],
+    }
+    resp = httpx.post(f"{live.url}/v1/chat/completions", json=body)
+    assert _error(resp, 400)["code"] == "invalid_history"
