@@ -181,7 +181,8 @@ def _measure(args, settings, server, port, prompts, nuri) -> int:  # noqa: ANN00
     m = machine_info()
     print(f"# Nuri answer latency ({settings.model_server.engine}, model {s.model}, mode {s.mode})\n")
     print(f"Machine: {m.get('cpu_count')} CPUs, {m.get('cpu_model')}, {m.get('memory_gib')} GiB; "
-          f"{len(QUESTIONS)} questions × {args.rounds} rounds, streamed, max_tokens {s.max_tokens}.\n")  # fmt: skip
+          f"{len(QUESTIONS)} questions × {args.rounds} rounds, streamed, max_tokens {s.max_tokens}; "
+          f"OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}.\n")  # fmt: skip
     print("| Measure | Nuri /v1/chat/completions | Model server alone | Nuri adds (p50 / p95) | Goal | Met |")
     print("|---|---|---|---|---|---|")
     met = "yes" if o50 <= GOAL_MS and o95 <= GOAL_MS else "**NO**"
