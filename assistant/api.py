@@ -393,6 +393,10 @@ def create_app(
             status, code, en = _status_for(e)
             log.warning("stream failed", extra={"code": code, "error": str(e)})
             yield _sse({"error": {"code": code, "message": str(e), "message_en": en, "status": status}})
+        except Exception:  # noqa: BLE001 - the stream has started: report, never a stack trace
+            log.exception("stream failed unexpectedly")
+            yield _sse({"error": {"code": "internal_error", "message": "내부 오류가 발생했습니다",
+                                  "message_en": "Internal error", "status": 500}})  # fmt: skip
         yield _sse("[DONE]")
 
     if settings.ui.enabled:
