@@ -9,7 +9,6 @@ yet (index missing, model server down), so ``/readyz`` and the UI can tell the u
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Iterator, Sequence
 
 from assistant.answers import Answer, AnswerEvent, HistoryTurn
@@ -40,7 +39,6 @@ class NuriService:
         self.index_error: str | None = None
         self.model_error: str | None = None
         self._start_model = start_model
-        self._lock = threading.Lock()
 
     # -- lifecycle -------------------------------------------------------------------------
     def open(self) -> NuriService:
