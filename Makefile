@@ -3,7 +3,19 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
-LLAMA_CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_AVX512=ON
+# llama-cpp-python (the bundled model server) has no binary wheel: it is compiled here. Its
+# native build (-march=native + AMX) crashed on some of our CPUs, and a build with AVX-512 dies
+# with SIGILL on CPUs without it (AMD EPYC, older Xeons): so the instruction sets are named
+# explicitly, each only when this machine's /proc/cpuinfo lists it.
+LLAMA_VERSION := 0.3.36
+CPU_FLAGS := $(shell grep -m1 -E '^(flags|Features)' /proc/cpuinfo 2>/dev/null)
+cpu_has = $(if $(filter $(1),$(CPU_FLAGS)),ON,OFF)
+LLAMA_CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX=$(call cpu_has,avx) -DGGML_AVX2=$(call cpu_has,avx2) \
+	-DGGML_FMA=$(call cpu_has,fma) -DGGML_F16C=$(call cpu_has,f16c) -DGGML_BMI2=$(call cpu_has,bmi2) \
+	-DGGML_AVX512=$(call cpu_has,avx512f)
+# The compiled wheel is kept per flag set (pip's own wheel cache ignores CMAKE_ARGS and would
+# hand a wheel built for another CPU to the next setup).
+LLAMA_WHEELS := $(HOME)/.cache/nuri/llama-wheels/$(LLAMA_VERSION)-$(shell echo '$(LLAMA_CMAKE_ARGS)' | sha1sum | cut -c1-12)
 
 .PHONY: setup demo test eval bench calibrate clean
 
@@ -12,9 +24,13 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q --upgrade pip
 	# CPU build of torch first (sentence-transformers needs it); never a CUDA build.
 	$(PY) -m pip install -q "torch==2.13.0"
-	# llama-cpp-python (the bundled model server) has no binary wheel: it compiles (~5-9 min, then
-	# pip's wheel cache). Its native/AMX code path crashes on these CPUs, hence explicit flags.
-	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(PY) -m pip install -q -e ".[dev]"
+	# llama-cpp-python: compiled once per CPU flag set (~5-9 min on 2 cores), then re-used.
+	test -n "$$(ls $(LLAMA_WHEELS)/llama_cpp_python-*.whl 2>/dev/null)" || { \
+	  echo "compiling llama-cpp-python $(LLAMA_VERSION) with $(LLAMA_CMAKE_ARGS)"; \
+	  rm -rf $(LLAMA_WHEELS).tmp && CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(PY) -m pip wheel -q --no-deps --no-cache-dir \
+	    -w $(LLAMA_WHEELS).tmp "llama-cpp-python==$(LLAMA_VERSION)" && \
+	  rm -rf $(LLAMA_WHEELS) && mv $(LLAMA_WHEELS).tmp $(LLAMA_WHEELS); }
+	$(PY) -m pip install -q --find-links $(LLAMA_WHEELS) --only-binary llama-cpp-python -e ".[dev]"
 	touch $(STAMP)
 
 setup: $(STAMP)

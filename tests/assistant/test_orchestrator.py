@@ -69,17 +69,18 @@ def test_unanswerable_question_is_refused_in_its_language(orchestrator, question
 def test_markers_pointing_to_no_passage_are_stripped(model_server, sample_index, tmp_path):
     """A prompt that labels the only passage [15] (as a confused model might number it) makes
     the model cite [15]: the marker points to no passage, so it must not survive, and no
-    citation may be invented for it."""
+    citation may be invented for it. The marker trails each passage and the few-shot answers
+    copy it, so the small model reliably reproduces it."""
     prompts = tmp_path / "prompts"
     shutil.copytree(REPO_ROOT / "configs" / "prompts", prompts)
-    (prompts / "passage_fewshot.ko.txt").write_text("자료 [{n}5] {anchor} {text}", encoding="utf-8")
+    (prompts / "passage_fewshot.ko.txt").write_text("자료: {anchor} {text} [{n}5]", encoding="utf-8")
     (prompts / "answer_fewshot.ko.txt").write_text(
         "질문: 출장 신청은 언제까지 해야 하나요?\n"
-        "자료 [25] 가람청 출장 규정 제7조 직원은 출장 3일 전까지 출장신청서를 제출하여야 한다.\n"
-        "답변: 출장 3일 전까지 제출해야 합니다 [25].\n\n"
+        "자료: 가람청 출장 규정 제7조 직원은 출장 3일 전까지 출장신청서를 제출하여야 한다. [25]\n"
+        "답변: 직원은 출장 3일 전까지 출장신청서를 제출하여야 한다. [25]\n\n"
         "질문: 외부 저장매체를 쓰려면 어떻게 해야 하나요?\n"
-        "자료 [35] 가람청 보안 지침 제5조 외부 저장매체는 보안담당관의 승인을 받아 사용한다.\n"
-        "답변: 보안담당관의 승인을 받아야 합니다 [35].\n\n"
+        "자료: 가람청 보안 지침 제5조 외부 저장매체는 보안담당관의 승인을 받아 사용한다. [35]\n"
+        "답변: 외부 저장매체는 보안담당관의 승인을 받아 사용한다. [35]\n\n"
         "질문: {question}\n{passages}\n답변:",
         encoding="utf-8",
     )
@@ -87,13 +88,16 @@ def test_markers_pointing_to_no_passage_are_stripped(model_server, sample_index,
     settings.answer.top_k = 1
     settings.answer.attribute_uncited = False
     orch = Orchestrator(sample_index, LLMClient(settings.llm), settings.answer, prompts)
-    events = list(orch.stream("상반기 정보보안 점검 기간은 언제인가요?", principal=OPERATOR))
-    answer, trace = events[-1].answer, events[-1].trace
-    assert trace.passages == 1
-    assert trace.markers_dropped >= 1, answer.answer  # the model did write a marker to nowhere
-    assert "[15]" not in answer.answer and "[25]" not in answer.answer
-    assert answer.citations == []
-    assert markers_in(answer.answer) == set()
+    dropped = 0
+    for question in ("상반기 정보보안 점검 기간은 언제인가요?", "재택근무 중 보안 사고가 나면 어디에 신고하나요?"):
+        events = list(orch.stream(question, principal=OPERATOR))
+        answer, trace = events[-1].answer, events[-1].trace
+        assert trace.passages == 1
+        assert "[15]" not in answer.answer and "[25]" not in answer.answer, answer.answer
+        assert answer.citations == []
+        assert markers_in(answer.answer) == set()
+        dropped += trace.markers_dropped
+    assert dropped >= 1  # the model did write markers to nowhere, and they were removed
 
 
 def test_follow_up_question_uses_the_conversation(orchestrator):
