@@ -38,6 +38,7 @@ def chunk_document(
                     header=header,
                     heading_path=list(section.heading_path),
                     page=section.page,
+                    section=section.anchor,
                 )
             )
     return chunks
@@ -47,7 +48,8 @@ def _header(doc_title: str, section: Section, anchor: str) -> str:
     lead = anchor if anchor.startswith(doc_title) else f"{doc_title} {anchor}"
     if section.title:
         lead = f"{lead}({section.title})"
-    return " > ".join([doc_title, *section.heading_path]) + "\n" + lead
+    path = [h for h in section.heading_path if h != doc_title]  # a Markdown H1 is the title
+    return " > ".join([doc_title, *path]) + "\n" + lead
 
 
 def _split_section(
@@ -113,6 +115,8 @@ def _split_block(block: Block, budget: int, count_tokens: TokenCounter) -> list[
 
 
 def _hard_cut(text: str, budget: int, count_tokens: TokenCounter) -> int:
+    """The longest prefix within ``budget``, moved back to the last space in its second half
+    so that a word (or a sentence's final "다.") is not cut in two."""
     lo, hi = 1, len(text)
     while lo < hi:
         mid = (lo + hi + 1) // 2
@@ -120,4 +124,5 @@ def _hard_cut(text: str, budget: int, count_tokens: TokenCounter) -> int:
             lo = mid
         else:
             hi = mid - 1
-    return lo
+    space = text.rfind(" ", lo // 2, lo)
+    return space + 1 if space > 0 else lo

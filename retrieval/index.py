@@ -15,7 +15,7 @@ from retrieval.errors import IndexUnavailableError, QueryError
 from retrieval.rerank import Reranker, build_reranker
 from retrieval.settings import RetrievalSettings
 from retrieval.sparse import KoreanSparseEncoder
-from retrieval.store import FieldMatch, FilterSpec, VectorStore
+from retrieval.store import FieldMatch, FilterSpec, ScoredPayload, VectorStore
 from retrieval.types import Hit, Principal, SearchFilters
 
 log = logging.getLogger(__name__)
@@ -49,6 +49,22 @@ def open_store(
     from retrieval.edge_store import EdgeStore
 
     return EdgeStore(index_dir, dim=dim, settings=settings.index, create=create)
+
+
+def collapse_sections(scored: list[ScoredPayload]) -> list[ScoredPayload]:
+    """Keep the best-ranked chunk of each section (document + section anchor), in rank order.
+
+    A statute article split into 항 groups is one section: without this, its chunks can fill
+    the top ranks and push the next relevant article out. Points indexed before the payload
+    had ``section`` fall back to their own anchor (no collapsing)."""
+    seen: set[tuple[str, str]] = set()
+    out = []
+    for sp in scored:
+        key = (sp.payload.get("doc_id", ""), sp.payload.get("section") or sp.payload.get("anchor", sp.id))
+        if key not in seen:
+            seen.add(key)
+            out.append(sp)
+    return out
 
 
 class NuriIndex:
@@ -119,22 +135,33 @@ class NuriIndex:
         if not 0 < top_k <= s.max_top_k:
             raise QueryError(f"top_k는 1~{s.max_top_k} 사이여야 합니다")
         principal = principal or Principal()
-        limit = max(top_k, self.settings.rerank.candidates) if self.reranker else top_k
+        want = top_k * s.collapse_overfetch if s.collapse_sections else top_k
+        limit = max(want, self.settings.rerank.candidates) if self.reranker else want
         dense = self.embedder.embed_query(query).tolist()
         flt = build_filter(filters, principal)
-        scored = self.store.hybrid_query(
-            dense=dense,
-            sparse=self.sparse.encode_query(query),
-            flt=flt,
-            limit=limit,
-            dense_limit=max(s.dense_limit, limit),
-            sparse_limit=max(s.sparse_limit, limit),
-            rrf_k=s.rrf_k,
-            rrf_weights=s.rrf_weights,
-            hnsw_ef=s.hnsw_ef,
-        )
-        if self.reranker and scored:
-            scored = self.reranker.rerank(query, scored)
+        sparse = self.sparse.encode_query(query)
+        while True:
+            scored = self.store.hybrid_query(
+                dense=dense,
+                sparse=sparse,
+                flt=flt,
+                limit=limit,
+                dense_limit=max(s.dense_limit, limit),
+                sparse_limit=max(s.sparse_limit, limit),
+                rrf_k=s.rrf_k,
+                rrf_weights=s.rrf_weights,
+                hnsw_ef=s.hnsw_ef,
+            )
+            if self.reranker and scored:
+                scored = self.reranker.rerank(query, scored)
+            if not s.collapse_sections:
+                break
+            full = len(scored) >= limit
+            scored = collapse_sections(scored)
+            # A few long sections can fill every candidate slot: widen the net and ask again.
+            if len(scored) >= top_k or not full or limit >= top_k * s.collapse_overfetch * 8:
+                break
+            limit *= 2
         cosine: dict[str, float] = {}
         if with_relevance and scored:
             cosine = self.store.dense_scores(dense, flt, max(s.dense_limit, limit), s.hnsw_ef)

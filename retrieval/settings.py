@@ -70,6 +70,14 @@ class SearchSettings(BaseModel):
     )
     hnsw_ef: int = 128
     max_query_chars: int = Field(2000, gt=0)
+    collapse_sections: bool = Field(
+        True,
+        description="Return one hit per section (statute article, heading): a long article's "
+        "other chunks give way to other articles. Its best-ranked chunk stands for it.",
+    )
+    collapse_overfetch: int = Field(
+        3, ge=1, description="With collapse_sections, fused candidates fetched per hit asked for."
+    )
 
 
 class RerankSettings(BaseModel):

@@ -13,6 +13,7 @@ stays.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import sys
 import time
@@ -35,6 +36,9 @@ from retrieval.types import Chunk
 
 log = logging.getLogger(__name__)
 _ID_NAMESPACE = uuid.UUID("6f1c1a52-4d0e-4a53-9a3e-8d3c8b1f9e01")
+# Bump when chunking or the payload layout changes, so existing indexes re-ingest on next sync.
+# 2: payload "section" (the whole section's anchor, for collapsing a section's chunks).
+INDEX_FORMAT = "2"
 
 
 @dataclass
@@ -82,6 +86,7 @@ def chunk_payload(doc: Document, chunk: Chunk, version: str, n_chunks: int) -> d
         "source": doc.source,
         "title": doc.title,
         "anchor": chunk.anchor,
+        "section": chunk.section or chunk.anchor,
         "header": chunk.header,
         "text": chunk.text,
         "heading_path": chunk.heading_path,
@@ -102,6 +107,14 @@ class Syncer:
         self._cs = connector_settings
         self._progress = progress
 
+    def _version(self, source_fingerprint: str) -> str:
+        """What a document's chunks are built from: its source (bytes, metadata, connector
+        options) and how this index chunks, encodes (BM25 parameters are stored in the sparse
+        values) and lays out payloads. A change to any of them re-indexes the document."""
+        r = self._index.settings
+        salt = f"{INDEX_FORMAT}\x00{r.chunking.model_dump_json()}\x00{r.sparse.model_dump_json()}"
+        return hashlib.sha256(f"{source_fingerprint}\x00{salt}".encode()).hexdigest()
+
     def sync(self, paths: list[Path], prune: bool = True) -> SyncReport:
         t0 = time.perf_counter()
         missing = [p for p in paths if not p.exists()]
@@ -121,7 +134,7 @@ class Syncer:
         for path in files:
             src = str(path.resolve())
             try:
-                version = fingerprint(path, self._cs)
+                version = self._version(fingerprint(path, self._cs))
             except OSError as e:
                 report.failed.append((str(path), f"파일을 읽을 수 없습니다: {e.strerror or e}"))
                 continue

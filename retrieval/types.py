@@ -24,6 +24,7 @@ class Chunk:
     header: str
     heading_path: list[str] = field(default_factory=list)
     page: int | None = None
+    section: str = ""  # the whole section's anchor ("… 제15조") when ``anchor`` names part of it
 
     @property
     def embed_text(self) -> str:

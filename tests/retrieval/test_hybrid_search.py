@@ -122,3 +122,28 @@ def test_backends_return_the_same_ranking(settings, embedder, tmp_path):
         results.append([(h.doc_id, h.anchor) for h in idx.search("보안 규정과 VPN", top_k=5, principal=OPERATOR)])
         idx.close()
     assert results[0] == results[1]
+
+
+@pytest.mark.parametrize("collapse", [True, False])
+def test_a_long_sections_chunks_give_way_to_other_sections(settings, embedder, tmp_path, collapse):
+    """A section split into several chunks is one result (its best chunk), so the next
+    relevant section still makes the top ranks; with collapsing off the chunks compete."""
+    para = "재택근무는 주 2일까지 할 수 있으며 부서장의 사전 승인을 받아야 한다."
+    write_md(
+        tmp_path / "corpus", "telework.md", "재택근무 운영 지침",
+        {"근무 일수": "\n\n".join(f"{i}. {para}" for i in range(1, 9)),
+         "신청 절차": "재택근무를 하려면 부서장에게 근무 희망일 3일 전까지 신청한다.",
+         "보안": "재택근무 중에는 기관이 지급한 노트북과 VPN만 사용한다."},
+    )  # fmt: skip
+    settings.chunking.max_tokens = 56
+    settings.search.collapse_sections = collapse
+    with NuriIndex.open(settings.retrieval, settings.resolve(settings.index_dir), create=True, embedder=embedder) as idx:
+        Syncer(idx, settings.connectors, progress=False).sync([tmp_path / "corpus"])
+        assert idx.count() >= 10  # "근무 일수" really was split, into more chunks than 3 × top_k
+        hits = idx.search("재택근무 부서장 승인", top_k=3, principal=OPERATOR)
+    anchors = [h.anchor for h in hits]
+    assert anchors[0] == "근무 일수"
+    if collapse:
+        assert len(set(anchors)) == 3 and hits[0].metadata["section"] == "근무 일수"
+    else:
+        assert anchors.count("근무 일수") >= 2
