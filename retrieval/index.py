@@ -56,11 +56,12 @@ def collapse_sections(scored: list[ScoredPayload]) -> list[ScoredPayload]:
 
     A statute article split into 항 groups is one section: without this, its chunks can fill
     the top ranks and push the next relevant article out. Points indexed before the payload
-    had ``section`` fall back to their own anchor (no collapsing)."""
+    had ``section`` fall back to their own anchor; chunks without any anchor (a text file with
+    no headings) are not collapsed, so a long unstructured document can still give several."""
     seen: set[tuple[str, str]] = set()
     out = []
     for sp in scored:
-        key = (sp.payload.get("doc_id", ""), sp.payload.get("section") or sp.payload.get("anchor", sp.id))
+        key = (sp.payload.get("doc_id", ""), sp.payload.get("section") or sp.payload.get("anchor") or sp.id)
         if key not in seen:
             seen.add(key)
             out.append(sp)
