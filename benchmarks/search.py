@@ -161,22 +161,10 @@ def encode_queries(index: NuriIndex, items: list[QAItem]) -> list[Query]:
 
 
 def nuri_index_query(index: NuriIndex, flt: FilterSpec) -> Callable[[Query], list[ScoredPayload]]:
-    """``store.hybrid_query`` with exactly the arguments ``NuriIndex.search`` passes."""
-    s = index.settings.search
-    limit = max(TOP_K, index.settings.rerank.candidates) if index.reranker else TOP_K
+    """``NuriIndex.ranked``: what ``NuriIndex.search`` runs once the query is encoded."""
 
     def call(q: Query) -> list[ScoredPayload]:
-        return index.store.hybrid_query(
-            dense=q.dense,
-            sparse=q.sparse,
-            flt=flt,
-            limit=limit,
-            dense_limit=max(s.dense_limit, limit),
-            sparse_limit=max(s.sparse_limit, limit),
-            rrf_k=s.rrf_k,
-            rrf_weights=s.rrf_weights,
-            hnsw_ef=s.hnsw_ef,
-        )
+        return index.ranked(q.text, q.dense, q.sparse, flt, TOP_K)[0]
 
     return call
 

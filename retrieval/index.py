@@ -14,7 +14,7 @@ from retrieval.embedders import Embedder, build_embedder
 from retrieval.errors import IndexUnavailableError, QueryError
 from retrieval.rerank import Reranker, build_reranker
 from retrieval.settings import RetrievalSettings
-from retrieval.sparse import KoreanSparseEncoder
+from retrieval.sparse import KoreanSparseEncoder, SparseVector
 from retrieval.store import FieldMatch, FilterSpec, ScoredPayload, VectorStore
 from retrieval.types import Hit, Principal, SearchFilters
 
@@ -136,33 +136,9 @@ class NuriIndex:
         if not 0 < top_k <= s.max_top_k:
             raise QueryError(f"top_k는 1~{s.max_top_k} 사이여야 합니다")
         principal = principal or Principal()
-        want = top_k * s.collapse_overfetch if s.collapse_sections else top_k
-        limit = max(want, self.settings.rerank.candidates) if self.reranker else want
         dense = self.embedder.embed_query(query).tolist()
         flt = build_filter(filters, principal)
-        sparse = self.sparse.encode_query(query)
-        while True:
-            scored = self.store.hybrid_query(
-                dense=dense,
-                sparse=sparse,
-                flt=flt,
-                limit=limit,
-                dense_limit=max(s.dense_limit, limit),
-                sparse_limit=max(s.sparse_limit, limit),
-                rrf_k=s.rrf_k,
-                rrf_weights=s.rrf_weights,
-                hnsw_ef=s.hnsw_ef,
-            )
-            if self.reranker and scored:
-                scored = self.reranker.rerank(query, scored)
-            if not s.collapse_sections:
-                break
-            full = len(scored) >= limit
-            scored = collapse_sections(scored)
-            # A few long sections can fill every candidate slot: widen the net and ask again.
-            if len(scored) >= top_k or not full or limit >= top_k * s.collapse_overfetch * 8:
-                break
-            limit *= 2
+        scored, limit = self.ranked(query, dense, self.sparse.encode_query(query), flt, top_k)
         cosine: dict[str, float] = {}
         if with_relevance and scored:
             cosine = self.store.dense_scores(dense, flt, max(s.dense_limit, limit), s.hnsw_ef)
@@ -180,6 +156,38 @@ class NuriIndex:
             )
             for i, sp in enumerate(scored[:top_k])
         ]
+
+    def ranked(
+        self, query: str, dense: list[float], sparse: SparseVector, flt: FilterSpec, top_k: int
+    ) -> tuple[list[ScoredPayload], int]:
+        """The ranking behind ``search`` from already-encoded query vectors: hybrid query in
+        Qdrant, optional reranking, section collapsing. Returns the ranked points and the
+        candidate limit finally used."""
+        s = self.settings.search
+        want = top_k * s.collapse_overfetch if s.collapse_sections else top_k
+        limit = max(want, self.settings.rerank.candidates) if self.reranker else want
+        while True:
+            scored = self.store.hybrid_query(
+                dense=dense,
+                sparse=sparse,
+                flt=flt,
+                limit=limit,
+                dense_limit=max(s.dense_limit, limit),
+                sparse_limit=max(s.sparse_limit, limit),
+                rrf_k=s.rrf_k,
+                rrf_weights=s.rrf_weights,
+                hnsw_ef=s.hnsw_ef,
+            )
+            if self.reranker and scored:
+                scored = self.reranker.rerank(query, scored)
+            if not s.collapse_sections:
+                return scored, limit
+            full = len(scored) >= limit
+            scored = collapse_sections(scored)
+            # A few long sections can fill every candidate slot: widen the net and ask again.
+            if len(scored) >= top_k or not full or limit >= top_k * s.collapse_overfetch * 8:
+                return scored, limit
+            limit *= 2
 
     def count(self) -> int:
         return self.store.count()

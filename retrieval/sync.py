@@ -105,15 +105,15 @@ class Syncer:
     def __init__(self, index: NuriIndex, connector_settings: ConnectorSettings, progress: bool = True) -> None:
         self._index = index
         self._cs = connector_settings
+        r = index.settings
+        self._salt = f"{INDEX_FORMAT}\x00{r.chunking.model_dump_json()}\x00{r.sparse.model_dump_json()}"
         self._progress = progress
 
     def _version(self, source_fingerprint: str) -> str:
         """What a document's chunks are built from: its source (bytes, metadata, connector
         options) and how this index chunks, encodes (BM25 parameters are stored in the sparse
-        values) and lays out payloads. A change to any of them re-indexes the document."""
-        r = self._index.settings
-        salt = f"{INDEX_FORMAT}\x00{r.chunking.model_dump_json()}\x00{r.sparse.model_dump_json()}"
-        return hashlib.sha256(f"{source_fingerprint}\x00{salt}".encode()).hexdigest()
+        values) and lays out payloads (``self._salt``). A change to any of them re-indexes it."""
+        return hashlib.sha256(f"{source_fingerprint}\x00{self._salt}".encode()).hexdigest()
 
     def sync(self, paths: list[Path], prune: bool = True) -> SyncReport:
         t0 = time.perf_counter()
