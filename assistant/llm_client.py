@@ -4,21 +4,22 @@ One ``LLMClient`` holds an ``openai.OpenAI`` client per configured endpoint. ``s
 text deltas from ``/v1/chat/completions`` (``mode: chat``) or ``/v1/completions``
 (``mode: completion``, for base models prompted few-shot). Endpoints are tried in order until
 one answers; once tokens flow, a failure is reported rather than silently restarted elsewhere.
-Every failure becomes :class:`ModelUnavailableError` (no server answered) or
+Every failure becomes :class:`LLMUnavailableError` (no server answered) or
 :class:`ModelResponseError` (a server refused the request) with a one-line Korean message.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Generator, Iterable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
-import httpx
+import httpx2
 import openai
 
-from assistant.errors import ModelResponseError, ModelUnavailableError
-from assistant.llm_settings import LLMSettings
+from assistant.errors import LLMUnavailableError, ModelResponseError
+from assistant.settings import LLMSettings
 
 log = logging.getLogger("nuri.llm")
 
@@ -43,8 +44,8 @@ class LLMClient:
         self.settings = settings
         urls = base_urls or settings.base_urls
         if not urls:
-            raise ModelUnavailableError("모델 서버 주소(llm.base_urls)가 설정되지 않았습니다")
-        timeout = httpx.Timeout(settings.timeout_s, connect=settings.connect_timeout_s)
+            raise LLMUnavailableError("모델 서버 주소(llm.base_urls)가 설정되지 않았습니다")
+        timeout = httpx2.Timeout(settings.timeout_s, connect=settings.connect_timeout_s)
         self.endpoints = [
             (url, openai.OpenAI(base_url=url, api_key=settings.api_key, timeout=timeout,
                                 max_retries=settings.max_retries))
@@ -55,7 +56,7 @@ class LLMClient:
     def model(self) -> str:
         return self.settings.model
 
-    def stream(self, prompt: ModelPrompt, max_tokens: int | None = None) -> Iterator[str]:
+    def stream(self, prompt: ModelPrompt, max_tokens: int | None = None) -> Generator[str, None, None]:
         """Text deltas of the model's answer."""
         errors: list[str] = []
         for url, client in self.endpoints:
@@ -66,10 +67,12 @@ class LLMClient:
                 errors.append(f"{url}: {_describe(e)}")
                 continue
             except openai.APIStatusError as e:
-                raise ModelResponseError(f"모델 서버가 요청을 거부했습니다 ({url}, HTTP {e.status_code}): {_body(e)}") from e
+                raise ModelResponseError(
+                    f"모델 서버가 요청을 거부했습니다 ({url}, HTTP {e.status_code}): {_body(e)}"
+                ) from e
             yield from self._deltas(url, chunks)
             return
-        raise ModelUnavailableError("모델 서버에 연결할 수 없습니다: " + "; ".join(errors))
+        raise LLMUnavailableError("모델 서버에 연결할 수 없습니다: " + "; ".join(errors))
 
     def complete(self, prompt: ModelPrompt, max_tokens: int | None = None) -> str:
         return "".join(self.stream(prompt, max_tokens))
@@ -82,25 +85,35 @@ class LLMClient:
                 return [m.id for m in client.with_options(max_retries=0, timeout=5.0).models.list()]
             except openai.OpenAIError as e:
                 errors.append(f"{url}: {_describe(e)}")
-        raise ModelUnavailableError("모델 서버에 연결할 수 없습니다: " + "; ".join(errors))
+        raise LLMUnavailableError("모델 서버에 연결할 수 없습니다: " + "; ".join(errors))
 
-    def _open(self, client: openai.OpenAI, prompt: ModelPrompt, max_tokens: int | None):  # noqa: ANN202
+    def request(self, prompt: ModelPrompt, max_tokens: int | None = None) -> dict[str, Any]:
+        """The keyword arguments of the streamed ``create`` call for ``prompt``: generation
+        settings, stop sequences (the prompt's, then ``llm.stop``; the API allows 4) and the
+        server-specific ``llm.extra_body``."""
         s = self.settings
-        common = dict(
-            model=s.model,
-            max_tokens=max_tokens or s.max_tokens,
-            temperature=s.temperature,
-            frequency_penalty=s.frequency_penalty,
-            stop=list(dict.fromkeys([*prompt.stop, *s.stop]))[:4] or None,  # OpenAI allows 4
-            stream=True,
-            extra_body=s.extra_body or None,
-        )
+        kwargs: dict[str, Any] = {
+            "model": s.model,
+            "max_tokens": max_tokens or s.max_tokens,
+            "temperature": s.temperature,
+            "frequency_penalty": s.frequency_penalty,
+            "stop": list(dict.fromkeys([*prompt.stop, *s.stop]))[:4] or None,
+            "stream": True,
+            "extra_body": s.extra_body or None,
+        }
         if prompt.messages is not None:
-            msgs = [{"role": m.role, "content": m.content} for m in prompt.messages]
-            return client.chat.completions.create(messages=msgs, **common)
-        return client.completions.create(prompt=prompt.text or "", **common)
+            kwargs["messages"] = [{"role": m.role, "content": m.content} for m in prompt.messages]
+        else:
+            kwargs["prompt"] = prompt.text or ""
+        return kwargs
 
-    def _deltas(self, url: str, chunks) -> Iterator[str]:  # noqa: ANN001 - openai Stream
+    def _open(self, client: openai.OpenAI, prompt: ModelPrompt, max_tokens: int | None) -> Iterable[Any]:
+        kwargs = self.request(prompt, max_tokens)
+        if "messages" in kwargs:
+            return client.chat.completions.create(**kwargs)
+        return client.completions.create(**kwargs)
+
+    def _deltas(self, url: str, chunks: Iterable[Any]) -> Iterator[str]:
         try:
             for chunk in chunks:
                 if not chunk.choices:
@@ -109,8 +122,8 @@ class LLMClient:
                 text = choice.delta.content if hasattr(choice, "delta") else choice.text
                 if text:
                     yield text
-        except (openai.APIConnectionError, openai.APITimeoutError, httpx.HTTPError) as e:
-            raise ModelUnavailableError(f"답변 생성 중 모델 서버 연결이 끊겼습니다 ({url}): {_describe(e)}") from e
+        except (openai.APIConnectionError, openai.APITimeoutError, httpx2.HTTPError) as e:
+            raise LLMUnavailableError(f"답변 생성 중 모델 서버 연결이 끊겼습니다 ({url}): {_describe(e)}") from e
         finally:
             close = getattr(chunks, "close", None)
             if close is not None:

@@ -12,24 +12,36 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterator, Sequence
-from pathlib import Path
+from dataclasses import dataclass, field
 
 from assistant.answers import Answer, AnswerEvent, AnswerTrace, HistoryTurn
 from assistant.citations import CitationTracker
 from assistant.errors import AssistantError, InvalidQuestionError
-from assistant.llm_client import LLMClient
-from assistant.llm_settings import AnswerSettings
-from assistant.prompts import PromptBook, Turn, detect_language
+from assistant.llm_client import LLMClient, ModelPrompt
+from assistant.prompts import Lang, PromptBook, Turn, detect_language
+from assistant.settings import AnswerSettings
 from retrieval.index import NuriIndex
 from retrieval.types import Hit, Principal, SearchFilters
 
 log = logging.getLogger("nuri.orchestrator")
 
 
+@dataclass(slots=True)
+class Prepared:
+    """A question made ready for the model (see :meth:`Orchestrator.prepare`)."""
+
+    question: str
+    lang: Lang
+    trace: AnswerTrace
+    started: float
+    passages: list[Hit] = field(default_factory=list)
+    prompt: ModelPrompt | None = None  # None: refuse without calling the model
+
+
 class Orchestrator:
-    def __init__(self, index: NuriIndex, llm: LLMClient, settings: AnswerSettings, prompt_dir: Path) -> None:
+    def __init__(self, index: NuriIndex, llm: LLMClient, settings: AnswerSettings, prompts: PromptBook) -> None:
         self.index, self.llm, self.settings = index, llm, settings
-        self.prompts = PromptBook(prompt_dir)
+        self.prompts = prompts
 
     def ask(
         self,
@@ -44,13 +56,16 @@ class Orchestrator:
                 return event.answer
         raise AssistantError("답변이 끝나지 않았습니다")  # pragma: no cover - stream always ends with done
 
-    def stream(
+    def prepare(
         self,
         question: str,
         history: Sequence[HistoryTurn] = (),
         filters: SearchFilters | None = None,
         principal: Principal | None = None,
-    ) -> Iterator[AnswerEvent]:
+    ) -> Prepared:
+        """Everything before the model is called: the question checked, a follow-up rewritten,
+        passages retrieved with the caller's permissions, the refusal decided and the prompt
+        built (``prompt`` is None when Nuri refuses)."""
         s = self.settings
         question = (question or "").strip()
         if not question:
@@ -71,19 +86,31 @@ class Orchestrator:
         trace.hits = hits
         relevances = [h.relevance for h in hits if h.relevance is not None]
         trace.best_relevance = max(relevances) if relevances else None
+        prepared = Prepared(question=question, lang=lang, trace=trace, started=t0)
         if trace.best_relevance is None or trace.best_relevance < s.min_relevance:
-            refusal = self.prompts.refusal(lang)
-            yield AnswerEvent("delta", text=refusal)
-            trace.total_ms = (time.perf_counter() - t0) * 1000
-            self._log(trace, refused=True)
-            yield AnswerEvent("done", answer=Answer(answer=refusal, citations=[], refused=True), trace=trace)
-            return
+            return prepared
+        prepared.passages = self._passages(hits)
+        trace.passages = len(prepared.passages)
+        prepared.prompt = self.prompts.answer(
+            question, prepared.passages, lang, self.llm.settings.mode, s.max_passage_chars
+        )
+        return prepared
 
-        passages = self._passages(hits)
-        trace.passages = len(passages)
-        prompt = self.prompts.answer(question, passages, lang, self.llm.settings.mode, s.max_passage_chars)
-        tracker = CitationTracker(passages, s.attribute_uncited, s.attribution_min_overlap)
-        deltas = self.llm.stream(prompt)
+    def stream(
+        self,
+        question: str,
+        history: Sequence[HistoryTurn] = (),
+        filters: SearchFilters | None = None,
+        principal: Principal | None = None,
+    ) -> Iterator[AnswerEvent]:
+        s = self.settings
+        prepared = self.prepare(question, history, filters, principal)
+        trace, t0 = prepared.trace, prepared.started
+        if prepared.prompt is None:
+            yield from self._refuse(prepared)
+            return
+        tracker = CitationTracker(prepared.passages, s.attribute_uncited, s.attribution_min_overlap)
+        deltas = self.llm.stream(prepared.prompt)
         try:
             for delta in deltas:
                 out = tracker.feed(delta)
@@ -100,16 +127,20 @@ class Orchestrator:
         if tail:
             yield AnswerEvent("delta", text=tail)
         trace.markers_dropped, trace.markers_attributed = tracker.dropped, tracker.attributed
-        trace.total_ms = (time.perf_counter() - t0) * 1000
         if not tracker.text.strip():
-            refusal = self.prompts.refusal(lang)
-            yield AnswerEvent("delta", text=refusal)
-            self._log(trace, refused=True)
-            yield AnswerEvent("done", answer=Answer(answer=refusal, refused=True), trace=trace)
+            yield from self._refuse(prepared)
             return
+        trace.total_ms = (time.perf_counter() - t0) * 1000
         answer = Answer(answer=tracker.text, citations=tracker.citations(), refused=False)
         self._log(trace, refused=False, citations=len(answer.citations))
         yield AnswerEvent("done", answer=answer, trace=trace)
+
+    def _refuse(self, prepared: Prepared) -> Iterator[AnswerEvent]:
+        refusal = self.prompts.refusal(prepared.lang)
+        yield AnswerEvent("delta", text=refusal)
+        prepared.trace.total_ms = (time.perf_counter() - prepared.started) * 1000
+        self._log(prepared.trace, refused=True)
+        yield AnswerEvent("done", answer=Answer(answer=refusal, citations=[], refused=True), trace=prepared.trace)
 
     def _passages(self, hits: list[Hit]) -> list[Hit]:
         """The hits shown to the model: those similar enough to the question (at least the best)."""

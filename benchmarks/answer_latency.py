@@ -8,9 +8,10 @@ Method. The bundled sample corpus is indexed into a temporary folder; the config
 server is started (llama.cpp on the bundled Gemma 3 270M by default); ``nuri serve`` runs as
 its own process against that server (``NURI_LLM__BASE_URLS``), as in production. For each
 question of the sample set, Nuri is asked through its OpenAI-compatible streaming endpoint,
-and the model server is sent *the exact prompt Nuri sent* (rebuilt with the same retrieval and
-prompt code) through its own streaming ``/v1/completions`` (or chat) endpoint with the same
-generation parameters. Time to first token = request start to the first non-blank content
+and the model server is sent *the exact prompt Nuri sends*: built by the production code
+(``Orchestrator.prepare``: retrieval, passage selection, prompt) and sent through the
+production client (``LLMClient.stream``: same generation parameters, stop sequences and
+``llm.extra_body``) straight to the model server. Time to first token = request start to the first non-blank content
 delta (Nuri trims leading blanks, so the baseline is measured the same way); total = until
 the stream ends. Before every timed request a short request with a different question resets
 the server's prompt cache to the shared few-shot prefix, so neither side profits from the
@@ -38,11 +39,14 @@ import httpx
 import numpy as np
 from tqdm import tqdm
 
-from assistant.logs import setup_logging
-from assistant.model_server import ModelServer, free_port
-from assistant.prompts import PromptBook, detect_language
-from assistant.settings import REPO_ROOT, load_settings
+from assistant.llm_client import LLMClient, ModelPrompt
+from assistant.modelserver.server import ModelServer, free_port
+from assistant.orchestrator import Orchestrator
+from assistant.prompts import PromptBook
 from benchmarks.machine import machine_info
+from configs import resources
+from configs.logs import setup_logging
+from configs.settings import Settings, load_settings
 from retrieval.index import NuriIndex
 from retrieval.sync import Syncer
 from retrieval.types import Principal
@@ -56,6 +60,19 @@ QUESTIONS = [
 ]
 CACHE_RESET_QUESTION = "벤치마크 캐시 초기화용 질문입니다"
 GOAL_MS = 150.0
+
+
+def first_token_direct(llm: LLMClient, prompt: ModelPrompt) -> tuple[float, float, str]:
+    """The same three figures for the model server alone, through Nuri's own client."""
+    t0 = time.perf_counter()
+    first: float | None = None
+    parts: list[str] = []
+    for text in llm.stream(prompt):
+        parts.append(text)
+        if first is None and "".join(parts).strip():
+            first = time.perf_counter() - t0
+    total = time.perf_counter() - t0
+    return (first if first is not None else total), total, "".join(parts)
 
 
 def first_token_stream(client: httpx.Client, url: str, body: dict[str, Any]) -> tuple[float, float, str]:
@@ -90,51 +107,65 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m benchmarks.answer_latency")
     p.add_argument("--engine", choices=["llamacpp", "vllm"], default=None)
     p.add_argument("--rounds", type=int, default=3)
-    p.add_argument("--encoder-threads", type=int, default=None,
-                   help="threads of Nuri's query encoder (default: 1 with vLLM, all cores otherwise; 0 = all)")
+    p.add_argument(
+        "--encoder-threads",
+        type=int,
+        default=None,
+        help="threads of Nuri's query encoder (default: 1 with vLLM, all cores otherwise; 0 = all)",
+    )
     p.add_argument("--json-out", type=Path)
     args = p.parse_args(argv)
     setup_logging("WARNING")
-    settings = load_settings()
-    if args.engine:
-        settings.model_server.engine = args.engine
-    settings.model_server.port = 0
+    base = load_settings()
+    engine = args.engine or base.model_server.engine
     if args.encoder_threads is None:
-        args.encoder_threads = 1 if settings.model_server.engine == "vllm" else 0
+        args.encoder_threads = 1 if engine == "vllm" else 0
     work = Path(tempfile.mkdtemp(prefix="nuri-bench-answers-"))
-    settings.model_server.log_file = str(work / "model-server.log")
+    settings = base.override(model_server={"engine": engine, "port": 0, "log_file": str(work / "model-server.log")})
     index_dir = work / "index"
     print("샘플 문서 색인 중…", file=sys.stderr)
-    with NuriIndex.open(settings.retrieval, index_dir, create=True) as index:
-        Syncer(index, settings.connectors, progress=False).sync([settings.resolve(settings.sample_corpus)])
-        # The exact prompts Nuri will send (same retrieval, same prompt code).
-        book = PromptBook(settings.resolve(settings.answer.prompt_dir))
-        prompts = {}
-        for q in [*QUESTIONS, CACHE_RESET_QUESTION]:
-            hits = index.search(q, top_k=settings.answer.top_k, principal=Principal(operator=True), with_relevance=True)
-            floor = settings.answer.passage_min_relevance
-            kept = [h for h in hits if (h.relevance or 0) >= floor] or hits[:1]
-            prompts[q] = book.answer(q, kept, detect_language(q), settings.llm.mode, settings.answer.max_passage_chars)
-
     with ModelServer(settings.model_server, settings.llm, settings.resolve) as server:
+        llm = LLMClient(settings.llm, [server.base_url])
+        with NuriIndex.open(settings.retrieval, index_dir, create=True) as index:
+            Syncer(index, settings.connectors, progress=False).sync([settings.resolve(settings.sample_corpus)])
+            # The exact prompts Nuri will send: the production code builds them.
+            prompt_dir = (
+                settings.resolve(settings.answer.prompt_dir) if settings.answer.prompt_dir else resources.prompts_dir()
+            )
+            orchestrator = Orchestrator(index, llm, settings.answer, PromptBook(prompt_dir))
+            prompts = {}
+            for q in [*QUESTIONS, CACHE_RESET_QUESTION]:
+                prepared = orchestrator.prepare(q, principal=Principal(operator=True))
+                if prepared.prompt is None:
+                    print(f"Nuri가 이 질문에 답하지 않습니다 (근거 부족): {q}", file=sys.stderr)
+                    return 1
+                prompts[q] = prepared.prompt
         port = free_port("127.0.0.1")
         env = dict(os.environ, NURI_LLM__BASE_URLS=json.dumps([server.base_url]), NURI_UI__ENABLED="false",
                    NURI_LOGGING__LEVEL="WARNING", HF_HUB_OFFLINE="1")  # fmt: skip
         env.pop("NURI_EMBEDDER__NUM_THREADS", None)
         if args.encoder_threads:
             env["NURI_EMBEDDER__NUM_THREADS"] = str(args.encoder_threads)
-        nuri = subprocess.Popen(  # noqa: S603
-            [sys.executable, "-m", "assistant.cli", "serve", "--index", str(index_dir), "--port", str(port)],
-            env=env, cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=open(work / "nuri.log", "wb"),  # noqa: SIM115
-        )  # fmt: skip
-        try:
-            return _measure(args, settings, server, port, prompts, nuri)
-        finally:
-            nuri.terminate()
-            nuri.wait(timeout=30)
+        with open(work / "nuri.log", "wb") as nuri_log:
+            nuri = subprocess.Popen(
+                [sys.executable, "-m", "assistant.cli", "serve", "--index", str(index_dir), "--port", str(port)],
+                env=env, stdout=subprocess.DEVNULL, stderr=nuri_log,
+            )  # fmt: skip
+            try:
+                return _measure(args, settings, llm, port, prompts, nuri)
+            finally:
+                nuri.terminate()
+                nuri.wait(timeout=30)
 
 
-def _measure(args, settings, server, port, prompts, nuri) -> int:  # noqa: ANN001
+def _measure(
+    args: argparse.Namespace,
+    settings: Settings,
+    llm: LLMClient,
+    port: int,
+    prompts: dict[str, ModelPrompt],
+    nuri: subprocess.Popen[bytes],
+) -> int:
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 300
     while True:
@@ -148,38 +179,30 @@ def _measure(args, settings, server, port, prompts, nuri) -> int:  # noqa: ANN00
             return 1
         time.sleep(0.5)
     s = settings.llm
-    gen = {"model": s.model, "max_tokens": s.max_tokens, "temperature": s.temperature,
-           "frequency_penalty": s.frequency_penalty, "stream": True}  # fmt: skip
 
-    def direct_body(q: str) -> tuple[str, dict[str, Any]]:
-        pr = prompts[q]
-        stop = list(dict.fromkeys([*pr.stop, *s.stop]))[:4] or None
-        if pr.messages is not None:
-            msgs = [{"role": m.role, "content": m.content} for m in pr.messages]
-            return f"{server.base_url}/chat/completions", {**gen, "messages": msgs, "stop": stop}
-        return f"{server.base_url}/completions", {**gen, "prompt": pr.text, "stop": stop}
+    def reset() -> None:
+        llm.complete(prompts[CACHE_RESET_QUESTION], max_tokens=1)
 
-    def reset(client: httpx.Client) -> None:
-        url, body = direct_body(CACHE_RESET_QUESTION)
-        client.post(url, json={**body, "stream": False, "max_tokens": 1}).raise_for_status()
-
-    rows = []
+    rows: list[dict[str, Any]] = []
     with httpx.Client(timeout=600) as client:
         for q in QUESTIONS:  # warm-up, untimed
-            first_token_stream(client, f"{base}/v1/chat/completions", {"model": "nuri", "messages": [{"role": "user", "content": q}], "stream": True})
+            first_token_stream(
+                client,
+                f"{base}/v1/chat/completions",
+                {"model": "nuri", "messages": [{"role": "user", "content": q}], "stream": True},
+            )
         bar = tqdm(total=args.rounds * len(QUESTIONS) * 2, desc="TTFT", file=sys.stderr, leave=False)
         for r in range(args.rounds):
             for q in QUESTIONS:
                 order = ("nuri", "direct") if r % 2 == 0 else ("direct", "nuri")
                 res: dict[str, tuple[float, float, str]] = {}
                 for who in order:
-                    reset(client)
+                    reset()
                     if who == "nuri":
                         body = {"model": "nuri", "messages": [{"role": "user", "content": q}], "stream": True}
                         res[who] = first_token_stream(client, f"{base}/v1/chat/completions", body)
                     else:
-                        url, body = direct_body(q)
-                        res[who] = first_token_stream(client, url, body)
+                        res[who] = first_token_direct(llm, prompts[q])
                     bar.update(1)
                 rows.append({"question": q, "round": r, "nuri_ttft": res["nuri"][0], "nuri_total": res["nuri"][1],
                              "direct_ttft": res["direct"][0], "direct_total": res["direct"][1]})  # fmt: skip
@@ -199,10 +222,25 @@ def _measure(args, settings, server, port, prompts, nuri) -> int:  # noqa: ANN00
     print("| Measure | Nuri /v1/chat/completions | Model server alone | Nuri adds (p50 / p95) | Goal | Met |")
     print("|---|---|---|---|---|---|")
     met = "yes" if o50 <= GOAL_MS and o95 <= GOAL_MS else "**NO**"
-    print(f"| Time to first token p50 / p95 | {n50:.0f} / {n95:.0f} ms | {d50:.0f} / {d95:.0f} ms | {o50:.0f} / {o95:.0f} ms | ≤ {GOAL_MS:.0f} ms | {met} |")
-    print(f"| Total latency p50 / p95 | {nt50:.0f} / {nt95:.0f} ms | {dt50:.0f} / {dt95:.0f} ms | {nt50 - dt50:.0f} ms (p50) | – | – |")
+    print(
+        f"| Time to first token p50 / p95 | {n50:.0f} / {n95:.0f} ms | {d50:.0f} / {d95:.0f} ms | {o50:.0f} / {o95:.0f} ms | ≤ {GOAL_MS:.0f} ms | {met} |"
+    )
+    print(
+        f"| Total latency p50 / p95 | {nt50:.0f} / {nt95:.0f} ms | {dt50:.0f} / {dt95:.0f} ms | {nt50 - dt50:.0f} ms (p50) | – | – |"
+    )
     if args.json_out:
-        args.json_out.write_text(json.dumps({"machine": m, "engine": settings.model_server.engine, "encoder_threads": args.encoder_threads or None, "rows": rows}, ensure_ascii=False, indent=1))
+        args.json_out.write_text(
+            json.dumps(
+                {
+                    "machine": m,
+                    "engine": settings.model_server.engine,
+                    "encoder_threads": args.encoder_threads or None,
+                    "rows": rows,
+                },
+                ensure_ascii=False,
+                indent=1,
+            )
+        )
     return 0
 
 

@@ -23,16 +23,16 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import qdrant_edge as qe
 from tqdm import tqdm
 
-from assistant.settings import Settings
+from configs.settings import Settings
 from connectors.fingerprint import fingerprint
 from evals.datasets import statute_files
-from retrieval.edge_store import META_FILE, SHARD_DIR, EdgeStore
+from retrieval.edge_store import META_FILE, SHARD_DIR
 from retrieval.embedders import Embedder
 from retrieval.errors import IndexBusyError, IndexUnavailableError
 from retrieval.index import NuriIndex
@@ -80,7 +80,10 @@ class PointSet:
         )
 
     def take(self, rows: list[int]) -> PointSet:
-        parts = [(self.indices[self.indptr[r] : self.indptr[r + 1]], self.values[self.indptr[r] : self.indptr[r + 1]]) for r in rows]
+        parts = [
+            (self.indices[self.indptr[r] : self.indptr[r + 1]], self.values[self.indptr[r] : self.indptr[r + 1]])
+            for r in rows
+        ]
         return PointSet(
             ids=[self.ids[r] for r in rows],
             dense=self.dense[rows],
@@ -102,7 +105,12 @@ class PointSet:
         )
 
     @staticmethod
-    def from_rows(ids: list[str], dense: list[np.ndarray], sparse: list[tuple[np.ndarray, np.ndarray]], payloads: list[dict[str, Any]]) -> PointSet:
+    def from_rows(
+        ids: list[str],
+        dense: list[np.ndarray],
+        sparse: list[tuple[np.ndarray, np.ndarray]],
+        payloads: list[dict[str, Any]],
+    ) -> PointSet:
         lengths = [len(ix) for ix, _ in sparse]
         return PointSet(
             ids=ids,
@@ -140,22 +148,21 @@ def expected_manifest(statutes_dir: Path, settings: Settings, embedder: Embedder
 
 
 # -- the Edge index of all statutes ---------------------------------------------------------
-def index_is_complete(index_dir: Path, sources: dict[str, str], settings: Settings, embedder: Embedder) -> bool:
-    """The index holds exactly one complete, current version of every file in ``sources``."""
-    meta_path = index_dir / META_FILE
-    if not meta_path.is_file():
-        return False
-    meta = json.loads(meta_path.read_text(encoding="utf-8"))
-    if meta.get("embedder") != embedder.name or meta.get("dim") != embedder.dim:
+def index_is_complete(index_dir: Path, statutes_dir: Path, settings: Settings, embedder: Embedder) -> bool:
+    """The index holds exactly one complete, current version of every statute file (the
+    versions the sync itself would give them)."""
+    if not (index_dir / META_FILE).is_file():
         return False
     try:
-        store = EdgeStore(index_dir, dim=None, settings=settings.index, create=False)
+        index = NuriIndex.open(settings.retrieval, index_dir, create=False, embedder=embedder)
     except (IndexBusyError, IndexUnavailableError):
         return False
     try:
-        state = store.scan_docs()
+        syncer = Syncer(index, settings.connectors, progress=False)
+        sources = {str(p.resolve()): syncer.version_of(p) for p in statute_files(statutes_dir)}
+        state = index.documents()
     finally:
-        store.close()
+        index.close()
     by_source: dict[str, list[str]] = {}
     for doc_id, st in state.items():
         by_source.setdefault(st.source, []).append(doc_id)
@@ -175,9 +182,7 @@ def build_index(index_dir: Path, statutes_dir: Path, settings: Settings, embedde
 def _scroll(shard: qe.EdgeShard) -> Iterator[qe.Record]:
     offset = None
     while True:
-        records, offset = shard.scroll(
-            qe.ScrollRequest(offset=offset, limit=1024, with_payload=True, with_vector=True)
-        )
+        records, offset = shard.scroll(qe.ScrollRequest(offset=offset, limit=1024, with_payload=True, with_vector=True))
         yield from records
         if offset is None:
             return
@@ -190,7 +195,7 @@ def read_points(index_dir: Path) -> PointSet:
         total = int(shard.count(qe.CountRequest()))
         rows = []
         for rec in tqdm(_scroll(shard), total=total, desc="read back", unit="pt", file=sys.stderr, leave=False):
-            vec = rec.vector
+            vec = cast(dict[str, Any], rec.vector)
             sparse = vec[SPARSE]
             rows.append(
                 (
@@ -273,8 +278,7 @@ def real_corpus(
     if fallback_index is not None:
         pts = read_points(fallback_index)
         return RealCorpus(pts, f"no cache yet; --quick uses the {len(pts)} chunks of its ingest subset")
-    sources = manifest["sources"]
-    if index_is_complete(EVAL_INDEX, sources, settings, embedder):
+    if index_is_complete(EVAL_INDEX, statutes_dir, settings, embedder):
         index_dir, how = EVAL_INDEX, "read back from the eval index"
     else:
         index_dir, how = cache_dir / "statutes", "ingested into the bench index"
@@ -308,7 +312,7 @@ def _mix_sparse(real: PointSet, parents: list[int], rng: np.random.Generator) ->
     for p in parents:
         lo, hi = int(real.indptr[p]), int(real.indptr[p + 1])
         keep = rng.random(hi - lo) < 0.5
-        for term, value in zip(real.indices[lo:hi][keep].tolist(), real.values[lo:hi][keep].tolist()):
+        for term, value in zip(real.indices[lo:hi][keep].tolist(), real.values[lo:hi][keep].tolist(), strict=True):
             if value > merged.get(term, 0.0):
                 merged[term] = value
     terms = sorted(merged)

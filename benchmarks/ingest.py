@@ -20,7 +20,7 @@ from typing import Any
 
 from tqdm import tqdm
 
-from assistant.settings import Settings
+from configs.settings import Settings
 from connectors.registry import discover, load_document
 from connectors.types import ParseError
 from retrieval.chunking import chunk_document
@@ -126,9 +126,7 @@ def run_ingest(files: list[Path], settings: Settings, embedder: Embedder, index_
         report = Syncer(index, settings.connectors).sync(files)
         ingest_seconds = time.perf_counter() - t0
     if report.failed or report.chunks_written != n_chunks:
-        raise RuntimeError(
-            f"ingest wrote {report.chunks_written} chunks, expected {n_chunks}; failed: {report.failed}"
-        )
+        raise RuntimeError(f"ingest wrote {report.chunks_written} chunks, expected {n_chunks}; failed: {report.failed}")
     result = IngestResult(
         files=[str(f) for f in files],
         chunks=n_chunks,

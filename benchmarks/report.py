@@ -86,7 +86,7 @@ def _latency_row(label: str, nuri: SystemResult, lc: SystemResult, attr: str, sc
         measure=f"Search {scale}, {label} p50 / p95",
         nuri=f"{a.p50_ms:.1f} / {a.p95_ms:.1f} ms",
         baseline=f"{b.p50_ms:.1f} / {b.p95_ms:.1f} ms",
-        result=f"{b.p50_ms / a.p50_ms:.2f}× / {b.p95_ms / a.p95_ms:.2f}× faster",
+        result=f"{b.p50_ms / a.p50_ms:.2f}× / {b.p95_ms / a.p95_ms:.2f}× faster",  # >1 = Nuri faster
         goal="Nuri faster (p50 and p95)",
         met=a.p50_ms < b.p50_ms and a.p95_ms < b.p95_ms,
     )
@@ -115,7 +115,9 @@ def goal_table(rows: list[GoalRow]) -> str:
         "|---|---|---|---|---|---|",
     ]
     for g in rows:
-        lines.append(f"| {g.measure} | {g.nuri} | {g.baseline} | {g.result} | {g.goal} | {'yes' if g.met else '**NO**'} |")
+        lines.append(
+            f"| {g.measure} | {g.nuri} | {g.baseline} | {g.result} | {g.goal} | {'yes' if g.met else '**NO**'} |"
+        )
     return "\n".join(lines)
 
 
@@ -125,7 +127,7 @@ def search_table(scales: list[ScaleResult]) -> str:
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for sc in scales:
-        for s in (sc.nuri, sc.langchain):
+        for s in (sc.nuri, sc.edge_dense, sc.langchain):
             e, i = s.e2e, s.index_only
             lines.append(
                 f"| {sc.total:,} ({sc.n_real:,} + {sc.n_synthetic:,}) | {s.name} | {s.load_seconds:.1f} "

@@ -9,7 +9,7 @@ collection filled with ``client.upsert`` of the same pre-computed dense vectors 
 
 End-to-end latency is ``NuriIndex.search(q)`` vs ``QdrantVectorStore.similarity_search(q)``
 (both encode the query with the same embedder; Nuri also runs Kiwi for its sparse query).
-Index-only latency is ``store.hybrid_query`` with pre-computed dense + sparse query vectors and
+Index-only latency is ``NuriIndex.ranked`` with pre-computed dense + sparse query vectors and
 filter vs ``similarity_search_by_vector`` with the pre-computed dense vector.
 """
 
@@ -28,9 +28,9 @@ from langchain_qdrant import QdrantVectorStore
 from qdrant_client import QdrantClient, models
 from tqdm import tqdm
 
-from assistant.settings import Settings
 from benchmarks.corpus import PointSet
 from benchmarks.timing import Latency, TimedRuns, stopwatch, time_calls
+from configs.settings import Settings
 from evals.datasets import QAItem
 from evals.metrics import RetrievalScores, first_gold_rank
 from retrieval.edge_store import EdgeStore
@@ -96,6 +96,7 @@ class ScaleResult:
     n_real: int
     n_synthetic: int
     nuri: SystemResult
+    edge_dense: SystemResult
     langchain: SystemResult
 
     def as_dict(self) -> dict[str, Any]:
@@ -104,6 +105,7 @@ class ScaleResult:
             "real_points": self.n_real,
             "synthetic_points": self.n_synthetic,
             "nuri": self.nuri.as_dict(),
+            "edge_dense": self.edge_dense.as_dict(),
             "langchain": self.langchain.as_dict(),
         }
 
@@ -143,7 +145,9 @@ def load_langchain(points: PointSet, embedder: Embedder) -> tuple[QdrantVectorSt
     )
 
     def fill() -> None:
-        for lo in tqdm(range(0, len(points), LC_UPSERT_BATCH), desc="langchain load", unit="batch", file=sys.stderr, leave=False):
+        for lo in tqdm(
+            range(0, len(points), LC_UPSERT_BATCH), desc="langchain load", unit="batch", file=sys.stderr, leave=False
+        ):
             hi = min(lo + LC_UPSERT_BATCH, len(points))
             client.upsert(LC_COLLECTION, [_lc_point(points, i) for i in range(lo, hi)], wait=True)
 
@@ -170,7 +174,7 @@ def nuri_index_query(index: NuriIndex, flt: FilterSpec) -> Callable[[Query], lis
 
 
 def _scores(queries: list[Query], anchors: list[list[str]]) -> RetrievalScores:
-    ranks = [first_gold_rank(a[:TOP_K], q.item.law, q.item.articles) for q, a in zip(queries, anchors)]
+    ranks = [first_gold_rank(a[:TOP_K], q.item.law, q.item.articles) for q, a in zip(queries, anchors, strict=True)]
     return RetrievalScores.from_ranks(ranks, mrr_cutoff=TOP_K)
 
 
@@ -190,12 +194,44 @@ def bench_nuri(index: NuriIndex, queries: list[Query], rounds: int, load_seconds
     )
 
 
-def bench_langchain(store: QdrantVectorStore, queries: list[Query], rounds: int, load_seconds: float, label: str) -> SystemResult:
+def bench_edge_dense(
+    index: NuriIndex, queries: list[Query], rounds: int, load_seconds: float, label: str
+) -> SystemResult:
+    """The LangChain baseline's query (dense only, no filter, top 5) on Nuri's engine (Qdrant
+    Edge, same points): separates what the engine gives from what Nuri adds on top."""
+    s = index.settings.search
+    no_filter = FilterSpec()
+
+    def e2e_call(q: Query) -> list[ScoredPayload]:
+        dense = index.embedder.embed_query(q.text).tolist()
+        return index.store.dense_query(dense, no_filter, TOP_K, s.hnsw_ef, with_payload=True)
+
+    e2e = time_calls(e2e_call, queries, rounds, 1, f"edge dense e2e {label}")
+    idx = time_calls(
+        lambda q: index.store.dense_query(q.dense, no_filter, TOP_K, s.hnsw_ef, with_payload=True),
+        queries, rounds, 1, f"edge dense index {label}",
+    )  # fmt: skip
+    found: list[list[ScoredPayload]] = e2e.first_round
+    return SystemResult(
+        name="Qdrant Edge, dense only (same query as LangChain)",
+        load_seconds=load_seconds,
+        scores=_scores(queries, [[p.payload.get("anchor", "") for p in ps] for ps in found]),
+        e2e=e2e.latency,
+        index_only=idx.latency,
+        rounds=rounds,
+    )
+
+
+def bench_langchain(
+    store: QdrantVectorStore, queries: list[Query], rounds: int, load_seconds: float, label: str
+) -> SystemResult:
     e2e = time_calls(lambda q: store.similarity_search(q.text, k=TOP_K), queries, rounds, 1, f"langchain e2e {label}")
-    idx = time_calls(lambda q: store.similarity_search_by_vector(q.dense, k=TOP_K), queries, rounds, 1, f"langchain index {label}")
+    idx = time_calls(
+        lambda q: store.similarity_search_by_vector(q.dense, k=TOP_K), queries, rounds, 1, f"langchain index {label}"
+    )
     docs: list[list[LCDocument]] = e2e.first_round
     return SystemResult(
-        name="LangChain QdrantVectorStore (local mode)",
+        name="LangChain QdrantVectorStore (qdrant-client local mode)",
         load_seconds=load_seconds,
         scores=_scores(queries, [[d.metadata.get("anchor", "") for d in ds] for ds in docs]),
         e2e=e2e.latency,
@@ -219,6 +255,7 @@ def run_scale(
     try:
         queries = encode_queries(index, items)
         nuri = bench_nuri(index, queries, rounds, edge_seconds, label)
+        edge_dense = bench_edge_dense(index, queries, rounds, edge_seconds, label)
     finally:
         index.close()
     store, lc_seconds = load_langchain(points, embedder)
@@ -226,4 +263,4 @@ def run_scale(
         langchain = bench_langchain(store, queries, rounds, lc_seconds, label)
     finally:
         store.client.close()
-    return ScaleResult(len(points), n_real, len(points) - n_real, nuri, langchain)
+    return ScaleResult(len(points), n_real, len(points) - n_real, nuri, edge_dense, langchain)

@@ -51,9 +51,7 @@ class TimedRuns:
         return Latency.from_seconds(self.seconds)
 
 
-def time_calls(
-    call: Callable[[T], Any], inputs: Sequence[T], rounds: int, warmup_rounds: int, desc: str
-) -> TimedRuns:
+def time_calls(call: Callable[[T], Any], inputs: Sequence[T], rounds: int, warmup_rounds: int, desc: str) -> TimedRuns:
     """Call ``call`` on every input: ``warmup_rounds`` untimed passes, then ``rounds`` timed ones.
 
     Each call is timed on its own with :func:`time.perf_counter`; what it returns is kept for

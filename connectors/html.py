@@ -41,8 +41,7 @@ def _cells(tr: Tag) -> list[Tag]:
 def _is_layout_row(tr: Tag) -> bool:
     """A row used for page layout: cells holding headings, tables or running text."""
     return any(
-        c.find([*_HEADINGS, "table"]) or len(c.find_all("p")) >= 2 or len(c.get_text()) > 300
-        for c in _cells(tr)
+        c.find([*_HEADINGS, "table"]) or len(c.find_all("p")) >= 2 or len(c.get_text()) > 300 for c in _cells(tr)
     )
 
 

@@ -179,9 +179,7 @@ def parse_hwpx(path: Path, settings: ConnectorSettings) -> Document:
         title, builder = _read_hwpx(path)
     except ParseError:
         raise
-    except (
-        zipfile.BadZipFile, zlib.error, etree.XMLSyntaxError, KeyError, ValueError, OSError, EOFError
-    ) as exc:
+    except (zipfile.BadZipFile, zlib.error, etree.XMLSyntaxError, KeyError, ValueError, OSError, EOFError) as exc:
         reason = normalize(str(exc))[:160] or type(exc).__name__
         raise ParseError(f"손상된 HWPX 파일입니다: {reason}") from None
     return build_document(path, settings, title=title or builder.first_heading, sections=builder)

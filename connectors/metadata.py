@@ -86,9 +86,7 @@ def _read_meta_file(meta_path: Path) -> dict[str, Any]:
         err = exc.errors()[0]
         key = ".".join(str(p) for p in err["loc"]) or "?"
         reason = _ERROR_TEXT.get(err["type"], err["msg"])
-        raise ParseError(
-            f"메타데이터 파일이 올바르지 않습니다 ({meta_path.name}): '{key}' {reason}"
-        ) from None
+        raise ParseError(f"메타데이터 파일이 올바르지 않습니다 ({meta_path.name}): '{key}' {reason}") from None
 
 
 def metadata_files(path: Path) -> list[Path]:

@@ -48,7 +48,8 @@ def parse_pdf(path: Path, settings: ConnectorSettings) -> Document:
         reader = PdfReader(path)
         if reader.is_encrypted and not reader.decrypt(""):
             raise ParseError("암호로 보호된 PDF는 읽을 수 없습니다")
-        meta_title = normalize(str((reader.metadata or {}).get("/Title") or ""))
+        meta = reader.metadata
+        meta_title = normalize(str((meta.get("/Title") if meta is not None else None) or ""))
         pages = [page.extract_text() or "" for page in reader.pages]
     except ParseError:
         raise
@@ -68,8 +69,6 @@ def parse_pdf(path: Path, settings: ConnectorSettings) -> Document:
         if first_line is None:
             first_line = lines[0]
         heading_path = [lines[0]] if korean_heading(lines[0]) is not None else []
-        sections.append(
-            Section(anchor=f"p. {number}", blocks=_blocks(lines), heading_path=heading_path, page=number)
-        )
+        sections.append(Section(anchor=f"p. {number}", blocks=_blocks(lines), heading_path=heading_path, page=number))
     title = meta_title or (first_line if first_line and len(first_line) <= 80 else None)
     return build_document(path, settings, title=title, sections=sections)

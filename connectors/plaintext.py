@@ -183,10 +183,14 @@ def parse_text(path: Path, settings: ConnectorSettings) -> Document:
     first = next((i for i, line in enumerate(lines) if line), None)
     if first is not None and any(lines[first + 1 :]):
         candidate = lines[first]
-        if len(candidate) <= 80 and korean_heading(candidate) is None and not is_list_item(candidate):
-            if not candidate.endswith("다."):
-                title = candidate
-                lines[first] = ""
+        if (
+            len(candidate) <= 80
+            and korean_heading(candidate) is None
+            and not is_list_item(candidate)
+            and not candidate.endswith("다.")
+        ):
+            title = candidate
+            lines[first] = ""
 
     levels: dict[str, int] = {}
     builder = SectionBuilder()

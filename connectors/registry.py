@@ -19,9 +19,7 @@ logger = logging.getLogger(__name__)
 
 Parser = Callable[[Path, ConnectorSettings], Document]
 
-SUPPORTED_SUFFIXES: frozenset[str] = frozenset(
-    {".txt", ".md", ".html", ".htm", ".pdf", ".docx", ".hwp", ".hwpx"}
-)
+SUPPORTED_SUFFIXES: frozenset[str] = frozenset({".txt", ".md", ".html", ".htm", ".pdf", ".docx", ".hwp", ".hwpx"})
 _MB = 1024 * 1024
 
 
@@ -138,7 +136,7 @@ def load_document(path: Path, settings: ConnectorSettings) -> Document:
         document = (parser or _parser_for(suffix))(path, settings)
     except ParseError as exc:
         raise ParseError(normalize(str(exc)) or "문서를 읽을 수 없습니다") from None
-    except Exception as exc:  # noqa: BLE001 - a connector bug must not escape as a traceback
+    except Exception as exc:
         logger.debug("unexpected error reading %s", path, exc_info=True)
         reason = normalize(str(exc))[:160]
         detail = f"{type(exc).__name__}: {reason}" if reason else type(exc).__name__

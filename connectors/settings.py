@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class ConnectorSettings(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
     max_file_mb: float = Field(50.0, gt=0, description="Files larger than this are refused.")
     statute_addenda: Literal["none", "latest", "all"] = Field(
         "latest",
@@ -16,4 +18,6 @@ class ConnectorSettings(BaseModel):
             "경과조치 are what applies now), all of them, or none."
         ),
     )
-    default_access: Literal["public", "internal", "restricted"] = "internal"
+    default_access: Literal["public", "internal", "restricted"] = Field(
+        "internal", description="Access level of files without metadata."
+    )

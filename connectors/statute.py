@@ -86,9 +86,7 @@ _CELL_SPLIT_RE = re.compile(r"[│┃|║]")
 _BOX_ONLY_RE = re.compile(rf"^[\s{_BOX_CHARS}\-=+]*$")
 
 # A deleted 항/호/목 once the marker is unescaped: "③ 삭제", "3. 삭제", "다. 삭제", "1) 삭제".
-_DELETED_ITEM_RE = re.compile(
-    rf"^(?:[{_CIRCLED}]|<\d+>|\d+(?:의\d+)?\.|[가-힣](?:의\d+)?\.|\d+\)|[가-힣]\))\s*삭제$"
-)
+_DELETED_ITEM_RE = re.compile(rf"^(?:[{_CIRCLED}]|<\d+>|\d+(?:의\d+)?\.|[가-힣](?:의\d+)?\.|\d+\)|[가-힣]\))\s*삭제$")
 _DELETED = "삭제"  # what a deleted article's body reads once its date note is gone
 
 # 부칙
@@ -208,7 +206,7 @@ def _split_front_matter(text: str, source: str) -> tuple[dict[str, Any], str]:
     missing = [k for k in _REQUIRED_KEYS if meta.get(k) in (None, "")]
     if missing:
         raise ParseError(f"법령 파일의 YAML 머리말에 필수 항목이 없습니다({', '.join(missing)}): {_short(source)}")
-    return meta, text[match.end():]
+    return meta, text[match.end() :]
 
 
 def _law_id(meta: dict[str, Any], text: str) -> str:
@@ -323,7 +321,7 @@ class _RawArticle:
 def _split_addenda(lines: list[str]) -> tuple[list[str], list[str]]:
     for i, line in enumerate(lines):
         if _ADDENDA_HEADING_RE.match(line):
-            return lines[:i], lines[i + 1:]
+            return lines[:i], lines[i + 1 :]
     return lines, []
 
 
@@ -541,9 +539,7 @@ def _split_addendum_articles(lines: list[str]) -> list[_AddendumArticle]:
     return [a for a in articles if a.lines]
 
 
-def _starts_article(
-    key: tuple[int, int], last_key: tuple[int, int], previous: str, amending: bool
-) -> bool:
+def _starts_article(key: tuple[int, int], last_key: tuple[int, int], previous: str, amending: bool) -> bool:
     """Whether an article-looking line opens the addendum's next article.
 
     Addendum article numbers only grow (the data skips omitted ones: 제1조 then 제5조);
@@ -568,6 +564,7 @@ def _drop_amendments(article: _AddendumArticle) -> list[str]:
     the first "… 일부를 다음과 같이 개정한다." line.
     """
     lines = article.lines
+    cut: int | None
     if _is_amendment_title(article.title):
         cut = 0
     else:

@@ -11,10 +11,10 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from datetime import date
-from enum import Enum
+from enum import StrEnum
 
 
-class AccessLevel(str, Enum):
+class AccessLevel(StrEnum):
     """Who may read a document.
 
     - public: every caller.

@@ -19,8 +19,8 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from assistant.logs import setup_logging
-from assistant.settings import load_settings
+from configs.logs import setup_logging
+from configs.settings import load_settings
 from evals.datasets import SHARED_DATA, load_qa
 from retrieval.index import NuriIndex
 from retrieval.types import Principal
@@ -64,7 +64,9 @@ def main(argv: list[str] | None = None) -> int:
     threshold = suggest(a, u, args.keep)
     print(f"embedder: {settings.embedder.backend}; answerable {len(a)}, unanswerable {len(u)}")
     print("| threshold | answerable answered | unanswerable refused |\n|---|---|---|")
-    for t in sorted({threshold, settings.answer.min_relevance, *(round(threshold + d, 3) for d in (-0.02, -0.01, 0.01, 0.02))}):
+    for t in sorted(
+        {threshold, settings.answer.min_relevance, *(round(threshold + d, 3) for d in (-0.02, -0.01, 0.01, 0.02))}
+    ):
         answered = sum(x >= t for x in a) / len(a)
         refused = sum(x < t for x in u) / len(u)
         mark = " (suggested)" if t == threshold else (" (configured)" if t == settings.answer.min_relevance else "")

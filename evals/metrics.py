@@ -7,11 +7,11 @@ from dataclasses import dataclass
 
 
 def article_of(anchor: str, law: str) -> str | None:
-    """"국가공무원법 제76조 제1항~제2항" -> "제76조" when it belongs to ``law``; else None."""
+    """ "국가공무원법 제76조 제1항~제2항" -> "제76조" when it belongs to ``law``; else None."""
     prefix = f"{law} "
     if not anchor.startswith(prefix):
         return None
-    rest = anchor[len(prefix):]
+    rest = anchor[len(prefix) :]
     return rest.split(" ", 1)[0] if rest.startswith("제") else None
 
 

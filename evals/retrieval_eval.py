@@ -13,11 +13,12 @@ import json
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from tqdm import tqdm
 
-from assistant.logs import setup_logging
-from assistant.settings import load_settings
+from configs.logs import setup_logging
+from configs.settings import load_settings
 from evals.datasets import SHARED_DATA, load_qa
 from evals.metrics import RetrievalScores, first_gold_rank
 from retrieval.index import NuriIndex
@@ -25,8 +26,10 @@ from retrieval.sync import Syncer
 from retrieval.types import Principal
 
 
-def evaluate(index: NuriIndex, qa_path: Path, top_k: int = 10, progress: bool = True) -> tuple[RetrievalScores, list[dict]]:
-    rows = []
+def evaluate(
+    index: NuriIndex, qa_path: Path, top_k: int = 10, progress: bool = True
+) -> tuple[RetrievalScores, list[dict]]:
+    rows: list[dict[str, Any]] = []
     items = [q for q in load_qa(qa_path) if q.answerable]
     latencies = []
     for item in tqdm(items, desc="평가", unit="질문", file=sys.stderr, disable=not progress):
@@ -64,8 +67,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         print(json.dumps({"scores": scores.__dict__, "rows": rows}, ensure_ascii=False, indent=2))
         return 0
-    print(f"index: {args.index} ({chunks} chunks; sync {report.seconds:.1f}s, added {report.added}, unchanged {report.unchanged})")
-    print(f"| questions | recall@1 | recall@5 | MRR@10 |\n|---|---|---|---|")
+    print(
+        f"index: {args.index} ({chunks} chunks; sync {report.seconds:.1f}s, added {report.added}, unchanged {report.unchanged})"
+    )
+    print("| questions | recall@1 | recall@5 | MRR@10 |\n|---|---|---|---|")
     print(f"| {scores.n} | {scores.recall_at_1:.3f} | {scores.recall_at_5:.3f} | {scores.mrr:.3f} |")
     misses = [r for r in rows if r["rank"] is None or r["rank"] > 5]
     for r in misses:

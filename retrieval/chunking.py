@@ -22,9 +22,7 @@ TokenCounter = Callable[[str], int]
 _SENTENCE_END = re.compile(r"(?<=[.!?。])\s+|(?<=다\.)|\n+")
 
 
-def chunk_document(
-    doc: Document, count_tokens: TokenCounter, settings: ChunkingSettings
-) -> list[Chunk]:
+def chunk_document(doc: Document, count_tokens: TokenCounter, settings: ChunkingSettings) -> list[Chunk]:
     chunks: list[Chunk] = []
     for section in doc.sections:
         for anchor, body in _split_section(section, doc.title, count_tokens, settings):

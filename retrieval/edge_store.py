@@ -17,18 +17,20 @@ from typing import Any
 import qdrant_edge as qe
 
 from retrieval.errors import IndexBusyError, IndexUnavailableError
+from retrieval.payload import KEYWORD_FIELDS, SCAN_FIELDS
 from retrieval.settings import IndexSettings
-from retrieval.sparse import SparseVector
 from retrieval.store import (
     DENSE,
-    KEYWORD_FIELDS,
-    SCAN_FIELDS,
+    SCROLL_PAGE,
     SPARSE,
     DocState,
+    FieldMatch,
     FilterSpec,
+    HybridQuery,
     IndexPoint,
     ScoredPayload,
-    collect_doc_state,
+    scan_documents,
+    translate_filter,
 )
 
 log = logging.getLogger(__name__)
@@ -42,13 +44,8 @@ def _match(key: str, values: list[str]) -> qe.FieldCondition:
     return qe.FieldCondition(key=key, match=qe.MatchAny(list(values)))
 
 
-def to_edge_filter(flt: FilterSpec) -> qe.Filter | None:
-    if flt.empty:
-        return None
-    must: list[Any] = [_match(m.key, m.values) for m in flt.must]
-    if flt.should:
-        must.append(qe.Filter(should=[_match(m.key, m.values) for m in flt.should]))
-    return qe.Filter(must=must)
+def to_edge_filter(flt: FilterSpec, must_not: list[FieldMatch] | None = None) -> qe.Filter | None:
+    return translate_filter(flt, _match, qe.Filter, must_not or ())
 
 
 class EdgeStore:
@@ -57,6 +54,7 @@ class EdgeStore:
     def __init__(self, index_dir: Path, dim: int | None, settings: IndexSettings, create: bool) -> None:
         self._dir = Path(index_dir)
         self._settings = settings
+        self._closed = False
         shard_path = self._dir / SHARD_DIR
         try:
             if (shard_path / "wal").exists() or (shard_path / "segments").exists():
@@ -67,21 +65,18 @@ class EdgeStore:
                 shard_path.mkdir(parents=True, exist_ok=True)
                 self._shard = qe.EdgeShard.create(str(shard_path), self._config(dim))
                 for name in KEYWORD_FIELDS:
-                    self._shard.update(
-                        qe.UpdateOperation.create_field_index(name, qe.PayloadSchemaType.Keyword)
-                    )
+                    self._shard.update(qe.UpdateOperation.create_field_index(name, qe.PayloadSchemaType.Keyword))
             else:
                 raise IndexUnavailableError(
                     f"색인이 없습니다: {self._dir} (먼저 `nuri ingest 경로 --index {self._dir}` 실행)"
                 )
         except IndexUnavailableError:
             raise
-        except Exception as e:  # noqa: BLE001 - the engine raises plain RuntimeError/OSError
+        except Exception as e:
             msg = str(e)
             if "WouldBlock" in msg or "lock" in msg.lower():
                 raise IndexBusyError(
-                    f"다른 프로세스가 색인을 사용 중입니다: {self._dir} "
-                    "(실행 중인 nuri serve/ingest를 먼저 종료하세요)"
+                    f"다른 프로세스가 색인을 사용 중입니다: {self._dir} (실행 중인 nuri serve/ingest를 먼저 종료하세요)"
                 ) from e
             raise IndexUnavailableError(f"색인을 열 수 없습니다 ({self._dir}): {msg}") from e
 
@@ -90,9 +85,7 @@ class EdgeStore:
         return qe.EdgeConfig(
             vectors={DENSE: qe.EdgeVectorParams(size=dim, distance=qe.Distance.Cosine)},
             sparse_vectors={SPARSE: qe.EdgeSparseVectorParams(modifier=qe.Modifier.Idf)},
-            hnsw_config=qe.HnswIndexConfig(
-                m=s.hnsw_m, ef_construct=s.hnsw_ef_construct, full_scan_threshold=10000
-            ),
+            hnsw_config=qe.HnswIndexConfig(m=s.hnsw_m, ef_construct=s.hnsw_ef_construct, full_scan_threshold=10000),
         )
 
     # -- writes -------------------------------------------------------------------------
@@ -113,10 +106,9 @@ class EdgeStore:
         )
 
     def delete_doc(self, doc_id: str, keep_version: str | None = None) -> None:
-        flt = qe.Filter(
-            must=[_match("doc_id", [doc_id])],
-            must_not=[_match("version", [keep_version])] if keep_version else None,
-        )
+        keep = [FieldMatch("version", [keep_version])] if keep_version else []
+        flt = to_edge_filter(FilterSpec(must=[FieldMatch("doc_id", [doc_id])]), must_not=keep)
+        assert flt is not None  # a doc_id condition is always present
         self._shard.update(qe.UpdateOperation.delete_points_by_filter(flt))
 
     def finish_batch(self) -> None:
@@ -135,77 +127,64 @@ class EdgeStore:
         return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
 
     def scan_docs(self) -> dict[str, DocState]:
-        docs: dict[str, DocState] = {}
-        offset = None
-        while True:
-            records, offset = self._shard.scroll(
-                qe.ScrollRequest(offset=offset, limit=2048, with_payload=SCAN_FIELDS, with_vector=False)
-            )
-            for r in records:
-                collect_doc_state(docs, r.payload or {})
-            if offset is None:
-                return docs
+        def page(offset: Any) -> tuple[list[dict[str, Any] | None], Any]:
+            request = qe.ScrollRequest(offset=offset, limit=SCROLL_PAGE, with_payload=SCAN_FIELDS, with_vector=False)
+            records, next_offset = self._shard.scroll(request)
+            return [r.payload for r in records], next_offset
 
-    def hybrid_query(
-        self,
-        dense: list[float],
-        sparse: SparseVector,
-        flt: FilterSpec,
-        limit: int,
-        dense_limit: int,
-        sparse_limit: int,
-        rrf_k: int,
-        rrf_weights: list[float] | None,
-        hnsw_ef: int,
-    ) -> list[ScoredPayload]:
-        edge_filter = to_edge_filter(flt)
+        return scan_documents(page)
+
+    def hybrid_query(self, q: HybridQuery) -> list[ScoredPayload]:
+        edge_filter = to_edge_filter(q.flt)
         prefetches = [
             qe.Prefetch(
-                limit=dense_limit,
-                query=qe.Query.Nearest(list(map(float, dense)), using=DENSE),
+                limit=q.dense_limit,
+                query=qe.Query.Nearest(list(map(float, q.dense)), using=DENSE),
                 filter=edge_filter,
-                params=qe.SearchParams(hnsw_ef=hnsw_ef),
+                params=qe.SearchParams(hnsw_ef=q.hnsw_ef),
             )
         ]
-        if sparse.indices:
+        if q.sparse.indices:
             prefetches.append(
                 qe.Prefetch(
-                    limit=sparse_limit,
-                    query=qe.Query.Nearest(qe.SparseVector(sparse.indices, sparse.values), using=SPARSE),
+                    limit=q.sparse_limit,
+                    query=qe.Query.Nearest(qe.SparseVector(q.sparse.indices, q.sparse.values), using=SPARSE),
                     filter=edge_filter,
                 )
             )
-        weights = rrf_weights[: len(prefetches)] if rrf_weights else None
+        weights = q.rrf_weights[: len(prefetches)] if q.rrf_weights else None
         points = self._shard.query(
             qe.QueryRequest(
-                limit=limit,
+                limit=q.limit,
                 prefetches=prefetches,
-                query=qe.Fusion.Rrf(k=rrf_k, weights=weights),
+                # qdrant-edge-py 0.9's stubs leave Fusion.Rrf out of QueryRequest.query's union;
+                # the engine takes it (every hybrid search test runs this line).
+                query=qe.Fusion.Rrf(k=q.rrf_k, weights=weights),  # type: ignore[arg-type]
                 filter=edge_filter,
                 with_payload=True,
             )
         )
         return [ScoredPayload(id=str(p.id), score=float(p.score), payload=dict(p.payload or {})) for p in points]
 
-    def dense_scores(
-        self, dense: list[float], flt: FilterSpec, limit: int, hnsw_ef: int
-    ) -> dict[str, float]:
+    def dense_query(
+        self, dense: list[float], flt: FilterSpec, limit: int, hnsw_ef: int, with_payload: bool = False
+    ) -> list[ScoredPayload]:
         points = self._shard.query(
             qe.QueryRequest(
                 limit=limit,
                 query=qe.Query.Nearest(list(map(float, dense)), using=DENSE),
                 filter=to_edge_filter(flt),
                 params=qe.SearchParams(hnsw_ef=hnsw_ef),
-                with_payload=False,
+                with_payload=with_payload,
             )
         )
-        return {str(p.id): float(p.score) for p in points}
+        return [ScoredPayload(id=str(p.id), score=float(p.score), payload=dict(p.payload or {})) for p in points]
 
     def count(self) -> int:
         return int(self._shard.count(qe.CountRequest()))
 
     def close(self) -> None:
-        shard, self._shard = getattr(self, "_shard", None), None
-        if shard is not None:
-            shard.flush()
-            shard.close()
+        if getattr(self, "_shard", None) is not None and not self._closed:
+            self._closed = True
+            self._shard.flush()
+            self._shard.close()

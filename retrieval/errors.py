@@ -5,8 +5,8 @@ class RetrievalError(Exception):
     """Base class; ``str(err)`` is the user-facing reason."""
 
 
-class ModelUnavailableError(RetrievalError):
-    """A configured model (encoder, reranker) is missing or cannot be reached."""
+class EncoderUnavailableError(RetrievalError):
+    """A retrieval model (the query/passage encoder or the reranker) is missing or cannot be reached."""
 
 
 class IndexBusyError(RetrievalError):
@@ -18,7 +18,7 @@ class IndexUnavailableError(RetrievalError):
 
 
 class QueryError(RetrievalError):
-    """The query itself is invalid (empty, too long)."""
+    """The query itself is invalid (empty, too long, top_k out of range)."""
 
 
 class InputPathError(RetrievalError):

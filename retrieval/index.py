@@ -1,5 +1,11 @@
 """``NuriIndex``: the encoder, the Korean sparse encoder and a Qdrant backend, opened together.
 
+Writing (the only way points get in): :meth:`NuriIndex.chunk` cuts a document the way this
+index is configured to, :meth:`NuriIndex.write` encodes chunks (dense and sparse), builds
+their payloads from the one schema (``retrieval.payload``), upserts a document's new version
+and only then deletes its other versions. What to write, and when, is the sync's decision
+(``retrieval.sync``).
+
 Searching: the query is embedded (dense) and analysed (sparse), both prefetches run inside
 Qdrant with the metadata and permission filters, RRF fuses them, and an optional local
 cross-encoder reranks the fused candidates.
@@ -8,15 +14,20 @@ cross-encoder reranks the fused candidates.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
+from connectors.types import Document
+from retrieval.chunking import chunk_document
 from retrieval.embedders import Embedder, build_embedder
 from retrieval.errors import IndexUnavailableError, QueryError
+from retrieval.payload import INDEX_FORMAT, ChunkPayload, point_id
 from retrieval.rerank import Reranker, build_reranker
 from retrieval.settings import RetrievalSettings
 from retrieval.sparse import KoreanSparseEncoder, SparseVector
-from retrieval.store import FieldMatch, FilterSpec, ScoredPayload, VectorStore
-from retrieval.types import Hit, Principal, SearchFilters
+from retrieval.store import DocState, FieldMatch, FilterSpec, HybridQuery, IndexPoint, ScoredPayload, VectorStore
+from retrieval.types import Chunk, Hit, Principal, SearchFilters
 
 log = logging.getLogger(__name__)
 
@@ -39,9 +50,7 @@ def build_filter(filters: SearchFilters | None, principal: Principal) -> FilterS
     return spec
 
 
-def open_store(
-    settings: RetrievalSettings, index_dir: Path, dim: int | None, create: bool
-) -> VectorStore:
+def open_store(settings: RetrievalSettings, index_dir: Path, dim: int | None, create: bool) -> VectorStore:
     if settings.index.backend == "qdrant":
         from retrieval.qdrant_store import QdrantStore
 
@@ -66,6 +75,15 @@ def collapse_sections(scored: list[ScoredPayload]) -> list[ScoredPayload]:
             seen.add(key)
             out.append(sp)
     return out
+
+
+@dataclass(slots=True)
+class DocumentVersion:
+    """One version of one document, chunked, ready to be written."""
+
+    doc: Document
+    version: str
+    chunks: list[Chunk]
 
 
 class NuriIndex:
@@ -118,6 +136,62 @@ class NuriIndex:
                 f"만들어졌습니다. 현재 모델: {self.embedder.name} — 다른 --index를 쓰거나 다시 색인하세요"
             )
 
+    # -- the index format --------------------------------------------------------------------
+    @property
+    def format_salt(self) -> str:
+        """What, besides its source, a document's stored version depends on: the index format,
+        how this index chunks and how it encodes (BM25 parameters are baked into the sparse
+        values). A change to any of them gives every document a new version: re-indexed."""
+        r = self.settings
+        return f"{INDEX_FORMAT}\x00{r.chunking.model_dump_json()}\x00{r.sparse.model_dump_json()}"
+
+    # -- writing -----------------------------------------------------------------------------
+    def chunk(self, doc: Document) -> list[Chunk]:
+        return chunk_document(doc, self.embedder.count_tokens, self.settings.chunking)
+
+    def documents(self) -> dict[str, DocState]:
+        """Which versions of which documents the index holds (and whether they are complete)."""
+        return self.store.scan_docs()
+
+    def write(
+        self, versions: list[DocumentVersion], on_written: Callable[[DocumentVersion], None] | None = None
+    ) -> int:
+        """Encode the chunks of ``versions`` together (one encoder batch), then for each document
+        upsert its points and delete its other versions. Returns the number of chunks written."""
+        if self.store.read_meta() is None:
+            self.store.write_meta({"embedder": self.embedder.name, "dim": self.embedder.dim})
+        texts = [c.embed_text for v in versions for c in v.chunks]
+        dense = self.embedder.embed_passages(texts)
+        sparse = self.sparse.encode_passages(texts)
+        batch = self.settings.index.upsert_batch
+        offset = 0
+        for v in versions:
+            n = len(v.chunks)
+            points = [
+                IndexPoint(
+                    id=point_id(v.doc.doc_id, v.version, c.index),
+                    dense=dense[offset + i].tolist(),
+                    sparse=sparse[offset + i],
+                    payload=ChunkPayload.of(v.doc, c, v.version, n).as_dict(),
+                )
+                for i, c in enumerate(v.chunks)
+            ]
+            offset += n
+            for i in range(0, n, batch):
+                self.store.upsert(points[i : i + batch])
+            self.store.delete_doc(v.doc.doc_id, keep_version=v.version)
+            if on_written is not None:
+                on_written(v)
+        return offset
+
+    def delete_document(self, doc_id: str) -> None:
+        self.store.delete_doc(doc_id)
+
+    def commit(self) -> None:
+        """Make everything written durable and searchable (flush, build indexes)."""
+        self.store.finish_batch()
+
+    # -- searching ---------------------------------------------------------------------------
     def search(
         self,
         query: str,
@@ -141,7 +215,8 @@ class NuriIndex:
         scored, limit = self.ranked(query, dense, self.sparse.encode_query(query), flt, top_k)
         cosine: dict[str, float] = {}
         if with_relevance and scored:
-            cosine = self.store.dense_scores(dense, flt, max(s.dense_limit, limit), s.hnsw_ef)
+            nearest = self.store.dense_query(dense, flt, max(s.dense_limit, limit), s.hnsw_ef)
+            cosine = {p.id: p.score for p in nearest}
         return [
             Hit(
                 rank=i + 1,
@@ -168,15 +243,17 @@ class NuriIndex:
         limit = max(want, self.settings.rerank.candidates) if self.reranker else want
         while True:
             scored = self.store.hybrid_query(
-                dense=dense,
-                sparse=sparse,
-                flt=flt,
-                limit=limit,
-                dense_limit=max(s.dense_limit, limit),
-                sparse_limit=max(s.sparse_limit, limit),
-                rrf_k=s.rrf_k,
-                rrf_weights=s.rrf_weights,
-                hnsw_ef=s.hnsw_ef,
+                HybridQuery(
+                    dense=dense,
+                    sparse=sparse,
+                    flt=flt,
+                    limit=limit,
+                    dense_limit=max(s.dense_limit, limit),
+                    sparse_limit=max(s.sparse_limit, limit),
+                    rrf_k=s.rrf_k,
+                    rrf_weights=s.rrf_weights,
+                    hnsw_ef=s.hnsw_ef,
+                )
             )
             if self.reranker and scored:
                 scored = self.reranker.rerank(query, scored)

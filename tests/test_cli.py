@@ -18,7 +18,11 @@ def nuri(*args: str, index: Path | None = None, env: dict | None = None) -> subp
         full_env["NURI_INDEX_DIR"] = str(index)
     return subprocess.run(
         [sys.executable, "-m", "assistant.cli", *args],
-        cwd=REPO_ROOT, env=full_env, capture_output=True, text=True, timeout=300,
+        cwd=REPO_ROOT,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
 
 
@@ -34,9 +38,27 @@ def assert_one_line_error(proc: subprocess.CompletedProcess) -> None:
 def ingested(tmp_path_factory):
     root = tmp_path_factory.mktemp("cli")
     corpus = root / "corpus"
-    write_md(corpus, "a.md", "출장 여비 안내", {"정산 기한": "출장을 마친 날부터 5일 이내에 여비를 정산한다."}, meta="agency: 누리행정청\naccess: public\n")
-    write_md(corpus, "b.md", "보안 점검 공지", {"점검 일정": "매월 첫째 주 수요일에 보안 점검을 실시한다."}, meta="agency: 한빛데이터원\naccess: internal\ndoc_type: notice\n")
-    write_md(corpus, "c.md", "보안 감사 결과", {"점검 결과": "보안 점검 결과 취약점 3건을 발견하였다."}, meta="agency: 한빛데이터원\naccess: restricted\ndoc_type: report\n")
+    write_md(
+        corpus,
+        "a.md",
+        "출장 여비 안내",
+        {"정산 기한": "출장을 마친 날부터 5일 이내에 여비를 정산한다."},
+        meta="agency: 누리행정청\naccess: public\n",
+    )
+    write_md(
+        corpus,
+        "b.md",
+        "보안 점검 공지",
+        {"점검 일정": "매월 첫째 주 수요일에 보안 점검을 실시한다."},
+        meta="agency: 한빛데이터원\naccess: internal\ndoc_type: notice\n",
+    )
+    write_md(
+        corpus,
+        "c.md",
+        "보안 감사 결과",
+        {"점검 결과": "보안 점검 결과 취약점 3건을 발견하였다."},
+        meta="agency: 한빛데이터원\naccess: restricted\ndoc_type: report\n",
+    )
     index = root / "index"
     proc = nuri("ingest", str(corpus), "--quiet", index=index)
     assert proc.returncode == 0, proc.stderr

@@ -12,8 +12,9 @@ question: the chat history is never posted back, whatever its length. The same e
 API endpoint ``/ask`` (``gradio_client.Client(url + ui.path).predict(question, api_name="/ask")``
 returns ``(textbox, chat messages, sources markdown, notice markdown)``).
 
-The caller's agency is read from the gateway header ``api.agency_header`` (percent-encoded
-UTF-8) exactly like the HTTP API does, so the chat sees the same documents as ``/v1/search``.
+The caller is identified by the same function as every API route
+(:func:`assistant.http.identity.principal_from_headers`), so the chat sees the same documents
+as ``/v1/search``.
 """
 
 from __future__ import annotations
@@ -22,20 +23,19 @@ import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
-from urllib.parse import unquote
 
 import gradio as gr
 
 from assistant.answers import Answer, Citation, HistoryTurn
 from assistant.errors import AssistantError
+from assistant.http.identity import principal_from_headers
 from retrieval.errors import RetrievalError
-from retrieval.types import Principal
 
 if TYPE_CHECKING:
     import fastapi
 
     from assistant.service import NuriService
-    from assistant.settings import Settings
+    from configs.settings import Settings
 
 log = logging.getLogger("nuri.ui")
 
@@ -51,9 +51,7 @@ REFUSAL_NOTICE = (
     "> ⚠️ **근거 없음** — 색인된 자료에서 근거를 찾지 못해 답변하지 않았습니다. "
     "질문을 더 구체적으로 바꾸거나(법령명·조항·문서명 등) 담당 부서에 문의해 주세요."
 )
-UNCITED_NOTICE = (
-    "> ℹ️ 이 답변에는 확인된 근거 표시가 없습니다. 중요한 내용은 원문에서 확인해 주세요."
-)
+UNCITED_NOTICE = "> ℹ️ 이 답변에는 확인된 근거 표시가 없습니다. 중요한 내용은 원문에서 확인해 주세요."
 EMPTY_QUESTION_NOTICE = "> ℹ️ 질문을 입력하세요."
 NOT_READY_NOTICE = "> ⛔ **지금은 답변할 수 없습니다.** {reason}"
 ERROR_NOTICE = "> ⛔ **오류가 발생했습니다.** {reason}"
@@ -109,16 +107,6 @@ def format_sources(citations: list[Citation]) -> str:
     return "\n\n---\n\n".join(parts)
 
 
-def caller_principal(request: gr.Request | None, settings: Settings) -> Principal:
-    """The caller's agency from the gateway header (percent-encoded UTF-8), as in the HTTP API."""
-    raw: str | None = None
-    headers = getattr(request, "headers", None) if request is not None else None
-    if headers is not None:
-        name = settings.api.agency_header
-        raw = headers.get(name) or headers.get(name.lower())
-    return Principal(agency=unquote((raw or "").strip()) or None)
-
-
 # -- the UI ------------------------------------------------------------------------------------
 def build_chat(service: NuriService, settings: Settings) -> gr.Blocks:
     """The chat page for ``service`` (not mounted; see :func:`mount_chat`)."""
@@ -141,7 +129,7 @@ def build_chat(service: NuriService, settings: Settings) -> gr.Blocks:
 
         try:
             reason = service.not_ready_reason
-        except Exception:  # noqa: BLE001 - a readiness check must never break the page
+        except Exception:
             log.exception("readiness check failed")
             reason = INTERNAL_ERROR
         if reason:
@@ -153,9 +141,13 @@ def build_chat(service: NuriService, settings: Settings) -> gr.Blocks:
 
         text = ""
         answer: Answer | None = None
+        error: str | None
         try:
             events = service.stream(
-                question, list(state.turns), filters=None, principal=caller_principal(request, settings)
+                question,
+                list(state.turns),
+                filters=None,
+                principal=principal_from_headers(getattr(request, "headers", None), settings.api.agency_header),
             )
             for event in events:
                 if event.kind == "delta" and event.text:
@@ -167,7 +159,7 @@ def build_chat(service: NuriService, settings: Settings) -> gr.Blocks:
         except (AssistantError, RetrievalError) as e:
             error = _one_line(str(e)) or INTERNAL_ERROR
             log.warning("chat answer failed", extra={"reason": error, "error": type(e).__name__})
-        except Exception:  # noqa: BLE001 - users get a message, operators the traceback
+        except Exception:
             log.exception("chat answer failed unexpectedly")
             error = INTERNAL_ERROR
         else:
@@ -201,7 +193,7 @@ def build_chat(service: NuriService, settings: Settings) -> gr.Blocks:
     def readiness() -> str:
         try:
             reason = service.not_ready_reason
-        except Exception:  # noqa: BLE001
+        except Exception:
             log.exception("readiness check failed")
             return ""
         return NOT_READY_NOTICE.format(reason=_one_line(reason)) if reason else ""

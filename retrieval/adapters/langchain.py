@@ -21,8 +21,8 @@ class NuriRetriever(BaseRetriever):
     filters: SearchFilters | None = None
     principal: Principal = Principal()
 
-    def _get_relevant_documents(
-        self, query: str, *, run_manager: CallbackManagerForRetrieverRun
-    ) -> list[LCDocument]:
+    def _get_relevant_documents(self, query: str, *, run_manager: CallbackManagerForRetrieverRun) -> list[LCDocument]:
         hits = self.index.search(query, top_k=self.top_k, filters=self.filters, principal=self.principal)
-        return [LCDocument(page_content=h.text, metadata=h.citation_fields(), id=f"{h.doc_id}#{h.anchor}") for h in hits]
+        return [
+            LCDocument(page_content=h.text, metadata=h.citation_fields(), id=f"{h.doc_id}#{h.anchor}") for h in hits
+        ]

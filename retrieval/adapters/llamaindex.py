@@ -30,6 +30,8 @@ class NuriLlamaRetriever(BaseRetriever):
             query_bundle.query_str, top_k=self._top_k, filters=self._filters, principal=self._principal
         )
         return [
-            NodeWithScore(node=TextNode(id_=f"{h.doc_id}#{h.anchor}", text=h.text, metadata=h.citation_fields()), score=h.score)
+            NodeWithScore(
+                node=TextNode(id_=f"{h.doc_id}#{h.anchor}", text=h.text, metadata=h.citation_fields()), score=h.score
+            )
             for h in hits
         ]

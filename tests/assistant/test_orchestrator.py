@@ -7,12 +7,14 @@ from __future__ import annotations
 import shutil
 
 import pytest
-from conftest import REPO_ROOT, answer_settings
+from conftest import answer_settings
 
 from assistant.answers import HistoryTurn
 from assistant.citations import markers_in
 from assistant.llm_client import LLMClient
 from assistant.orchestrator import Orchestrator
+from assistant.prompts import PromptBook
+from configs import resources
 from retrieval.types import Principal
 
 pytestmark = pytest.mark.slow
@@ -21,8 +23,8 @@ OPERATOR = Principal(operator=True)
 
 @pytest.fixture()
 def orchestrator(model_server, sample_index):
-    settings = answer_settings(model_server)
-    return Orchestrator(sample_index, LLMClient(settings.llm), settings.answer, settings.resolve(settings.answer.prompt_dir))
+    settings = answer_settings(model_server.base_url)
+    return Orchestrator(sample_index, LLMClient(settings.llm), settings.answer, PromptBook(resources.prompts_dir()))
 
 
 def assert_well_formed(answer):
@@ -72,7 +74,7 @@ def test_markers_pointing_to_no_passage_are_stripped(model_server, sample_index,
     citation may be invented for it. The marker trails each passage and the few-shot answers
     copy it, so the small model reliably reproduces it."""
     prompts = tmp_path / "prompts"
-    shutil.copytree(REPO_ROOT / "configs" / "prompts", prompts)
+    shutil.copytree(str(resources.prompts_dir()), prompts)
     (prompts / "passage_fewshot.ko.txt").write_text("자료: {anchor} {text} [{n}5]", encoding="utf-8")
     (prompts / "answer_fewshot.ko.txt").write_text(
         "질문: 출장 신청은 언제까지 해야 하나요?\n"
@@ -84,10 +86,8 @@ def test_markers_pointing_to_no_passage_are_stripped(model_server, sample_index,
         "질문: {question}\n{passages}\n답변:",
         encoding="utf-8",
     )
-    settings = answer_settings(model_server)
-    settings.answer.top_k = 1
-    settings.answer.attribute_uncited = False
-    orch = Orchestrator(sample_index, LLMClient(settings.llm), settings.answer, prompts)
+    settings = answer_settings(model_server.base_url, answer={"top_k": 1, "attribute_uncited": False})
+    orch = Orchestrator(sample_index, LLMClient(settings.llm), settings.answer, PromptBook(prompts))
     dropped = 0
     for question in ("상반기 정보보안 점검 기간은 언제인가요?", "재택근무 중 보안 사고가 나면 어디에 신고하나요?"):
         events = list(orch.stream(question, principal=OPERATOR))

@@ -1,17 +1,32 @@
-"""Prompts come from configs/prompts: Korean first, English for English questions, passages
+"""Prompts come from the templates shipped in the configs package: Korean first, English for English questions, passages
 numbered and fenced so that [n] in the answer maps to them."""
 
 from __future__ import annotations
 
-from conftest import REPO_ROOT
-
 from assistant.prompts import PromptBook, Turn, detect_language, render
+from configs import resources
 from retrieval.types import Hit
 
-BOOK = PromptBook(REPO_ROOT / "configs" / "prompts")
+BOOK = PromptBook(resources.prompts_dir())
 HITS = [
-    Hit(rank=1, score=1, doc_id="a", title="개인정보 보호법", anchor="개인정보 보호법 제15조 제1항", source="s", text="① 개인정보처리자는 …"),
-    Hit(rank=2, score=1, doc_id="b", title="행정절차법", anchor="행정절차법 제21조", source="s", text="처분의 사전 통지 " * 100),
+    Hit(
+        rank=1,
+        score=1,
+        doc_id="a",
+        title="개인정보 보호법",
+        anchor="개인정보 보호법 제15조 제1항",
+        source="s",
+        text="① 개인정보처리자는 …",
+    ),
+    Hit(
+        rank=2,
+        score=1,
+        doc_id="b",
+        title="행정절차법",
+        anchor="행정절차법 제21조",
+        source="s",
+        text="처분의 사전 통지 " * 100,
+    ),
 ]
 
 
@@ -25,7 +40,7 @@ def test_chat_prompt_has_numbered_fenced_passages_and_the_question():
     p = BOOK.answer("동의 없이 제공할 수 있나요?", HITS, "ko", "chat", max_chars=50)
     assert p.messages is not None and p.messages[0].role == "system"
     user = p.messages[1].content
-    assert '[1] 출처: 개인정보 보호법 제15조 제1항' in user and '[2] 출처: 행정절차법 제21조' in user
+    assert "[1] 출처: 개인정보 보호법 제15조 제1항" in user and "[2] 출처: 행정절차법 제21조" in user
     assert user.count('"""') == 4 and "동의 없이 제공할 수 있나요?" in user
     assert "…" in user  # long passage cut at max_chars
 
@@ -45,7 +60,9 @@ def test_english_question_gets_english_prompts():
 
 
 def test_rewrite_prompt_carries_history():
-    p = BOOK.rewrite("그럼 1년 미만이면요?", [Turn("user", "연가는 며칠?"), Turn("assistant", "21일입니다.")], "ko", "chat")
+    p = BOOK.rewrite(
+        "그럼 1년 미만이면요?", [Turn("user", "연가는 며칠?"), Turn("assistant", "21일입니다.")], "ko", "chat"
+    )
     assert p.messages is not None and "사용자: 연가는 며칠?" in p.messages[1].content
 
 

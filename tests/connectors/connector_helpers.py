@@ -5,22 +5,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
+from conftest import require_shared
 
 from connectors.types import Document, Section
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CORPUS = REPO_ROOT / "samples" / "corpus"
-# The shared data folder sits next to the repository root (…/main/../shared/data/hwp).
-HWP_DIR = REPO_ROOT / ".." / "shared" / "data" / "hwp"
 
 
 def hwp_file(name: str) -> Path:
-    """A real HWP file from shared/data/hwp; skips the test when that folder is absent."""
-    path = HWP_DIR / name
-    if not path.is_file():
-        pytest.skip(f"real HWP test file {name} not found in {HWP_DIR.resolve()} (shared/data/hwp)")
-    return path
+    """A real HWP file from ../shared/data/hwp (missing: a failure under ``make test``)."""
+    return require_shared(f"hwp/{name}")
 
 
 def section(doc: Document, anchor: str) -> Section:

@@ -165,7 +165,8 @@ def test_markdown_with_front_matter_but_no_statute_key_is_read_as_markdown(tmp_p
 
 
 def test_statute_markdown_is_dispatched_to_the_statute_connector(tmp_path: Path) -> None:
-    statute = pytest.importorskip("connectors.statute", reason="connectors/statute.py not present yet")
+    from connectors import statute
+
     path = _write(
         tmp_path / "법률.md",
         "---\n제목: 가상행정기본법\n법령MST: 123456\n법령ID: '009999'\n소관부처:\n- 누리행정청\n---\n\n"

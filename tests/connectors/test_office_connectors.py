@@ -143,10 +143,7 @@ def test_every_generated_sample_round_trips_with_korean_text() -> None:
 def _minimal_hwpx(path: Path, paragraphs: list[tuple[int, str]]) -> Path:
     """An HWPX whose paragraphs use style 0 (바탕글) or 1 (개요 1)."""
     hh = 'xmlns:hh="http://www.hancom.co.kr/hwpml/2011/head"'
-    ns = (
-        'xmlns:hs="http://www.hancom.co.kr/hwpml/2011/section" '
-        'xmlns:hp="http://www.hancom.co.kr/hwpml/2011/paragraph"'
-    )
+    ns = 'xmlns:hs="http://www.hancom.co.kr/hwpml/2011/section" xmlns:hp="http://www.hancom.co.kr/hwpml/2011/paragraph"'
     header = (
         f"<hh:head {hh}><hh:refList><hh:paraProperties>"
         '<hh:paraPr id="0"><hh:heading type="NONE" idRef="0" level="0"/></hh:paraPr>'
@@ -155,8 +152,7 @@ def _minimal_hwpx(path: Path, paragraphs: list[tuple[int, str]]) -> Path:
         '<hh:style id="1" type="PARA" name="개요 1" paraPrIDRef="1"/></hh:styles></hh:refList></hh:head>'
     )
     body = "".join(
-        f'<hp:p paraPrIDRef="{style}" styleIDRef="{style}">'
-        f'<hp:run charPrIDRef="0"><hp:t>{text}</hp:t></hp:run></hp:p>'
+        f'<hp:p paraPrIDRef="{style}" styleIDRef="{style}"><hp:run charPrIDRef="0"><hp:t>{text}</hp:t></hp:run></hp:p>'
         for style, text in paragraphs
     )
     with zipfile.ZipFile(path, "w") as archive:
@@ -167,7 +163,9 @@ def _minimal_hwpx(path: Path, paragraphs: list[tuple[int, str]]) -> Path:
 
 
 def test_hwpx_heading_typed_over_two_paragraphs_is_one_anchor(tmp_path: Path) -> None:
-    path = _minimal_hwpx(tmp_path / "a.hwpx", [(1, "우리 기관이 처음 여는"), (1, "데이터 개방 행사"), (0, "본문입니다.")])
+    path = _minimal_hwpx(
+        tmp_path / "a.hwpx", [(1, "우리 기관이 처음 여는"), (1, "데이터 개방 행사"), (0, "본문입니다.")]
+    )
     doc = load_document(path, CS)
     assert doc.title == "우리 기관이 처음 여는 데이터 개방 행사"
     assert [(s.anchor, s.text) for s in doc.sections] == [("우리 기관이 처음 여는 데이터 개방 행사", "본문입니다.")]

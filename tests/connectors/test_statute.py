@@ -1,7 +1,7 @@
 """Tests for connectors.statute: the real statute corpus in shared/data plus small synthetic texts.
 
-Tests that read the corpus are skipped (with the reason) when the shared data folder is absent;
-the synthetic ones always run.
+Tests that read the corpus need ../shared/data: under ``make test`` its absence fails them
+(``NURI_REQUIRE_SHARED_DATA=1``), elsewhere they skip with the reason; the synthetic ones always run.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from conftest import require_shared
 
 from connectors.settings import ConnectorSettings
 from connectors.statute import is_statute_file, parse_statute, parse_statute_text
@@ -23,10 +24,14 @@ DATA = REPO_ROOT.parent / "shared" / "data"
 STATUTES = DATA / "statutes" / "kr"
 DEV_QA = DATA / "qa" / "dev.jsonl"
 
-requires_corpus = pytest.mark.skipif(
-    not STATUTES.is_dir() or not DEV_QA.is_file(),
-    reason=f"shared data folder absent: statute corpus {STATUTES} or QA set {DEV_QA} not found",
-)
+
+@pytest.fixture(scope="module")
+def statute_corpus() -> Path:
+    require_shared("qa/dev.jsonl")
+    return require_shared("statutes/kr")
+
+
+requires_corpus = pytest.mark.usefixtures("statute_corpus")
 
 ADDENDUM_HEADER = re.compile(r"^부칙(?:\(.*\))? ?<제\S*호,\s*\d{4}\.\d{1,2}\.\d{1,2}>\s*$", re.M)
 Docs = dict[str, Document]  # parsed corpus by file path (or by title)
@@ -74,12 +79,12 @@ def _parse_corpus(addenda: str) -> Docs:
 
 
 @pytest.fixture(scope="module")
-def corpus_latest() -> Docs:
+def corpus_latest(statute_corpus: Path) -> Docs:
     return _parse_corpus("latest")
 
 
 @pytest.fixture(scope="module")
-def corpus_all() -> Docs:
+def corpus_all(statute_corpus: Path) -> Docs:
     return _parse_corpus("all")
 
 
@@ -89,12 +94,12 @@ def by_title(corpus_latest: Docs) -> Docs:
 
 
 @pytest.fixture(scope="module")
-def privacy_act() -> Document:
+def privacy_act(statute_corpus: Path) -> Document:
     return parse("개인정보보호법", "법률")
 
 
 @pytest.fixture(scope="module")
-def civil_service_act() -> Document:
+def civil_service_act(statute_corpus: Path) -> Document:
     return parse("국가공무원법", "법률", addenda="none")
 
 
@@ -455,7 +460,10 @@ def test_synthetic_all_mode_elides_amendments_of_other_laws() -> None:
     ]
     other = addendum_sections(doc)[2]
     assert [b.label for b in other.blocks] == ["제1조", "제2조"]
-    assert other.blocks[1].text == "제2조(다른 법률의 개정) ① 갑법 일부를 다음과 같이 개정한다.\n(다른 법령 개정 내용 생략)"
+    assert (
+        other.blocks[1].text
+        == "제2조(다른 법률의 개정) ① 갑법 일부를 다음과 같이 개정한다.\n(다른 법령 개정 내용 생략)"
+    )
 
 
 @requires_corpus
@@ -491,12 +499,7 @@ def test_government_organization_act_all_addenda_is_fast_and_small() -> None:
 
 @requires_corpus
 def test_no_addendum_block_is_huge_anywhere(corpus_all: Docs) -> None:
-    sizes = [
-        (len(b.text), s.anchor)
-        for d in corpus_all.values()
-        for s in addendum_sections(d)
-        for b in s.blocks
-    ]
+    sizes = [(len(b.text), s.anchor) for d in corpus_all.values() for s in addendum_sections(d) for b in s.blocks]
     assert max(sizes)[0] < 5000
 
 

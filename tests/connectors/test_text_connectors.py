@@ -172,4 +172,8 @@ def test_html_layout_table_cells_keep_their_headings(tmp_path: Path) -> None:
         encoding="utf-8",
     )
     doc = parse_html(page, CS)
-    assert [b.text for b in section(doc, "신청 안내").blocks] == ["신청은 온라인으로 합니다.", "구분 | 기한", "일반 | 10일"]
+    assert [b.text for b in section(doc, "신청 안내").blocks] == [
+        "신청은 온라인으로 합니다.",
+        "구분 | 기한",
+        "일반 | 10일",
+    ]

@@ -12,8 +12,20 @@ from retrieval.types import Principal, SearchFilters
 @pytest.fixture()
 def index(settings, open_index, tmp_path):
     corpus = tmp_path / "corpus"
-    write_md(corpus, "a.md", "출장 여비 안내", {"정산 기한": "출장을 마친 날부터 5일 이내에 여비를 정산한다."}, meta="access: public\ndoc_type: manual\n")
-    write_md(corpus, "b.md", "보안 점검 공지", {"점검 일정": "매월 첫째 주 수요일에 보안 점검을 실시한다."}, meta="access: public\ndoc_type: notice\n")
+    write_md(
+        corpus,
+        "a.md",
+        "출장 여비 안내",
+        {"정산 기한": "출장을 마친 날부터 5일 이내에 여비를 정산한다."},
+        meta="access: public\ndoc_type: manual\n",
+    )
+    write_md(
+        corpus,
+        "b.md",
+        "보안 점검 공지",
+        {"점검 일정": "매월 첫째 주 수요일에 보안 점검을 실시한다."},
+        meta="access: public\ndoc_type: notice\n",
+    )
     idx = open_index()
     Syncer(idx, settings.connectors, progress=False).sync([corpus])
     return idx

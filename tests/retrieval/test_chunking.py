@@ -16,7 +16,13 @@ def test_short_article_is_one_chunk_with_article_anchor(embedder):
 
 
 def test_long_article_splits_by_paragraph_and_narrows_anchor(embedder):
-    paragraphs = [Block(f"{'①②③④'[i]} " + "공무원은 성실히 직무를 수행하여야 하며 관련 법령을 준수하여야 한다. " * 12, f"제{i + 1}항") for i in range(4)]
+    paragraphs = [
+        Block(
+            f"{'①②③④'[i]} " + "공무원은 성실히 직무를 수행하여야 하며 관련 법령을 준수하여야 한다. " * 12,
+            f"제{i + 1}항",
+        )
+        for i in range(4)
+    ]
     doc = _doc([Section(anchor="가상법 제7조", title="의무", heading_path=["제2장 복무"], blocks=paragraphs)])
     settings = ChunkingSettings(max_tokens=200)
     chunks = chunk_document(doc, embedder.count_tokens, settings)

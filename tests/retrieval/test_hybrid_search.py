@@ -18,22 +18,34 @@ OPERATOR = Principal(operator=True)
 
 def _corpus(folder):
     write_md(
-        folder, "telework.md", "재택근무 운영 지침",
-        {"신청 대상": "정규직 직원은 누구나 재택근무를 신청할 수 있다.",
-         "근무 일수": "재택근무는 주 2일까지 할 수 있으며 부서장의 사전 승인을 받아야 한다.",
-         "보안": "재택근무 중에는 기관이 지급한 노트북과 VPN만 사용한다."},
+        folder,
+        "telework.md",
+        "재택근무 운영 지침",
+        {
+            "신청 대상": "정규직 직원은 누구나 재택근무를 신청할 수 있다.",
+            "근무 일수": "재택근무는 주 2일까지 할 수 있으며 부서장의 사전 승인을 받아야 한다.",
+            "보안": "재택근무 중에는 기관이 지급한 노트북과 VPN만 사용한다.",
+        },
         meta="agency: 누리행정청\ndoc_type: guideline\naccess: internal\n",
     )
     write_md(
-        folder, "disclosure.md", "정보공개 청구 처리 안내",
-        {"처리 기한": "공공기관은 정보공개 청구를 받은 날부터 10일 이내에 공개 여부를 결정하여야 한다.",
-         "수수료": "사본 출력물은 1장당 250원의 수수료를 받는다."},
+        folder,
+        "disclosure.md",
+        "정보공개 청구 처리 안내",
+        {
+            "처리 기한": "공공기관은 정보공개 청구를 받은 날부터 10일 이내에 공개 여부를 결정하여야 한다.",
+            "수수료": "사본 출력물은 1장당 250원의 수수료를 받는다.",
+        },
         meta="agency: 누리행정청\ndoc_type: notice\naccess: public\n",
     )
     write_md(
-        folder, "data-plan.md", "데이터 분석 과제 계획",
-        {"과제 개요": "한빛데이터원은 민원 데이터를 분석하여 처리 기간 단축 방안을 마련한다.",
-         "보안 등급": "원천 데이터는 한빛데이터원과 누리행정청만 열람할 수 있다."},
+        folder,
+        "data-plan.md",
+        "데이터 분석 과제 계획",
+        {
+            "과제 개요": "한빛데이터원은 민원 데이터를 분석하여 처리 기간 단축 방안을 마련한다.",
+            "보안 등급": "원천 데이터는 한빛데이터원과 누리행정청만 열람할 수 있다.",
+        },
         meta="agency: 한빛데이터원\ndoc_type: plan\naccess: restricted\nallowed_agencies: [한빛데이터원, 누리행정청]\n",
     )
 
@@ -45,7 +57,9 @@ def index(request, settings, embedder, tmp_path):
     store = None
     if request.param == "qdrant-local":
         store = QdrantStore(settings.index, dim=embedder.dim, create=True, client=QdrantClient(":memory:"))
-    idx = NuriIndex.open(settings.retrieval, settings.resolve(settings.index_dir), create=True, embedder=embedder, store=store)
+    idx = NuriIndex.open(
+        settings.retrieval, settings.resolve(settings.index_dir), create=True, embedder=embedder, store=store
+    )
     report = Syncer(idx, settings.connectors, progress=False).sync([corpus])
     assert report.added == 3 and not report.failed
     yield idx
@@ -135,9 +149,10 @@ def test_a_long_sections_chunks_give_way_to_other_sections(settings, embedder, t
          "신청 절차": "재택근무를 하려면 부서장에게 근무 희망일 3일 전까지 신청한다.",
          "보안": "재택근무 중에는 기관이 지급한 노트북과 VPN만 사용한다."},
     )  # fmt: skip
-    settings.chunking.max_tokens = 56
-    settings.search.collapse_sections = collapse
-    with NuriIndex.open(settings.retrieval, settings.resolve(settings.index_dir), create=True, embedder=embedder) as idx:
+    settings = settings.override(chunking={"max_tokens": 56}, search={"collapse_sections": collapse})
+    with NuriIndex.open(
+        settings.retrieval, settings.resolve(settings.index_dir), create=True, embedder=embedder
+    ) as idx:
         Syncer(idx, settings.connectors, progress=False).sync([tmp_path / "corpus"])
         assert idx.count() >= 10  # "근무 일수" really was split, into more chunks than 3 × top_k
         hits = idx.search("재택근무 부서장 승인", top_k=3, principal=OPERATOR)

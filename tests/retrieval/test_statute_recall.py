@@ -33,5 +33,5 @@ def test_gold_article_in_top5_for_90_percent_of_questions(shared_data, settings,
         hits = index.search(q.question, top_k=5, principal=Principal(operator=True))
         ranks.append(first_gold_rank([h.anchor for h in hits], q.law, q.articles))
     scores = RetrievalScores.from_ranks(ranks)
-    misses = [(q.id, q.law, q.articles, r) for q, r in zip(questions, ranks) if r is None]
+    misses = [(q.id, q.law, q.articles, r) for q, r in zip(questions, ranks, strict=True) if r is None]
     assert scores.recall_at_5 >= 0.9, misses

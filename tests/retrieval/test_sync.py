@@ -23,7 +23,10 @@ def _corpus(folder: Path, n: int = 3) -> list[Path]:
             folder,
             f"doc{i}.md",
             f"{topics[i % len(topics)]} 지침 {i}",
-            {"목적": f"이 지침은 {topics[i % len(topics)]} 업무의 기준을 정한다.", "절차": f"담당자는 {i + 3}일 이내에 처리한다."},
+            {
+                "목적": f"이 지침은 {topics[i % len(topics)]} 업무의 기준을 정한다.",
+                "절차": f"담당자는 {i + 3}일 이내에 처리한다.",
+            },
         )
         for i in range(n)
     ]
@@ -31,9 +34,7 @@ def _corpus(folder: Path, n: int = 3) -> list[Path]:
 
 def _chunk_ids(index) -> Counter:
     """(doc_id, chunk_index) -> how many points carry it: every value must be 1."""
-    from retrieval.store import SCAN_FIELDS  # noqa: F401 - documents what the scan reads
-
-    states = index.store.scan_docs()
+    states = index.documents()
     return Counter({d: sum(st.versions.values()) for d, st in states.items()})
 
 
@@ -54,10 +55,15 @@ def test_changed_document_replaces_its_chunks(settings, open_index, tmp_path):
     paths = _corpus(folder)
     index = open_index()
     Syncer(index, settings.connectors, progress=False).sync([folder])
-    write_md(folder, paths[0].name, "재택근무 지침 개정", {"신청": "재택근무는 주 3일까지 신청한다.", "보안": "VPN을 사용한다.", "기타": "문의는 인사과로 한다."})
+    write_md(
+        folder,
+        paths[0].name,
+        "재택근무 지침 개정",
+        {"신청": "재택근무는 주 3일까지 신청한다.", "보안": "VPN을 사용한다.", "기타": "문의는 인사과로 한다."},
+    )
     report = Syncer(index, settings.connectors, progress=False).sync([folder])
     assert (report.added, report.updated, report.unchanged) == (0, 1, 2)
-    states = index.store.scan_docs()
+    states = index.documents()
     assert all(len(st.versions) == 1 and st.is_complete(next(iter(st.versions))) for st in states.values())
     hits = index.search("재택근무 며칠", top_k=3, principal=_operator())
     assert hits[0].title == "재택근무 지침 개정"
@@ -86,7 +92,7 @@ def test_file_gone_from_synced_folder_is_deleted(settings, open_index, tmp_path)
     report = Syncer(index, settings.connectors, progress=False).sync([folder])
     assert report.removed == 1
     assert index.count() < before
-    assert str(paths[2].resolve()) not in {st.source for st in index.store.scan_docs().values()}
+    assert str(paths[2].resolve()) not in {st.source for st in index.documents().values()}
 
 
 def test_other_folders_are_not_pruned(settings, open_index, tmp_path):
@@ -96,7 +102,7 @@ def test_other_folders_are_not_pruned(settings, open_index, tmp_path):
     index = open_index()
     Syncer(index, settings.connectors, progress=False).sync([a])
     Syncer(index, settings.connectors, progress=False).sync([b])
-    assert len(index.store.scan_docs()) == 4
+    assert len(index.documents()) == 4
 
 
 def test_unparsable_file_is_reported_and_the_rest_indexed(settings, open_index, tmp_path):
@@ -166,11 +172,11 @@ def test_kill_9_mid_ingest_then_rerun_loses_and_duplicates_nothing(settings, ope
     assert proc.returncode == -signal.SIGKILL, seen.decode(errors="replace")[-500:]
 
     index = open_index()
-    partial = index.store.scan_docs()
+    partial = index.documents()
     assert 0 < len(partial) < N_CRASH_DOCS  # the kill really happened mid-ingest
     report = Syncer(index, settings.connectors, progress=False).sync([folder])
     assert report.added + report.updated + report.unchanged == N_CRASH_DOCS
-    states = index.store.scan_docs()
+    states = index.documents()
     assert len(states) == N_CRASH_DOCS
     for st in states.values():
         assert len(st.versions) == 1
@@ -182,23 +188,25 @@ def test_kill_9_mid_ingest_then_rerun_loses_and_duplicates_nothing(settings, ope
 def test_half_written_document_is_detected_and_rewritten(settings, open_index, tmp_path):
     """What a crash between two upserts leaves (a chunk missing, an old version beside the new)
     is repaired by the next sync."""
-    from retrieval.store import IndexPoint
     from retrieval.sparse import SparseVector
+    from retrieval.store import IndexPoint
 
     folder = tmp_path / "docs"
     _corpus(folder, 2)
     index = open_index()
     Syncer(index, settings.connectors, progress=False).sync([folder])
-    states = index.store.scan_docs()
+    states = index.documents()
     doc_a, doc_b = sorted(states)
     # doc_a: its chunks are lost; doc_b: a stray chunk of an older version sits beside the new one
     victim = next(h for h in index.search("지침", top_k=10, principal=_operator()) if h.doc_id == doc_a)
-    index.store.delete_doc(doc_a)
+    index.delete_document(doc_a)
     stray = dict(victim.metadata, doc_id=doc_b, source=states[doc_b].source, version="old", n_chunks=1)
-    index.store.upsert([IndexPoint("00000000-0000-0000-0000-000000000001", [0.1] * 384, SparseVector([1], [1.0]), stray)])
+    index.store.upsert(
+        [IndexPoint("00000000-0000-0000-0000-000000000001", [0.1] * 384, SparseVector([1], [1.0]), stray)]
+    )
     report = Syncer(index, settings.connectors, progress=False).sync([folder])
     assert report.added + report.updated == 2 and report.unchanged == 0
-    states = index.store.scan_docs()
+    states = index.documents()
     assert sorted(states) == [doc_a, doc_b]
     assert all(len(st.versions) == 1 and st.is_complete(next(iter(st.versions))) for st in states.values())
     assert index.count() == sum(st.n_chunks for st in states.values())

@@ -4,7 +4,7 @@ chat's ``/ask`` endpoint (the same event the 보내기 button runs).
 
 Two servers, one each per module: one whose service was never opened (no index, no model: fast)
 for the page itself and the not-ready path, and one on a tiny index of the sample corpus with
-the bundled Gemma 3 270M behind llama.cpp (slow). The model is tiny and writes weak prose, so
+the bundled Gemma 3 270M behind the session's llama.cpp server (slow). The model is tiny and writes weak prose, so
 the tests check structure (citations, refusal notice, errors), never wording.
 """
 
@@ -16,20 +16,19 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from urllib.parse import quote
 
 import httpx
 import pytest
 import uvicorn
-from conftest import SAMPLES
+from conftest import SAMPLES, answer_settings
 from fastapi import FastAPI
 from gradio_client import Client
 from starlette.routing import Mount
 
 from assistant.answers import Citation
 from assistant.service import NuriService
-from assistant.settings import Settings, load_settings
+from configs.settings import Settings, load_settings
 from retrieval.index import NuriIndex
 from retrieval.sync import Syncer
 from ui.chat import SOURCES_NONE, build_chat, format_sources, mount_chat
@@ -127,8 +126,9 @@ def component_texts(config: dict) -> str:
 # -- a service that cannot answer (fast) --------------------------------------------------------
 @pytest.fixture(scope="module")
 def unready(tmp_path_factory) -> Iterator[tuple[Settings, str]]:
-    settings = load_settings(index_dir=tmp_path_factory.mktemp("ui-unready") / "index")
-    settings.ui.examples = [EXAMPLE]
+    settings = load_settings(index_dir=tmp_path_factory.mktemp("ui-unready") / "index").override(
+        ui={"examples": [EXAMPLE]}
+    )
     service = NuriService(settings, start_model=False)  # never opened: no index, no model
     app = FastAPI()
     mount_chat(app, service, settings)
@@ -138,15 +138,15 @@ def unready(tmp_path_factory) -> Iterator[tuple[Settings, str]]:
 
 # -- the real thing: sample corpus + bundled model (slow) ---------------------------------------
 @pytest.fixture(scope="module")
-def live(tmp_path_factory, embedder) -> Iterator[tuple[Settings, str]]:
+def live(tmp_path_factory, embedder, llamacpp_server) -> Iterator[tuple[Settings, str]]:
     root = tmp_path_factory.mktemp("ui-live")
-    settings = load_settings(index_dir=root / "index")
-    settings.llm.mode = "completion"
-    settings.llm.max_tokens = 160  # structure, not prose: keep the tiny model's answers short
-    settings.model_server.port = 0
-    settings.model_server.log_file = str(root / "model-server.log")
-    settings.answer.rewrite = "concat"  # follow-ups without an extra model call
-    settings.ui.examples = []
+    settings = answer_settings(
+        llamacpp_server.base_url,
+        index_dir=root / "index",
+        llm={"mode": "completion", "max_tokens": 160},  # structure, not prose: keep answers short
+        answer={"rewrite": "concat"},  # follow-ups without an extra model call
+        ui={"examples": []},
+    )
     index = NuriIndex.open(settings.retrieval, settings.index_dir, create=True, embedder=embedder)
     service = None
     try:
@@ -186,8 +186,7 @@ def test_examples_are_shown_when_configured(unready):
 
 
 def test_no_examples_without_configured_ones(tmp_path):
-    settings = load_settings(index_dir=tmp_path / "index")
-    settings.ui.examples = []
+    settings = load_settings(index_dir=tmp_path / "index").override(ui={"examples": []})
     blocks = build_chat(NuriService(settings, start_model=False), settings)
     assert not [c for c in blocks.get_config_file()["components"] if c["type"] == "dataset"]
 
@@ -215,11 +214,27 @@ def test_blank_question_only_asks_for_one(unready):
 
 def test_sources_panel_lists_number_title_anchor_passage_and_source():
     citations = [
-        Citation(n=2, doc_id="b", title="정보공개 청구 처리 안내", anchor="2. 처리 기한", source="/srv/docs/foi.html", text="청구를 받은 날부터\n10일 이내에 결정한다."),
-        Citation(n=1, doc_id="a", title="재택근무 운영 지침", anchor="3. 재택근무 일수", source="https://intra.example/rw", text="주 2일 이내로 한다."),
+        Citation(
+            n=2,
+            doc_id="b",
+            title="정보공개 청구 처리 안내",
+            anchor="2. 처리 기한",
+            source="/srv/docs/foi.html",
+            text="청구를 받은 날부터\n10일 이내에 결정한다.",
+        ),
+        Citation(
+            n=1,
+            doc_id="a",
+            title="재택근무 운영 지침",
+            anchor="3. 재택근무 일수",
+            source="https://intra.example/rw",
+            text="주 2일 이내로 한다.",
+        ),
     ]
     md = format_sources(citations)
-    assert md.index("**[1] 재택근무 운영 지침** · 3. 재택근무 일수") < md.index("**[2] 정보공개 청구 처리 안내** · 2. 처리 기한")
+    assert md.index("**[1] 재택근무 운영 지침** · 3. 재택근무 일수") < md.index(
+        "**[2] 정보공개 청구 처리 안내** · 2. 처리 기한"
+    )
     assert "> 청구를 받은 날부터\n> 10일 이내에 결정한다." in md
     assert "`/srv/docs/foi.html`" in md and "[https://intra.example/rw](https://intra.example/rw)" in md
     assert format_sources([]) == SOURCES_NONE

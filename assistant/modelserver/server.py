@@ -16,13 +16,16 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 import httpx
 
 from assistant.errors import ModelServerError
-from assistant.llm_settings import LLMSettings, ModelServerSettings
+from assistant.modelserver.settings import ModelServerSettings
+from assistant.settings import LLMSettings
 
 log = logging.getLogger("nuri.model_server")
 
@@ -49,6 +52,10 @@ def bundled_gguf(models_dir: Path) -> Path:
         raise ModelServerError(f"내장 모델을 준비하지 못했습니다 ({target}): {e}") from e
 
 
+#: Turns a configured path into a real one (``Settings.resolve``: relative to ``home``).
+Resolve = Callable[[str | Path], Path]
+
+
 @dataclass(slots=True)
 class LaunchSpec:
     argv: list[str]
@@ -56,9 +63,7 @@ class LaunchSpec:
     served_model: str
 
 
-def launch_spec(
-    server: ModelServerSettings, llm: LLMSettings, port: int, resolve
-) -> LaunchSpec:  # noqa: ANN001 - resolve: Settings.resolve
+def launch_spec(server: ModelServerSettings, llm: LLMSettings, port: int, resolve: Resolve) -> LaunchSpec:
     """The command line and environment that start the configured engine."""
     env = dict(os.environ)
     # The encoder may have capped this process's OpenMP threads (embedder.num_threads); the
@@ -92,9 +97,7 @@ def launch_spec(
         )
     model_dir = resolve(vs.model)
     if not (model_dir / "config.json").is_file():
-        raise ModelServerError(
-            f"vLLM 모델 폴더가 없습니다: {model_dir} (Hugging Face 형식의 로컬 폴더가 필요합니다)"
-        )
+        raise ModelServerError(f"vLLM 모델 폴더가 없습니다: {model_dir} (Hugging Face 형식의 로컬 폴더가 필요합니다)")
     argv = [
         str(python), "-m", "vllm.entrypoints.openai.api_server",
         "--model", str(model_dir),
@@ -112,11 +115,11 @@ def launch_spec(
 class ModelServer:
     """A child OpenAI-compatible model server, health-checked before use, stopped with Nuri."""
 
-    def __init__(self, server: ModelServerSettings, llm: LLMSettings, resolve) -> None:  # noqa: ANN001
+    def __init__(self, server: ModelServerSettings, llm: LLMSettings, resolve: Resolve) -> None:
         self.settings, self.llm, self._resolve = server, llm, resolve
         self.port = server.port or free_port(server.host)
         self.proc: subprocess.Popen[bytes] | None = None
-        self._log_handle = None
+        self._log_handle: IO[bytes] | None = None
 
     @property
     def base_url(self) -> str:
@@ -129,19 +132,19 @@ class ModelServer:
                 "NURI_MODEL_SERVER__PORT를 바꾸거나 이미 떠 있는 서버를 NURI_LLM__BASE_URLS로 지정하세요"
             )
         spec = launch_spec(self.settings, self.llm, self.port, self._resolve)
-        out: int | object = subprocess.DEVNULL
+        out: int | IO[bytes] = subprocess.DEVNULL
         if self.settings.log_file:
             path = self._resolve(self.settings.log_file)
             path.parent.mkdir(parents=True, exist_ok=True)
             self._log_handle = out = open(path, "ab")  # noqa: SIM115 - closed in stop()
         log.info("starting model server", extra={"engine": self.settings.engine, "argv": spec.argv})
-        self.proc = subprocess.Popen(  # noqa: S603 - argv built from configuration, no shell
+        self.proc = subprocess.Popen(
             spec.argv,
             env=spec.env,
             stdout=out,
             stderr=subprocess.STDOUT,
             start_new_session=True,
-            preexec_fn=_die_with_parent,  # noqa: PLW1509 - only calls prctl
+            preexec_fn=_die_with_parent,
         )
         try:
             self._wait_ready(spec.served_model)

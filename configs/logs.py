@@ -1,4 +1,8 @@
-"""Structured logging: one JSON object per line on stderr (or plain text when configured)."""
+"""Structured logging: one JSON object per line on stderr (or plain text when configured).
+
+Every stage logs through :mod:`logging` with ``extra={...}`` fields; :func:`setup_logging`
+installs the formatter once per process (CLI, server, evals, benchmarks).
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,18 @@ import logging
 import sys
 import time
 
+from pydantic import BaseModel, ConfigDict, Field
+
 _STD_ATTRS = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
+
+
+class LoggingSettings(BaseModel):
+    """The ``logging:`` block."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    level: str = Field("INFO", description="Log level of `nuri serve` (the CLI logs errors only unless -v).")
+    json_format: bool = Field(True, description="One JSON object per log line (false: plain text).")
 
 
 class JsonFormatter(logging.Formatter):
@@ -26,9 +41,7 @@ class JsonFormatter(logging.Formatter):
 
 def setup_logging(level: str = "INFO", json_format: bool = True) -> None:
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(
-        JsonFormatter() if json_format else logging.Formatter("%(levelname)s %(name)s: %(message)s")
-    )
+    handler.setFormatter(JsonFormatter() if json_format else logging.Formatter("%(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())

@@ -7,17 +7,19 @@ import sys
 
 import uvicorn
 
-from assistant.api import build_asgi
 from assistant.errors import AssistantError
-from assistant.model_server import port_in_use
+from assistant.http.app import build_asgi
+from assistant.modelserver.server import port_in_use
 from assistant.service import NuriService
-from assistant.settings import Settings
+from configs.settings import Settings
 
 
 def serve(settings: Settings) -> None:
     host, port = settings.api.host, settings.api.port
     if port_in_use(host, port):
-        raise AssistantError(f"{host}:{port} 포트를 이미 다른 프로그램이 쓰고 있습니다 (--port 또는 NURI_API__PORT로 변경)")
+        raise AssistantError(
+            f"{host}:{port} 포트를 이미 다른 프로그램이 쓰고 있습니다 (--port 또는 NURI_API__PORT로 변경)"
+        )
     with NuriService(settings) as service:
         reason = service.not_ready_reason
         if reason:

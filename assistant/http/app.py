@@ -1,0 +1,80 @@
+"""The HTTP API (FastAPI): the app factory only assembles the routers.
+
+    POST /v1/ask               {"question", "history", "filters"} -> {"answer", "citations", "refused"}
+    POST /v1/search            {"query", "top_k", "filters"} -> the items of `nuri search --json`
+    POST /v1/chat/completions  OpenAI-compatible (also `stream: true`, server-sent events)
+    GET  /v1/models            the OpenAI-style model list ("nuri")
+    GET  /healthz, /readyz     liveness; readiness (503 with the reason)
+    /ui                        the Gradio chat (mounted by ``ui.factory``), /docs the OpenAPI docs
+
+Errors: :mod:`assistant.http.errors` (one mapping, one JSON shape). The caller:
+:mod:`assistant.http.identity`.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from starlette.types import ASGIApp
+
+from assistant.http.errors import install_error_handlers
+from assistant.http.limits import BodySizeLimit
+from assistant.http.routes import answers, health, openai, search
+from assistant.service import NuriService
+from configs.settings import Settings
+
+log = logging.getLogger("nuri.api")
+
+
+def create_app(settings: Settings, service: NuriService | None = None) -> FastAPI:
+    """Build the app. A given ``service`` is used as is (opened and closed by its owner);
+    otherwise one is made here and opened/closed with the app, which starts the bundled model
+    server unless ``llm.base_urls`` points elsewhere."""
+    owned = service is None
+    svc = service or NuriService(settings)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        if owned:
+            svc.open()
+        try:
+            yield
+        finally:
+            if owned:
+                svc.close()
+
+    app = FastAPI(
+        title="Nuri API",
+        description="정부 기관 문서·법령 검색과 근거 기반 답변 (Korean government document assistant). "
+        "OpenAI 호환 엔드포인트: POST /v1/chat/completions (응답의 `citations`, `refused` 필드에 근거).",
+        version="0.2.0",
+        lifespan=lifespan,
+    )
+    app.state.nuri = svc
+    app.state.settings = settings
+    install_error_handlers(app)
+    for module in (health, search, answers, openai):
+        app.include_router(module.router)
+    if settings.ui.enabled:
+        _mount_ui(app, svc, settings)
+    return app
+
+
+def _mount_ui(app: FastAPI, svc: NuriService, settings: Settings) -> None:
+    """Mount the chat UI through ``ui.factory`` (``module:function``); assistant/ never imports ui/."""
+    module_name, _, func_name = settings.ui.factory.partition(":")
+    try:
+        mount = getattr(importlib.import_module(module_name), func_name)
+    except (ImportError, AttributeError) as e:
+        log.error("chat UI not mounted", extra={"factory": settings.ui.factory, "error": str(e)})
+        return
+    mount(app, svc, settings)
+
+
+def build_asgi(settings: Settings, service: NuriService | None = None) -> ASGIApp:
+    """The app wrapped in the body-size guard (what the server runs)."""
+    return BodySizeLimit(create_app(settings, service), settings.api.max_body_bytes)

@@ -1,0 +1,158 @@
+"""One mapping from failure to HTTP status and error code, shared by every endpoint (and the
+error events of a stream that has already started).
+
+Every error body is ``{"error": {"code", "message", "message_en"}}``: ``message`` is Korean
+(shown to users), ``message_en`` English; a 500 never carries the exception text or a stack
+trace (it is logged). The README's error table is generated from :data:`ERROR_CODES`.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from assistant.errors import (
+    AssistantError,
+    InvalidHistoryError,
+    InvalidQuestionError,
+    LLMUnavailableError,
+    ModelResponseError,
+    ModelServerError,
+)
+from retrieval.errors import (
+    EncoderUnavailableError,
+    IndexBusyError,
+    IndexUnavailableError,
+    QueryError,
+    RetrievalError,
+)
+
+log = logging.getLogger("nuri.api")
+INTERNAL_MESSAGE = "내부 오류가 발생했습니다"
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorCode:
+    status: int
+    code: str
+    message_en: str
+    when: str
+    raised_by: tuple[type[Exception], ...] = ()
+
+
+#: Every status and code the API answers with, most specific exception first.
+ERROR_CODES: tuple[ErrorCode, ...] = (
+    ErrorCode(400, "invalid_history", "Invalid conversation history",
+              "an earlier message of the conversation is unusable (too long)", (InvalidHistoryError,)),
+    ErrorCode(400, "invalid_question", "Invalid question",
+              "the question is blank or too long, or the last chat message is not the user's", (InvalidQuestionError,)),
+    ErrorCode(400, "invalid_query", "Invalid search query",
+              "the search query is blank or too long, or `top_k` is above `search.max_top_k`", (QueryError,)),
+    ErrorCode(404, "not_found", "Not found", "unknown path"),
+    ErrorCode(404, "model_not_found", "Unknown model", "`/v1/chat/completions` asked for a model other than `nuri`"),
+    ErrorCode(405, "method_not_allowed", "Method not allowed", "wrong HTTP method for the path"),
+    ErrorCode(413, "payload_too_large", "Request body too large",
+              "the body is larger than `api.max_body_bytes` (rejected before it is read, so before any model call)"),
+    ErrorCode(422, "invalid_request", "Invalid request", "malformed JSON, a missing or wrongly typed field, an unknown field"),
+    ErrorCode(500, "internal_error", "Internal error", "anything unexpected (logged; no details in the response)"),
+    ErrorCode(502, "model_error", "The model server rejected the request",
+              "the model server answered with an error (e.g. prompt too long for its context)", (ModelResponseError,)),
+    ErrorCode(503, "model_unavailable", "Model server unavailable",
+              "no model configured, the model server is down or did not answer within `llm.connect_timeout_s`",
+              (LLMUnavailableError, ModelServerError)),
+    ErrorCode(503, "index_unavailable", "Index unavailable",
+              "the index is missing, busy, incompatible with the encoder or its server is down",
+              (IndexUnavailableError, IndexBusyError)),
+    ErrorCode(503, "encoder_unavailable", "Encoder unavailable",
+              "the query encoder or reranker is missing or its server is down", (EncoderUnavailableError,)),
+    ErrorCode(503, "not_ready", "Not ready", "`/readyz`: the index or the model server is not ready (the reason is in `message`)"),
+)  # fmt: skip
+_BY_CODE = {e.code: e for e in ERROR_CODES}
+INTERNAL = _BY_CODE["internal_error"]
+
+
+class ApiError(Exception):
+    """An error the HTTP layer itself decides (unknown model, body too large, not ready)."""
+
+    def __init__(self, code: str, message: str, message_en: str | None = None) -> None:
+        spec = _BY_CODE[code]
+        super().__init__(message)
+        self.status, self.code = spec.status, code
+        self.message, self.message_en = message, message_en or spec.message_en
+
+
+def api_error(exc: Exception) -> ApiError:
+    """The status, code and messages for any failure: the one mapping every route uses."""
+    if isinstance(exc, ApiError):
+        return exc
+    for spec in ERROR_CODES:
+        if spec.raised_by and isinstance(exc, spec.raised_by):
+            return ApiError(spec.code, str(exc) or spec.message_en)
+    return ApiError(INTERNAL.code, INTERNAL_MESSAGE)
+
+
+def error_body(err: ApiError, with_status: bool = False) -> dict[str, Any]:
+    body: dict[str, Any] = {"code": err.code, "message": err.message, "message_en": err.message_en}
+    if with_status:
+        body["status"] = err.status
+    return {"error": body}
+
+
+def error_response(err: ApiError) -> JSONResponse:
+    return JSONResponse(status_code=err.status, content=error_body(err))
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Every error leaves the app as the JSON error body with the mapped status."""
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+        errs = exc.errors()
+        first = errs[0] if errs else {}
+        loc = ".".join(str(x) for x in first.get("loc", ()) if x != "body") or "body"
+        msg = first.get("msg", "invalid")
+        return error_response(
+            ApiError(
+                "invalid_request", f"요청 형식이 올바르지 않습니다: {loc}: {msg}", f"Invalid request: {loc}: {msg}"
+            )
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 404:
+            return error_response(ApiError("not_found", "없는 경로입니다"))
+        if exc.status_code == 405:
+            return error_response(ApiError("method_not_allowed", "허용되지 않는 메서드입니다"))
+        log.warning("unmapped HTTP error", extra={"status": exc.status_code, "detail": str(exc.detail)})
+        return JSONResponse(
+            status_code=exc.status_code,
+            content={"error": {"code": "http_error", "message": str(exc.detail), "message_en": str(exc.detail)}},
+        )
+
+    async def _mapped(_: Request, exc: Exception) -> JSONResponse:
+        err = api_error(exc)
+        if err.status >= 500:
+            log.warning("request failed", extra={"code": err.code, "reason": err.message})
+        return error_response(err)
+
+    for known in (ApiError, AssistantError, RetrievalError):
+        app.add_exception_handler(known, _mapped)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error", exc_info=exc)
+        return error_response(ApiError(INTERNAL.code, INTERNAL_MESSAGE))
+
+
+def markdown_table() -> str:
+    """The README's error table (generated; ``make docs`` writes it, ``make test`` checks it)."""
+    lines = ["| status | code | when |", "|---|---|---|"]
+    for e in sorted(ERROR_CODES, key=lambda e: e.status):
+        lines.append(f"| {e.status} | `{e.code}` | {e.when} |")
+    return "\n".join(lines)

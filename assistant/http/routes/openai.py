@@ -1,0 +1,130 @@
+"""The OpenAI-compatible endpoints: ``GET /v1/models`` and ``POST /v1/chat/completions``
+(plain, or ``stream: true`` as server-sent events).
+
+The last ``user`` message is the question, earlier user/assistant messages the history;
+system/developer/tool messages are ignored (Nuri's own prompts govern the model). The
+citations ride in the extra top-level fields ``citations`` and ``refused`` (in the last chunk
+when streaming). A failure before the first event gets its mapped status; after the stream
+has started it arrives as an ``error`` event, then ``[DONE]``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+from fastapi import APIRouter, Depends
+from fastapi.responses import StreamingResponse
+
+from assistant.answers import Answer, AnswerEvent, HistoryTurn
+from assistant.errors import AssistantError, InvalidHistoryError, InvalidQuestionError
+from assistant.http import deps
+from assistant.http.errors import ApiError, api_error, error_body
+from assistant.http.identity import caller
+from assistant.http.schemas import MODEL_ID, ChatCompletionRequest, ChatMessageIn
+from assistant.service import NuriService
+from configs.settings import Settings
+from retrieval.errors import RetrievalError
+from retrieval.types import Principal
+
+log = logging.getLogger("nuri.api")
+router = APIRouter(tags=["openai"])
+
+
+def split_messages(messages: list[ChatMessageIn]) -> tuple[str, list[HistoryTurn]]:
+    """The last user message is the question; earlier user/assistant turns are the history."""
+    if messages[-1].role != "user" or not messages[-1].text().strip():
+        raise InvalidQuestionError("마지막 메시지는 내용이 있는 user 메시지여야 합니다")
+    turns = [m for m in messages[:-1] if m.role in ("user", "assistant") and m.text().strip()]
+    limit = HistoryTurn.model_fields["content"].metadata[0].max_length
+    if any(len(m.text()) > limit for m in turns):
+        raise InvalidHistoryError(f"이전 대화 메시지가 너무 깁니다 (메시지당 최대 {limit}자)")
+    history = [HistoryTurn.model_validate({"role": m.role, "content": m.text()}) for m in turns]
+    return messages[-1].text(), history
+
+
+@router.get("/v1/models")
+def models() -> dict[str, Any]:
+    return {"object": "list", "data": [{"id": MODEL_ID, "object": "model", "created": 0, "owned_by": "nuri"}]}
+
+
+@router.post("/v1/chat/completions")
+def chat_completions(
+    body: ChatCompletionRequest,
+    principal: Principal = Depends(caller),
+    svc: NuriService = Depends(deps.service),
+    settings: Settings = Depends(deps.settings),
+) -> Any:
+    if body.model not in (MODEL_ID, settings.llm.model):
+        raise ApiError(
+            "model_not_found",
+            f"모델 '{body.model}'이(가) 없습니다. '{MODEL_ID}'를 쓰세요",
+            f"The model '{body.model}' does not exist; use '{MODEL_ID}'",
+        )
+    question, history = split_messages(body.messages)
+    cid, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
+    events = svc.stream(question, history, body.filters, principal)
+    first = next(events)  # retrieval + first model output: failures get a real status
+    if not body.stream:
+        final = _final_answer(first, events)
+        return {
+            "id": cid,
+            "object": "chat.completion",
+            "created": created,
+            "model": MODEL_ID,
+            "choices": [
+                {"index": 0, "message": {"role": "assistant", "content": final.answer}, "finish_reason": "stop"}
+            ],
+            "citations": [c.model_dump() for c in final.citations],
+            "refused": final.refused,
+        }
+    return StreamingResponse(
+        _chat_stream(cid, created, first, events),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
+
+
+def _chain(first: AnswerEvent, rest: Iterator[AnswerEvent]) -> Iterator[AnswerEvent]:
+    yield first
+    yield from rest
+
+
+def _final_answer(first: AnswerEvent, events: Iterator[AnswerEvent]) -> Answer:
+    for event in _chain(first, events):
+        if event.kind == "done" and event.answer is not None:
+            return event.answer
+    raise AssistantError("답변이 끝나지 않았습니다")
+
+
+def _sse(data: dict[str, Any] | str) -> bytes:
+    payload = data if isinstance(data, str) else json.dumps(data, ensure_ascii=False)
+    return f"data: {payload}\n\n".encode()
+
+
+def _chat_stream(cid: str, created: int, first: AnswerEvent, events: Iterator[AnswerEvent]) -> Iterator[bytes]:
+    def chunk(delta: dict[str, Any], finish: str | None = None, **extra: Any) -> bytes:
+        choice = {"index": 0, "delta": delta, "finish_reason": finish}
+        return _sse({"id": cid, "object": "chat.completion.chunk", "created": created, "model": MODEL_ID,
+                     "choices": [choice], **extra})  # fmt: skip
+
+    yield chunk({"role": "assistant", "content": ""})
+    try:
+        for event in _chain(first, events):
+            if event.kind == "delta" and event.text:
+                yield chunk({"content": event.text})
+            elif event.kind == "done" and event.answer is not None:
+                citations = [c.model_dump() for c in event.answer.citations]
+                yield chunk({}, "stop", citations=citations, refused=event.answer.refused)
+    except (AssistantError, RetrievalError) as e:
+        err = api_error(e)
+        log.warning("stream failed", extra={"code": err.code, "error": err.message})
+        yield _sse(error_body(err, with_status=True))
+    except Exception:
+        log.exception("stream failed unexpectedly")
+        yield _sse(error_body(api_error(RuntimeError()), with_status=True))
+    yield _sse("[DONE]")

@@ -1,0 +1,28 @@
+"""Settings of the Gradio chat (the ``ui:`` block)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+SAMPLE_QUESTIONS = [
+    "재택근무를 신청할 수 없는 사람은 누구인가요?",
+    "상반기 정보보안 점검 기간은 언제인가요?",
+    "정보공개 청구는 어떻게 하나요?",
+]
+
+
+class UiSettings(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    enabled: bool = Field(True, description="Serve the Gradio chat with the API.")
+    path: str = Field("/ui", description="Where the chat is mounted.")
+    factory: str = Field(
+        "ui.chat:mount_chat",
+        description="`module:function` that mounts the chat on the FastAPI app (assistant/ never imports ui/).",
+    )
+    title: str = Field("누리 — 공공기관 문서·법령 도우미", description="Page title.")
+    concurrency_limit: int = Field(8, gt=0, description="Chat answers generated at once; later ones queue.")
+    examples: list[str] = Field(
+        default_factory=lambda: list(SAMPLE_QUESTIONS),
+        description="Example questions shown in the chat (default: questions on the sample corpus).",
+    )
