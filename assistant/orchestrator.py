@@ -150,7 +150,7 @@ class Orchestrator:
             kept = [max(hits, key=lambda h: h.relevance or 0.0)]
         return kept
 
-    def _retrieval_query(self, question: str, turns: list[Turn], lang: str) -> str:
+    def _retrieval_query(self, question: str, turns: list[Turn], lang: Lang) -> str:
         """A standalone query for retrieval: the question itself, or a rewrite of a follow-up."""
         mode = self.settings.rewrite
         if not turns or mode == "off":
@@ -158,7 +158,7 @@ class Orchestrator:
         previous = next((t.content for t in reversed(turns) if t.role == "user"), "")
         if mode == "concat":
             return f"{' '.join(previous.split())[:300]} {question}".strip()
-        prompt = self.prompts.rewrite(question, turns, lang, self.llm.settings.mode)  # type: ignore[arg-type]
+        prompt = self.prompts.rewrite(question, turns, lang, self.llm.settings.mode)
         rewritten = " ".join(self.llm.complete(prompt, max_tokens=96).split())
         if not rewritten or len(rewritten) > max(200, 4 * len(question)):
             log.info("rewrite rejected, using question with previous turn", extra={"rewrite": rewritten[:200]})

@@ -56,6 +56,8 @@ def _heading_level(paragraph: Paragraph) -> int | None:
     return _outline_level(paragraph._p)
 
 
+# python-docx parses the XML into its own oxml classes (CT_P, CT_Tbl), which Paragraph and Table
+# take; lxml's stubs type what iter()/iterchildren() return as plain elements, hence the ignores.
 def _cell_text(tc: etree._Element, parent: object) -> str:
     return " ".join(Paragraph(p, parent).text for p in tc.iter(qn("w:p")))  # type: ignore[arg-type]
 

@@ -32,7 +32,7 @@ os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = REPO_ROOT / "data" / "models" / "gemma3-270m-hf"
-# Same place assistant/model_server.py assembles it for llama.cpp, so the file is shared.
+# Same place assistant/modelserver/server.py assembles it for llama.cpp, so the file is shared.
 DEFAULT_GGUF_DIR = REPO_ROOT / "data" / "models"
 DEFAULT_CHAT_TEMPLATE = REPO_ROOT / "configs" / "chat_templates" / "gemma3.jinja"
 # Gemma 3 end-of-turn token; stop on it as well as <eos> when chatting.

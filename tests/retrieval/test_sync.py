@@ -210,3 +210,17 @@ def test_half_written_document_is_detected_and_rewritten(settings, open_index, t
     assert sorted(states) == [doc_a, doc_b]
     assert all(len(st.versions) == 1 and st.is_complete(next(iter(st.versions))) for st in states.values())
     assert index.count() == sum(st.n_chunks for st in states.values())
+
+
+def test_points_carry_exactly_the_payload_schema(settings, open_index, tmp_path):
+    """Every point is written from one schema (retrieval.payload.ChunkPayload); the filter and
+    scan fields are part of it."""
+    from retrieval.payload import KEYWORD_FIELDS, PAYLOAD_FIELDS, SCAN_FIELDS
+
+    assert set(KEYWORD_FIELDS) <= set(PAYLOAD_FIELDS) and set(SCAN_FIELDS) <= set(PAYLOAD_FIELDS)
+    folder = tmp_path / "docs"
+    _corpus(folder, 1)
+    index = open_index()
+    Syncer(index, settings.connectors, progress=False).sync([folder])
+    hit = index.search("지침", top_k=1, principal=_operator())[0]
+    assert set(hit.metadata) == set(PAYLOAD_FIELDS)
