@@ -21,7 +21,7 @@ class LoggingSettings(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    level: str = Field("INFO", description="Log level of `nuri serve` (the CLI logs errors only unless -v).")
+    level: str = Field("INFO", description="Log level of `nuri -v …` (without -v the command line logs errors only).")
     json_format: bool = Field(True, description="One JSON object per log line (false: plain text).")
 
 

@@ -224,12 +224,3 @@ def test_overlong_history_message_is_400_not_500(no_model):
         ],
     }
     assert _error(no_model.post("/v1/chat/completions", json=body), 400)["code"] == "invalid_history"
-
-
-def test_every_error_code_is_in_the_readme_table():
-    from conftest import REPO_ROOT
-
-    from assistant.http.errors import ERROR_CODES
-
-    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
-    assert all(f"| `{e.code}` |" in readme for e in ERROR_CODES)
