@@ -58,7 +58,9 @@ QUESTIONS = [
     "정보공개 청구는 어떻게 하나요?",
     "출장 여비 정산은 언제까지 해야 하나요?",
 ]
-CACHE_RESET_QUESTION = "벤치마크 캐시 초기화용 질문입니다"
+# A sixth sample-corpus question, never timed: asked before every timed request, it resets the
+# server's prompt cache to the shared few-shot prefix (a real prompt, as Nuri builds it).
+CACHE_RESET_QUESTION = "공동활용 데이터 이용 신청은 어떻게 하나요?"
 GOAL_MS = 150.0
 
 
