@@ -90,9 +90,9 @@ def test_unknown_profile_names_the_shipped_ones(monkeypatch: pytest.MonkeyPatch)
 def test_settings_are_immutable_and_override_returns_a_validated_copy():
     s = load_settings()
     with pytest.raises(ValidationError):
-        s.answer.top_k = 9  # type: ignore[misc]
+        s.answer.top_k = 9  # type: ignore[misc]  # assigning to a frozen model is the point
     with pytest.raises(ValidationError):
-        s.index_dir = Path("elsewhere")  # type: ignore[misc]
+        s.index_dir = Path("elsewhere")  # type: ignore[misc]  # likewise
     t = s.override(answer={"top_k": 9}, llm={"base_urls": ["http://x/v1"]})
     assert (t.answer.top_k, t.llm.base_urls, s.answer.top_k, s.llm.base_urls) == (9, ["http://x/v1"], 3, [])
     assert t.answer.max_passage_chars == s.answer.max_passage_chars  # siblings kept
