@@ -3,11 +3,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from assistant.errors import AssistantError
 from retrieval.types import Hit
 
 
@@ -62,3 +64,11 @@ class AnswerEvent:
     text: str = ""
     answer: Answer | None = None
     trace: AnswerTrace | None = None
+
+
+def final_answer(events: Iterable[AnswerEvent]) -> Answer:
+    """The answer of a stream of events (its ``done`` event), consuming the stream."""
+    for event in events:
+        if event.kind == "done" and event.answer is not None:
+            return event.answer
+    raise AssistantError("답변이 끝나지 않았습니다")

@@ -14,9 +14,9 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
-from assistant.answers import Answer, AnswerEvent, AnswerTrace, HistoryTurn
+from assistant.answers import Answer, AnswerEvent, AnswerTrace, HistoryTurn, final_answer
 from assistant.citations import CitationTracker
-from assistant.errors import AssistantError, InvalidQuestionError
+from assistant.errors import InvalidQuestionError
 from assistant.llm_client import LLMClient, ModelPrompt
 from assistant.prompts import Lang, PromptBook, Turn, detect_language
 from assistant.settings import AnswerSettings
@@ -50,11 +50,7 @@ class Orchestrator:
         filters: SearchFilters | None = None,
         principal: Principal | None = None,
     ) -> Answer:
-        for event in self.stream(question, history, filters, principal):
-            if event.kind == "done":
-                assert event.answer is not None
-                return event.answer
-        raise AssistantError("답변이 끝나지 않았습니다")  # pragma: no cover - stream always ends with done
+        return final_answer(self.stream(question, history, filters, principal))
 
     def prepare(
         self,

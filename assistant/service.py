@@ -17,7 +17,6 @@ from assistant.llm_client import LLMClient
 from assistant.modelserver.server import ModelServer, serving
 from assistant.orchestrator import Orchestrator
 from assistant.prompts import PromptBook
-from configs import resources
 from configs.settings import Settings
 from retrieval.errors import IndexUnavailableError, RetrievalError
 from retrieval.index import NuriIndex
@@ -67,8 +66,7 @@ class NuriService:
             self.model_error = str(e)
             log.warning("model not ready", extra={"reason": str(e)})
         if self.index is not None and self.llm is not None:
-            prompt_dir = s.resolve(s.answer.prompt_dir) if s.answer.prompt_dir else resources.prompts_dir()
-            self.orchestrator = Orchestrator(self.index, self.llm, s.answer, PromptBook(prompt_dir))
+            self.orchestrator = Orchestrator(self.index, self.llm, s.answer, PromptBook(s.prompt_dir()))
         return self
 
     def _share_cpu_with_vllm(self) -> None:
@@ -121,10 +119,14 @@ class NuriService:
             return f"모델 서버에 '{self.llm.model}' 모델이 없습니다 (제공: {', '.join(served)})"
         return None
 
+    def _require_index(self) -> NuriIndex:
+        if self.index is None:
+            raise IndexUnavailableError(f"색인을 사용할 수 없습니다: {self.index_error or '열리지 않음'}")
+        return self.index
+
     def _orchestrator(self) -> Orchestrator:
         if self.orchestrator is None:
-            if self.index is None:
-                raise IndexUnavailableError(f"색인을 사용할 수 없습니다: {self.index_error or '열리지 않음'}")
+            self._require_index()
             raise LLMUnavailableError(f"모델을 사용할 수 없습니다: {self.model_error or '설정 없음'}")
         return self.orchestrator
 
@@ -137,9 +139,7 @@ class NuriService:
         principal: Principal | None = None,
     ) -> list[Hit]:
         """Hybrid search (no model needed): works while the model server is down."""
-        if self.index is None:
-            raise IndexUnavailableError(f"색인을 사용할 수 없습니다: {self.index_error or '열리지 않음'}")
-        return self.index.search(query, top_k=top_k, filters=filters, principal=principal)
+        return self._require_index().search(query, top_k=top_k, filters=filters, principal=principal)
 
     def stream(
         self,

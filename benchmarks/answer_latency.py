@@ -44,7 +44,6 @@ from assistant.modelserver.server import ModelServer, free_port
 from assistant.orchestrator import Orchestrator
 from assistant.prompts import PromptBook
 from benchmarks.machine import machine_info
-from configs import resources
 from configs.logs import setup_logging
 from configs.settings import Settings, load_settings
 from retrieval.index import NuriIndex
@@ -131,10 +130,7 @@ def main(argv: list[str] | None = None) -> int:
         with NuriIndex.open(settings.retrieval, index_dir, create=True) as index:
             Syncer(index, settings.connectors, progress=False).sync([settings.resolve(settings.sample_corpus)])
             # The exact prompts Nuri will send: the production code builds them.
-            prompt_dir = (
-                settings.resolve(settings.answer.prompt_dir) if settings.answer.prompt_dir else resources.prompts_dir()
-            )
-            orchestrator = Orchestrator(index, llm, settings.answer, PromptBook(prompt_dir))
+            orchestrator = Orchestrator(index, llm, settings.answer, PromptBook(settings.prompt_dir()))
             prompts = {}
             for q in [*QUESTIONS, CACHE_RESET_QUESTION]:
                 prepared = orchestrator.prepare(q, principal=Principal(operator=True))

@@ -37,7 +37,7 @@ from retrieval.embedders import Embedder
 from retrieval.errors import IndexBusyError, IndexUnavailableError
 from retrieval.index import NuriIndex
 from retrieval.sparse import SparseVector
-from retrieval.store import DENSE, SPARSE, IndexPoint
+from retrieval.store import DENSE, SPARSE, IndexPoint, doc_ids_by_source, holds_current
 from retrieval.sync import Syncer
 
 EVAL_INDEX = Path.home() / ".cache" / "nuri" / "eval-statutes"
@@ -163,12 +163,10 @@ def index_is_complete(index_dir: Path, statutes_dir: Path, settings: Settings, e
         state = index.documents()
     finally:
         index.close()
-    by_source: dict[str, list[str]] = {}
-    for doc_id, st in state.items():
-        by_source.setdefault(st.source, []).append(doc_id)
-    if set(by_source) != set(sources):
-        return False
-    return all(len(ids) == 1 and state[ids[0]].is_complete(sources[src]) for src, ids in by_source.items())
+    by_source = doc_ids_by_source(state)
+    return set(by_source) == set(sources) and all(
+        holds_current(state, ids, sources[src]) for src, ids in by_source.items()
+    )
 
 
 def build_index(index_dir: Path, statutes_dir: Path, settings: Settings, embedder: Embedder) -> None:

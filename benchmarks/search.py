@@ -173,9 +173,25 @@ def nuri_index_query(index: NuriIndex, flt: FilterSpec) -> Callable[[Query], lis
     return call
 
 
-def _scores(queries: list[Query], anchors: list[list[str]]) -> RetrievalScores:
+def _result(
+    name: str,
+    load_seconds: float,
+    queries: list[Query],
+    anchors: list[list[str]],
+    e2e: TimedRuns,
+    idx: TimedRuns,
+    rounds: int,
+) -> SystemResult:
+    """One system's figures; ``anchors`` are the top hits' anchors of the first end-to-end round."""
     ranks = [first_gold_rank(a[:TOP_K], q.item.law, q.item.articles) for q, a in zip(queries, anchors, strict=True)]
-    return RetrievalScores.from_ranks(ranks, mrr_cutoff=TOP_K)
+    return SystemResult(
+        name=name,
+        load_seconds=load_seconds,
+        scores=RetrievalScores.from_ranks(ranks, mrr_cutoff=TOP_K),
+        e2e=e2e.latency,
+        index_only=idx.latency,
+        rounds=rounds,
+    )
 
 
 def bench_nuri(index: NuriIndex, queries: list[Query], rounds: int, load_seconds: float, label: str) -> SystemResult:
@@ -184,13 +200,8 @@ def bench_nuri(index: NuriIndex, queries: list[Query], rounds: int, load_seconds
     )
     idx = time_calls(nuri_index_query(index, build_filter(None, PRINCIPAL)), queries, rounds, 1, f"nuri index {label}")
     hits: list[list[Hit]] = e2e.first_round
-    return SystemResult(
-        name="Nuri (Qdrant Edge hybrid)",
-        load_seconds=load_seconds,
-        scores=_scores(queries, [[h.anchor for h in hs] for hs in hits]),
-        e2e=e2e.latency,
-        index_only=idx.latency,
-        rounds=rounds,
+    return _result(
+        "Nuri (Qdrant Edge hybrid)", load_seconds, queries, [[h.anchor for h in hs] for hs in hits], e2e, idx, rounds
     )
 
 
@@ -212,13 +223,14 @@ def bench_edge_dense(
         queries, rounds, 1, f"edge dense index {label}",
     )  # fmt: skip
     found: list[list[ScoredPayload]] = e2e.first_round
-    return SystemResult(
-        name="Qdrant Edge, dense only (same query as LangChain)",
-        load_seconds=load_seconds,
-        scores=_scores(queries, [[p.payload.get("anchor", "") for p in ps] for ps in found]),
-        e2e=e2e.latency,
-        index_only=idx.latency,
-        rounds=rounds,
+    return _result(
+        "Qdrant Edge, dense only (same query as LangChain)",
+        load_seconds,
+        queries,
+        [[p.payload.get("anchor", "") for p in ps] for ps in found],
+        e2e,
+        idx,
+        rounds,
     )
 
 
@@ -230,13 +242,14 @@ def bench_langchain(
         lambda q: store.similarity_search_by_vector(q.dense, k=TOP_K), queries, rounds, 1, f"langchain index {label}"
     )
     docs: list[list[LCDocument]] = e2e.first_round
-    return SystemResult(
-        name="LangChain QdrantVectorStore (qdrant-client local mode)",
-        load_seconds=load_seconds,
-        scores=_scores(queries, [[d.metadata.get("anchor", "") for d in ds] for ds in docs]),
-        e2e=e2e.latency,
-        index_only=idx.latency,
-        rounds=rounds,
+    return _result(
+        "LangChain QdrantVectorStore (qdrant-client local mode)",
+        load_seconds,
+        queries,
+        [[d.metadata.get("anchor", "") for d in ds] for ds in docs],
+        e2e,
+        idx,
+        rounds,
     )
 
 

@@ -47,11 +47,7 @@ def _show(value: Any) -> str:
     if isinstance(value, Path):
         return f"`{value}`"
     if isinstance(value, (list, dict)):
-        return (
-            "`" + json.dumps(value, ensure_ascii=False) + "`"
-            if value
-            else ("`[]`" if isinstance(value, list) else "`{}`")
-        )
+        return f"`{json.dumps(value, ensure_ascii=False)}`"
     return f"`{value}`"
 
 

@@ -19,6 +19,7 @@ repository root).
 from __future__ import annotations
 
 import os
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 
@@ -123,14 +124,12 @@ class Settings(BaseSettings):
 
     @property
     def retrieval(self) -> RetrievalSettings:
-        return RetrievalSettings(
-            embedder=self.embedder,
-            sparse=self.sparse,
-            chunking=self.chunking,
-            index=self.index,
-            search=self.search,
-            rerank=self.rerank,
-        )
+        """The retrieval stage's blocks, as the stage takes them."""
+        return RetrievalSettings(**{name: getattr(self, name) for name in RetrievalSettings.model_fields})
+
+    def prompt_dir(self) -> Traversable:
+        """The prompt templates: ``answer.prompt_dir`` when set, else the shipped ones."""
+        return self.resolve(self.answer.prompt_dir) if self.answer.prompt_dir else resources.prompts_dir()
 
     def resolve(self, path: Path | str) -> Path:
         """A configured path: absolute as given, relative ones against ``home`` (default: cwd)."""

@@ -128,6 +128,7 @@ class NuriIndex:
 
     def _check_compatible(self) -> None:
         meta = self.store.read_meta()
+        self._has_meta = meta is not None
         if meta is None:
             return
         if meta.get("embedder") != self.embedder.name or meta.get("dim") != self.embedder.dim:
@@ -158,8 +159,9 @@ class NuriIndex:
     ) -> int:
         """Encode the chunks of ``versions`` together (one encoder batch), then for each document
         upsert its points and delete its other versions. Returns the number of chunks written."""
-        if self.store.read_meta() is None:
+        if not self._has_meta:  # read once when the index was opened
             self.store.write_meta({"embedder": self.embedder.name, "dim": self.embedder.dim})
+            self._has_meta = True
         texts = [c.embed_text for v in versions for c in v.chunks]
         dense = self.embedder.embed_passages(texts)
         sparse = self.sparse.encode_passages(texts)

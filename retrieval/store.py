@@ -111,6 +111,19 @@ class DocState:
         return set(self.versions) == {version} and self.versions[version] == self.n_chunks
 
 
+def doc_ids_by_source(state: dict[str, DocState]) -> dict[str, list[str]]:
+    """The document ids the index holds for each source file."""
+    out: dict[str, list[str]] = {}
+    for doc_id, st in state.items():
+        out.setdefault(st.source, []).append(doc_id)
+    return out
+
+
+def holds_current(state: dict[str, DocState], doc_ids: list[str], version: str) -> bool:
+    """A source is up to date: it gave exactly one document, stored complete at ``version``."""
+    return len(doc_ids) == 1 and state[doc_ids[0]].is_complete(version)
+
+
 def scan_documents(
     scroll: Callable[[Any], tuple[Iterable[dict[str, Any] | None], Any]],
 ) -> dict[str, DocState]:

@@ -29,6 +29,7 @@ from connectors.settings import ConnectorSettings
 from connectors.types import ParseError
 from retrieval.errors import InputPathError
 from retrieval.index import DocumentVersion, NuriIndex
+from retrieval.store import doc_ids_by_source, holds_current
 
 log = logging.getLogger(__name__)
 
@@ -77,9 +78,7 @@ class Syncer:
         report = SyncReport(failed=[(str(p), r) for p, r in discover_errors])
         index = self._index
         state = index.documents()
-        by_source: dict[str, list[str]] = {}
-        for doc_id, st in state.items():
-            by_source.setdefault(st.source, []).append(doc_id)
+        by_source = doc_ids_by_source(state)
 
         todo: list[tuple[Path, str]] = []
         for path in files:
@@ -89,8 +88,7 @@ class Syncer:
             except OSError as e:
                 report.failed.append((str(path), f"파일을 읽을 수 없습니다: {e.strerror or e}"))
                 continue
-            known = by_source.get(src, [])
-            if len(known) == 1 and state[known[0]].is_complete(version):
+            if holds_current(state, by_source.get(src, []), version):
                 report.unchanged += 1
             else:
                 todo.append((path, version))

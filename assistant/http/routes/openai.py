@@ -20,7 +20,7 @@ from typing import Any
 from fastapi import APIRouter, Depends
 from fastapi.responses import StreamingResponse
 
-from assistant.answers import Answer, AnswerEvent, HistoryTurn
+from assistant.answers import AnswerEvent, HistoryTurn, final_answer
 from assistant.errors import AssistantError, InvalidHistoryError, InvalidQuestionError
 from assistant.http import deps
 from assistant.http.errors import ApiError, api_error, error_body
@@ -70,7 +70,7 @@ def chat_completions(
     events = svc.stream(question, history, body.filters, principal)
     first = next(events)  # retrieval + first model output: failures get a real status
     if not body.stream:
-        final = _final_answer(first, events)
+        final = final_answer(_chain(first, events))
         return {
             "id": cid,
             "object": "chat.completion",
@@ -92,13 +92,6 @@ def chat_completions(
 def _chain(first: AnswerEvent, rest: Iterator[AnswerEvent]) -> Iterator[AnswerEvent]:
     yield first
     yield from rest
-
-
-def _final_answer(first: AnswerEvent, events: Iterator[AnswerEvent]) -> Answer:
-    for event in _chain(first, events):
-        if event.kind == "done" and event.answer is not None:
-            return event.answer
-    raise AssistantError("답변이 끝나지 않았습니다")
 
 
 def _sse(data: dict[str, Any] | str) -> bytes:
