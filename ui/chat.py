@@ -12,6 +12,9 @@ question: the chat history is never posted back, whatever its length. The same e
 API endpoint ``/ask`` (``gradio_client.Client(url + ui.path).predict(question, api_name="/ask")``
 returns ``(textbox, chat messages, sources markdown, notice markdown)``).
 
+The chat is the page's 채팅 tab; the 평가 tab beside it (:mod:`ui.evals_tab`) shows eval runs,
+reports and comparisons to callers with the evaluator role.
+
 The caller is identified by the same function as every API route
 (:func:`assistant.http.identity.principal_from_headers`), so the chat sees the same documents
 as ``/v1/search``.
@@ -30,6 +33,8 @@ from assistant.answers import Answer, Citation, HistoryTurn
 from assistant.errors import AssistantError
 from assistant.http.identity import principal_from_headers
 from retrieval.errors import RetrievalError
+from ui.evals_tab import TAB_LABEL as EVALS_TAB_LABEL
+from ui.evals_tab import build_evals_tab
 
 if TYPE_CHECKING:
     import fastapi
@@ -43,6 +48,7 @@ log = logging.getLogger("nuri.ui")
 #: same time is ``ui.concurrency_limit``; later questions wait in Gradio's queue.)
 MAX_TURN_CHARS = 8000
 
+CHAT_TAB_LABEL = "채팅"
 PLACEHOLDER = "질문을 입력하세요"
 SOURCES_EMPTY = "답변의 근거가 된 문서·법령 조항이 여기에 표시됩니다."
 SOURCES_NONE = "이 답변에 표시할 근거 자료가 없습니다."
@@ -201,37 +207,41 @@ def build_chat(service: NuriService, settings: Settings) -> gr.Blocks:
     with gr.Blocks(title=title, analytics_enabled=False, fill_width=False) as blocks:
         state = gr.State(ChatState())
         gr.Markdown(f"# {title}")
-        notice = gr.Markdown("", elem_classes=["nuri-notice"], elem_id="nuri-notice")
-        with gr.Row(equal_height=False):
-            with gr.Column(scale=3):
-                chatbot = gr.Chatbot(
-                    label="대화",
-                    height=520,
-                    placeholder="누리에게 기관 문서·법령에 대해 물어보세요.",
-                    latex_delimiters=[],
-                    buttons=["copy"],
-                    feedback_options=None,
-                    elem_id="nuri-chat",
-                )
-                question = gr.Textbox(
-                    label="질문",
-                    placeholder=PLACEHOLDER,
-                    lines=2,
-                    max_lines=8,
-                    autofocus=True,
-                    elem_id="nuri-question",
-                )
-                with gr.Row():
-                    send = gr.Button("보내기", variant="primary", elem_id="nuri-send")
-                    clear = gr.Button("새 대화", variant="secondary", elem_id="nuri-new")
-                if examples:
-                    gr.Examples(examples=[[q] for q in examples], inputs=[question], label="예시 질문")
-                gr.Markdown(f"<small>{DISCLAIMER}</small>")
-            with gr.Column(scale=2):
-                gr.Markdown("### 근거 자료")
-                sources = gr.Markdown(
-                    SOURCES_EMPTY, line_breaks=True, elem_classes=["nuri-sources"], elem_id="nuri-sources"
-                )
+        with gr.Tabs(elem_id="nuri-tabs"):
+            with gr.Tab(CHAT_TAB_LABEL, id="chat", elem_id="nuri-tab-chat"):
+                notice = gr.Markdown("", elem_classes=["nuri-notice"], elem_id="nuri-notice")
+                with gr.Row(equal_height=False):
+                    with gr.Column(scale=3):
+                        chatbot = gr.Chatbot(
+                            label="대화",
+                            height=520,
+                            placeholder="누리에게 기관 문서·법령에 대해 물어보세요.",
+                            latex_delimiters=[],
+                            buttons=["copy"],
+                            feedback_options=None,
+                            elem_id="nuri-chat",
+                        )
+                        question = gr.Textbox(
+                            label="질문",
+                            placeholder=PLACEHOLDER,
+                            lines=2,
+                            max_lines=8,
+                            autofocus=True,
+                            elem_id="nuri-question",
+                        )
+                        with gr.Row():
+                            send = gr.Button("보내기", variant="primary", elem_id="nuri-send")
+                            clear = gr.Button("새 대화", variant="secondary", elem_id="nuri-new")
+                        if examples:
+                            gr.Examples(examples=[[q] for q in examples], inputs=[question], label="예시 질문")
+                        gr.Markdown(f"<small>{DISCLAIMER}</small>")
+                    with gr.Column(scale=2):
+                        gr.Markdown("### 근거 자료")
+                        sources = gr.Markdown(
+                            SOURCES_EMPTY, line_breaks=True, elem_classes=["nuri-sources"], elem_id="nuri-sources"
+                        )
+            with gr.Tab(EVALS_TAB_LABEL, id="evals", elem_id="nuri-tab-evals"):
+                build_evals_tab(blocks, settings)
 
         outputs = [question, chatbot, sources, notice, state]
         asked = send.click(

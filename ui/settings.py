@@ -26,3 +26,7 @@ class UiSettings(BaseModel):
         default_factory=lambda: list(SAMPLE_QUESTIONS),
         description="Example questions shown in the chat (default: questions on the sample corpus).",
     )
+    evaluator_role: str = Field(
+        "evaluator",
+        description="Role (in `api.roles_header`) that may see the 평가 tab: eval runs, reports and comparisons.",
+    )

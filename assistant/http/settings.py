@@ -15,3 +15,7 @@ class ApiSettings(BaseModel):
         "X-Nuri-Agency",
         description="Header carrying the caller's agency (percent-encoded UTF-8), set by the agency's gateway/SSO.",
     )
+    roles_header: str = Field(
+        "X-Nuri-Roles",
+        description="Header carrying the caller's roles (comma-separated, e.g. `evaluator`), set by the agency's gateway/SSO.",
+    )

@@ -1,0 +1,319 @@
+"""평가 tab of the chat page: eval runs, their reports and comparisons, for evaluators only.
+
+Who is an evaluator: the agency gateway sets a roles header (``api.roles_header``, e.g.
+``X-Nuri-Roles: evaluator``) and the role is ``ui.evaluator_role``
+(:func:`assistant.http.identity.roles_from_headers`). Every event handler reads the role from its
+own request, never from state set at page load; a caller without it gets only
+:data:`EVALUATOR_ONLY` and no data, whether through the page or the API endpoints.
+
+An evaluator sees the runs of the history store (:class:`evals.history.History`, opened lazily
+from ``settings.eval.history_url``) newest first, opens one run's ``report.html``
+(:func:`evals.report.render_report`) inside the page and can download it, and compares two runs
+(:func:`evals.compare.compare`, shown as its Markdown table). The report is shown in a sandboxed
+``<iframe srcdoc>``: its CSS stays out of the app and nothing in it can run. Errors (store
+unreadable, run missing) are Korean notices, never tracebacks.
+
+The same events are API endpoints of the chat (``/eval_runs``, ``/eval_report``,
+``/eval_compare``), with the same role check.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import logging
+import tempfile
+import threading
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import gradio as gr
+
+from assistant.http.identity import roles_from_headers
+from evals.compare import compare
+from evals.history import History, RunNotFoundError, RunSummary
+from evals.report import render_report
+from evals.results import METRIC_BY_NAME, RunResult
+
+if TYPE_CHECKING:
+    from configs.settings import Settings
+
+log = logging.getLogger("nuri.ui.evals")
+
+TAB_LABEL = "평가"
+EVALUATOR_ONLY = "평가 결과는 평가 권한(evaluator)이 있는 사용자만 볼 수 있습니다."
+NO_ACCESS_NOTICE = f"> 🔒 {EVALUATOR_ONLY}"
+NO_RUNS_NOTICE = "> ℹ️ 저장된 평가 실행이 없습니다. `nuri eval run`으로 평가를 실행하면 여기에 표시됩니다."
+STORE_ERROR_NOTICE = "> ⛔ **평가 기록을 읽을 수 없습니다.** 잠시 후 다시 시도하거나 관리자에게 문의해 주세요."
+REPORT_ERROR_NOTICE = "> ⛔ **보고서를 만들 수 없습니다.** 관리자에게 문의해 주세요."
+COMPARE_ERROR_NOTICE = "> ⛔ **두 실행을 비교할 수 없습니다.** 관리자에게 문의해 주세요."
+RUN_MISSING_NOTICE = "> ⚠️ 평가 실행을 찾을 수 없습니다: `{run_id}`"
+PICK_RUN_NOTICE = "> ℹ️ 열어 볼 평가 실행을 고르세요."
+PICK_TWO_NOTICE = "> ℹ️ 비교할 두 실행(기준 A, 비교 대상 B)을 고르세요."
+SAME_RUN_NOTICE = "> ℹ️ 서로 다른 두 실행을 고르세요."
+REPORT_EMPTY = ""
+COMPARE_EMPTY = ""
+
+#: Most recent runs listed.
+RUNS_LIMIT = 50
+#: Columns of the runs table: the run's fields, then these metrics.
+RUN_FIELDS = ("run_id", "suite", "started_at", "model", "commit", "items")
+RUN_METRICS = (
+    "recall@5",
+    "citation_precision",
+    "groundedness",
+    "answer_f1",
+    "refusal_rate",
+    "false_refusal_rate",
+    "latency_p95_ms",
+)
+RUN_HEADERS = [*RUN_FIELDS, *RUN_METRICS]
+#: How high the report frame is in the page (the report scrolls inside it).
+REPORT_HEIGHT_PX = 900
+
+
+# -- who may look -------------------------------------------------------------------------------
+def is_evaluator(request: gr.Request | None, settings: Settings) -> bool:
+    """Whether this request's caller has ``ui.evaluator_role`` in the gateway's roles header."""
+    headers: Mapping[str, str] | None = getattr(request, "headers", None) if request is not None else None
+    role = settings.ui.evaluator_role.strip().lower()
+    return bool(role) and role in roles_from_headers(headers, settings.api.roles_header)
+
+
+# -- formatting ---------------------------------------------------------------------------------
+def format_metric(name: str, value: float | None) -> str:
+    """A metric in the runs table: shares as 0.000, milliseconds as integers, null as —."""
+    if value is None:
+        return "—"
+    spec = METRIC_BY_NAME.get(name)
+    if (spec is not None and spec.unit == "ms") or name.endswith("_ms"):
+        return f"{value:,.0f}"
+    return f"{value:.3f}"
+
+
+def runs_rows(runs: list[RunSummary]) -> list[list[str]]:
+    """The runs table's rows, in the order given (the store lists newest first)."""
+    return [
+        [
+            r.run_id,
+            r.suite,
+            r.started_at,
+            r.model,
+            r.commit,
+            str(r.items),
+            *(format_metric(m, r.metrics.get(m)) for m in RUN_METRICS),
+        ]
+        for r in runs
+    ]
+
+
+def run_choices(runs: list[RunSummary]) -> list[tuple[str, str]]:
+    """(label, run_id) for the dropdowns."""
+    return [(f"{r.run_id} · {r.suite} · {r.started_at}", r.run_id) for r in runs]
+
+
+def report_frame(report: str) -> str:
+    """The report inside a sandboxed iframe (no script, no same-origin access; its CSS stays inside)."""
+    return (
+        f'<iframe title="평가 보고서 (evaluation report)" sandbox="" srcdoc="{html.escape(report, quote=True)}" '
+        f'style="width:100%;height:{REPORT_HEIGHT_PX}px;border:1px solid #d0d7de;border-radius:6px;background:#fff">'
+        "</iframe>"
+    )
+
+
+# -- what the handlers do -----------------------------------------------------------------------
+class EvalsView:
+    """The 평가 tab's handlers, each checking the caller's role from its own request.
+
+    ``history`` is for tests; by default the store is opened on first use with
+    :meth:`History.from_settings` (and opened again on the next call if that failed)."""
+
+    def __init__(self, settings: Settings, history: History | None = None) -> None:
+        self.settings = settings
+        self._history = history
+        self._lock = threading.Lock()
+        self._reports_dir: Path | None = None
+
+    def history(self) -> History:
+        with self._lock:
+            if self._history is None:
+                self._history = History.from_settings(self.settings)
+            return self._history
+
+    # each returns (notice, ...) for its outputs
+    def runs(self, request: gr.Request) -> tuple[str, Any, Any, Any, Any, Any]:
+        """(notice, panel, runs table, run dropdown, compare A, compare B)."""
+        hidden = gr.update(visible=False)
+        empty_choice = gr.update(choices=[], value=None)
+        if not is_evaluator(request, self.settings):
+            return NO_ACCESS_NOTICE, hidden, [], empty_choice, empty_choice, empty_choice
+        shown = gr.update(visible=True)
+        try:
+            runs = self.history().list_runs(limit=RUNS_LIMIT)
+        except Exception:
+            log.exception("eval history could not be read")
+            return STORE_ERROR_NOTICE, shown, [], empty_choice, empty_choice, empty_choice
+        choices = run_choices(runs)
+        newest = runs[0].run_id if runs else None
+        previous = runs[1].run_id if len(runs) > 1 else newest
+        return (
+            "" if runs else NO_RUNS_NOTICE,
+            shown,
+            runs_rows(runs),
+            gr.update(choices=choices, value=None),
+            gr.update(choices=choices, value=previous),
+            gr.update(choices=choices, value=newest),
+        )
+
+    def report(self, run_id: str | None, request: gr.Request) -> tuple[str, str, Any]:
+        """(notice, report frame, download button) for one run."""
+        no_file = gr.update(value=None, visible=False)
+        if not is_evaluator(request, self.settings):
+            return NO_ACCESS_NOTICE, REPORT_EMPTY, no_file
+        if not run_id:
+            return PICK_RUN_NOTICE, REPORT_EMPTY, no_file
+        result = self._get(run_id)
+        if isinstance(result, str):
+            return result, REPORT_EMPTY, no_file
+        try:
+            page = render_report(result)
+            path = self._report_file(run_id, page)
+        except Exception:
+            log.exception("eval report failed", extra={"run_id": run_id})
+            return REPORT_ERROR_NOTICE, REPORT_EMPTY, no_file
+        return "", report_frame(page), gr.update(value=str(path), visible=True)
+
+    def compare(self, run_a: str | None, run_b: str | None, request: gr.Request) -> tuple[str, str]:
+        """(notice, comparison markdown) of run A (baseline) against run B."""
+        if not is_evaluator(request, self.settings):
+            return NO_ACCESS_NOTICE, COMPARE_EMPTY
+        if not run_a or not run_b:
+            return PICK_TWO_NOTICE, COMPARE_EMPTY
+        if run_a == run_b:
+            return SAME_RUN_NOTICE, COMPARE_EMPTY
+        a = self._get(run_a)
+        if isinstance(a, str):
+            return a, COMPARE_EMPTY
+        b = self._get(run_b)
+        if isinstance(b, str):
+            return b, COMPARE_EMPTY
+        try:
+            comparison = compare(
+                a, b, n_boot=self.settings.eval.bootstrap_samples, confidence=self.settings.eval.confidence
+            )
+            return "", comparison.markdown()
+        except Exception:
+            log.exception("eval comparison failed", extra={"run_a": run_a, "run_b": run_b})
+            return COMPARE_ERROR_NOTICE, COMPARE_EMPTY
+
+    def _get(self, run_id: str) -> RunResult | str:
+        """The run, or the notice that says why not."""
+        try:
+            return self.history().get(run_id)
+        except RunNotFoundError:
+            return RUN_MISSING_NOTICE.format(run_id=run_id.replace("`", "'"))
+        except Exception:
+            log.exception("eval history could not be read", extra={"run_id": run_id})
+            return STORE_ERROR_NOTICE
+
+    def _report_file(self, run_id: str, page: str) -> Path:
+        """``report.html`` of the run in this process's temporary folder (Gradio serves it from its cache)."""
+        with self._lock:
+            if self._reports_dir is None:
+                self._reports_dir = Path(tempfile.mkdtemp(prefix="nuri-reports-"))
+            folder = self._reports_dir / hashlib.sha256(run_id.encode()).hexdigest()[:16]
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / "report.html"
+        tmp = folder / f".report-{threading.get_ident()}.tmp"
+        tmp.write_text(page, encoding="utf-8")
+        tmp.replace(path)
+        return path
+
+
+# -- the tab ------------------------------------------------------------------------------------
+def build_evals_tab(blocks: gr.Blocks, settings: Settings, view: EvalsView | None = None) -> EvalsView:
+    """The 평가 tab's content, built inside the current ``gr.Tab`` of ``blocks``; returns its handlers."""
+    view = view or EvalsView(settings)
+    notice = gr.Markdown("", elem_classes=["nuri-notice"], elem_id="nuri-eval-notice")
+    with gr.Column(visible=False, elem_id="nuri-eval-panel") as panel:
+        with gr.Row():
+            gr.Markdown("### 평가 실행 (eval runs)\n최근 실행부터 표시합니다.")
+            refresh = gr.Button("새로고침", variant="secondary", size="sm", scale=0, elem_id="nuri-eval-refresh")
+        table = gr.Dataframe(
+            value=[],
+            headers=RUN_HEADERS,
+            datatype="str",
+            interactive=False,
+            wrap=False,
+            max_height=360,
+            label="실행 목록",
+            elem_id="nuri-eval-runs",
+        )
+
+        # The dropdowns take any text (a run id, a unique prefix, `latest`): the handlers look it up
+        # and check the role themselves, so an API caller gets the Korean notice, not a choices error.
+        gr.Markdown("### 보고서 (report)")
+        with gr.Row(equal_height=True):
+            run = gr.Dropdown(
+                choices=[],
+                value=None,
+                label="실행",
+                scale=4,
+                interactive=True,
+                allow_custom_value=True,
+                elem_id="nuri-eval-run",
+            )
+            open_btn = gr.Button("보고서 열기", variant="primary", scale=1, elem_id="nuri-eval-open")
+            download = gr.DownloadButton(
+                "report.html 내려받기", value=None, visible=False, scale=1, elem_id="nuri-eval-download"
+            )
+        report = gr.HTML(REPORT_EMPTY, js_on_load=None, elem_id="nuri-eval-report")
+
+        gr.Markdown("### 두 실행 비교 (compare)\nB − A: 부트스트랩 신뢰구간으로 의미 있는 변화인지 판정합니다.")
+        with gr.Row(equal_height=True):
+            run_a = gr.Dropdown(
+                choices=[],
+                value=None,
+                label="A (기준 / baseline)",
+                scale=2,
+                interactive=True,
+                allow_custom_value=True,
+                elem_id="nuri-eval-a",
+            )
+            run_b = gr.Dropdown(
+                choices=[],
+                value=None,
+                label="B (비교 대상 / candidate)",
+                allow_custom_value=True,
+                scale=2,
+                interactive=True,
+                elem_id="nuri-eval-b",
+            )
+            compare_btn = gr.Button("비교", variant="primary", scale=1, elem_id="nuri-eval-compare")
+        comparison = gr.Markdown(COMPARE_EMPTY, elem_id="nuri-eval-comparison")
+
+    runs_outputs = [notice, panel, table, run, run_a, run_b]
+    refresh.click(
+        view.runs,
+        outputs=runs_outputs,
+        api_name="eval_runs",
+        api_description="평가 실행 목록 (evaluator 권한 필요): (알림, 패널, 실행 표, 실행 선택, A, B).",
+    )
+    open_btn.click(
+        view.report,
+        inputs=[run],
+        outputs=[notice, report, download],
+        api_name="eval_report",
+        api_description="한 실행의 보고서 (evaluator 권한 필요): (알림, 보고서 HTML, report.html 파일).",
+    )
+    run.input(view.report, inputs=[run], outputs=[notice, report, download], api_visibility="private")
+    compare_btn.click(
+        view.compare,
+        inputs=[run_a, run_b],
+        outputs=[notice, comparison],
+        api_name="eval_compare",
+        api_description="두 실행 비교 (evaluator 권한 필요): (알림, 비교 표 Markdown).",
+    )
+    blocks.load(view.runs, outputs=runs_outputs, api_visibility="private")
+    return view
