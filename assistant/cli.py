@@ -6,6 +6,11 @@
     nuri serve [--index DIR] [--host H] [--port P]
     nuri llm serve [--engine llamacpp|vllm] [--port P]
     nuri demo
+    nuri eval run|validate|list|compare|gate|report ...   (from the evals package, see below)
+
+Commands of higher stages (``nuri eval`` from ``evals``) are plugged in through the entry-point
+group ``nuri.commands``: each entry is a function ``register(subparsers)`` that adds its parser
+and sets ``handler`` on it, so this module never imports them.
 
 Errors print one line on stderr (``nuri: 오류: …``) and exit non-zero; never a traceback.
 """
@@ -37,6 +42,25 @@ log = logging.getLogger("nuri.cli")
 
 class CliUsageError(Exception):
     """Wrong command-line usage; exit status 2."""
+
+
+class CommandError(Exception):
+    """A command failed for a reason the user can act on; printed as one line, exit status 1."""
+
+
+COMMAND_GROUP = "nuri.commands"
+
+
+def _plugins(sub: argparse._SubParsersAction) -> None:
+    from importlib.metadata import entry_points
+
+    for ep in entry_points(group=COMMAND_GROUP):
+        try:
+            register = ep.load()
+        except ImportError as e:
+            log.warning("command plugin not loaded", extra={"plugin": ep.value, "error": str(e)})
+            continue
+        register(sub)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -86,6 +110,7 @@ def _parser() -> argparse.ArgumentParser:
     sv.add_argument("--port", type=int)
 
     sub.add_parser("demo", help="샘플 문서를 색인하고 서버 실행 (make demo)")
+    _plugins(sub)
     return p
 
 
@@ -236,11 +261,12 @@ def main(argv: list[str] | None = None) -> int:
         if args.verbose:
             log_settings = load_settings().logging
             setup_logging(log_settings.level, log_settings.json_format)
-        return COMMANDS[args.command](args)
+        handler = getattr(args, "handler", None) or COMMANDS[args.command]
+        return int(handler(args))
     except CliUsageError as e:
         print(f"nuri: 사용법 오류: {e}", file=sys.stderr)
         return 2
-    except (RetrievalError, ParseError, FileNotFoundError, AssistantError, ConfigFileError) as e:
+    except (RetrievalError, ParseError, FileNotFoundError, AssistantError, ConfigFileError, CommandError) as e:
         print(f"nuri: 오류: {e}", file=sys.stderr)
         return 1
     except ValidationError as e:

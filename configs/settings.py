@@ -3,9 +3,10 @@
 The schema is the pydantic models: each stage owns its block (``connectors.settings``,
 ``retrieval.settings``, ``assistant.settings``, ``assistant.modelserver.settings``,
 ``assistant.http.settings``, ``ui.settings``, ``configs.logs``) and its defaults *are* the
-embedded profile. A profile file holds only what it changes: ``default.yaml`` (nothing) and
-``production.yaml`` ship inside this package (``NURI_PROFILE``); an operator's own file is
-named by ``NURI_CONFIG``. Environment variables override both: top-level keys as
+embedded profile. A profile file holds only what it changes: ``default.yaml`` (nothing),
+``production.yaml`` and ``qwen.yaml`` (the second bundled model) ship inside this package
+(``NURI_PROFILE``); an operator's own file is named by ``NURI_CONFIG``. Environment variables
+override both: top-level keys as
 ``NURI_<KEY>`` (``NURI_INDEX_DIR``), nested keys with a double underscore
 (``NURI_INDEX__URL``, ``NURI_SEARCH__TOP_K``). Precedence: arguments > environment > file >
 schema defaults. Settings are immutable once loaded: :meth:`Settings.override` returns a new,
@@ -38,6 +39,7 @@ from assistant.settings import AnswerSettings, LLMSettings
 from configs import resources
 from configs.logs import LoggingSettings
 from connectors.settings import ConnectorSettings
+from evals.settings import EvalSettings
 from retrieval.settings import (
     ChunkingSettings,
     EmbedderSettings,
@@ -91,7 +93,8 @@ class Settings(BaseSettings):
     )
 
     profile: str = Field(
-        "default", description="Which shipped profile (`default`, `production`); `NURI_CONFIG` names a file instead."
+        "default",
+        description="Which shipped profile (`default`, `production`, `qwen`); `NURI_CONFIG` names a file instead.",
     )
     home: Path | None = Field(None, description="Base of relative paths below; empty = the current directory.")
     index_dir: Path = Field(Path("data/index"), description="Embedded index folder (`index.backend: edge`).")
@@ -108,6 +111,7 @@ class Settings(BaseSettings):
     model_server: ModelServerSettings = ModelServerSettings()
     answer: AnswerSettings = AnswerSettings()
     ui: UiSettings = UiSettings()
+    eval: EvalSettings = EvalSettings()
     logging: LoggingSettings = LoggingSettings()
 
     @classmethod

@@ -1,0 +1,299 @@
+"""``nuri eval``: run suites, validate datasets, list, compare and gate runs.
+
+    nuri eval run SUITE... [--profile P] [--index DIR] [--no-sync] [--out DIR] [--limit N]
+                           [--url URL --key KEY] [--retrieval-only] [--no-history] [--quiet]
+    nuri eval validate FILE... [--format eval|injection]
+    nuri eval list [--suite S] [--limit N] [--json]
+    nuri eval compare RUN_A RUN_B [--json]
+    nuri eval gate [RUN] --min METRIC=VALUE ... [--max METRIC=VALUE ...] [--results FILE]
+    nuri eval report RUN [--out FILE]
+
+SUITE is a bundled suite (``sample``, ``safety``, ``statute``, ``statute-colloquial``), a suite
+``.yaml`` or a ``.jsonl`` dataset. RUN is a run id, a unique prefix of one, ``latest`` or
+``latest:SUITE``. Plugged into ``nuri`` through the ``nuri.commands`` entry point.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+from assistant.cli import CliUsageError, CommandError
+from configs.settings import Settings, load_settings
+from evals.compare import compare
+from evals.history import History, HistoryError, RunNotFoundError
+from evals.results import METRIC_BY_NAME, METRICS, RunResult
+from evals.schema import DatasetError, LineError, validate_lines
+from evals.suites import SuiteError, bundled_suites, injection_items, load_suite
+from evals.targets import TargetError
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    ev = sub.add_parser("eval", help="정확도·안전성 평가 (평가 묶음 실행, 비교, 기준 검사)")
+    ev_sub = ev.add_subparsers(dest="eval_command", required=True, parser_class=type(ev))
+
+    run = ev_sub.add_parser("run", help="평가 묶음 실행: results.json + report.html, 기록 저장")
+    run.add_argument("suites", nargs="+", metavar="SUITE", help=f"내장: {', '.join(bundled_suites())}, 또는 파일")
+    run.add_argument("--profile", help="설정 프로필 (NURI_PROFILE), 예: default, qwen")
+    run.add_argument("--index", type=Path, help="이 색인으로 평가 (기본: eval.index_root/<묶음>)")
+    run.add_argument("--no-sync", action="store_true", help="색인에 말뭉치를 동기화하지 않고 그대로 사용")
+    run.add_argument("--out", type=Path, help="결과 폴더 (기본: eval.out_dir/<run_id>)")
+    run.add_argument("--limit", type=int, help="데이터셋마다 N문항만, 범주별로 고르게 (빠른 확인)")
+    run.add_argument("--url", help="실행 중인 Nuri 서버 주소 (없으면 이 프로세스에서 실행)")
+    run.add_argument("--key", help="서버 API 키 (Authorization: Bearer)")
+    run.add_argument("--retrieval-only", action="store_true", help="검색만 평가 (모델 없이: recall@5, mrr, ndcg@5)")
+    run.add_argument("--no-history", action="store_true", help="평가 기록 저장소에 남기지 않음")
+    run.add_argument("--quiet", action="store_true", help="진행 막대 숨김")
+    run.set_defaults(handler=cmd_run)
+
+    val = ev_sub.add_parser("validate", help="데이터셋 JSONL 검사 (잘못된 줄 번호와 이유)")
+    val.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    val.add_argument("--format", choices=["eval", "injection"], default="eval")
+    val.set_defaults(handler=cmd_validate)
+
+    ls = ev_sub.add_parser("list", help="평가 기록 (최신순)")
+    ls.add_argument("--suite")
+    ls.add_argument("--limit", type=int, default=20)
+    ls.add_argument("--json", action="store_true")
+    ls.set_defaults(handler=cmd_list)
+
+    cmp = ev_sub.add_parser("compare", help="두 실행 비교 (지표별 차이와 부트스트랩 신뢰구간)")
+    cmp.add_argument("run_a")
+    cmp.add_argument("run_b")
+    cmp.add_argument("--json", action="store_true")
+    cmp.set_defaults(handler=cmd_compare)
+
+    gate = ev_sub.add_parser("gate", help="기준 미달이면 실패 (CI용): --min recall@5=0.8 --max false_refusal_rate=0.1")
+    gate.add_argument("run", nargs="?", default="latest")
+    gate.add_argument("--min", action="append", default=[], metavar="METRIC=VALUE")
+    gate.add_argument("--max", action="append", default=[], metavar="METRIC=VALUE")
+    gate.add_argument("--results", type=Path, help="기록 대신 이 results.json을 검사")
+    gate.set_defaults(handler=cmd_gate)
+
+    rep = ev_sub.add_parser("report", help="기록된 실행의 report.html 생성")
+    rep.add_argument("run")
+    rep.add_argument("--out", type=Path)
+    rep.set_defaults(handler=cmd_report)
+
+
+def _settings(profile: str | None = None) -> Settings:
+    if profile:
+        os.environ["NURI_PROFILE"] = profile
+    return load_settings()
+
+
+def _history(settings: Settings) -> History:
+    try:
+        return History.from_settings(settings)
+    except HistoryError as e:
+        raise CommandError(str(e)) from e
+
+
+def _fmt(name: str, value: float | None) -> str:
+    if value is None:
+        return "측정 안 함"
+    return f"{value:.0f}" if METRIC_BY_NAME[name].unit == "ms" else f"{value:.3f}"
+
+
+def print_summary(result: RunResult, out_dir: Path | None) -> None:
+    print(
+        f"\n## {result.suite} — {result.run_id}  ({result.dataset.items}문항, {result.wall_s:.0f}초, 모델 {result.model})"
+    )
+    print("| metric | value |\n|---|---|")
+    for spec in METRICS:
+        value = result.metrics.get(spec.name)
+        shown = _fmt(spec.name, value) if value is not None else result.notes.get(spec.name, "측정 안 함")
+        print(f"| {spec.name} | {shown} |")
+    if "skipped" in result.notes:
+        print(result.notes["skipped"])
+    if out_dir is not None:
+        print(f"결과: {out_dir / 'results.json'}  보고서: {out_dir / 'report.html'}")
+
+
+def write_outputs(result: RunResult, out_dir: Path) -> None:
+    from evals.report import write_report
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "results.json").write_text(result.model_dump_json(indent=2), encoding="utf-8")
+    write_report(result, out_dir / "report.html")
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from assistant.service import NuriService
+    from evals.runner import prepare_index, run_suite
+    from evals.targets import HttpTarget, InProcessTarget, Target
+
+    if args.key and not args.url:
+        raise CliUsageError("--key는 --url과 함께 씁니다")
+    if args.limit is not None and args.limit <= 0:
+        raise CliUsageError("--limit은 1 이상이어야 합니다")
+    settings = _settings(args.profile)
+    try:
+        suites = [load_suite(ref, settings, limit=args.limit) for ref in args.suites]
+    except (SuiteError, DatasetError) as e:
+        raise CommandError(str(e)) from e
+    history = None if args.no_history else _history(settings)
+    answers = not args.retrieval_only
+    for suite in suites:
+        target: Target
+        try:
+            if args.url:
+                http = HttpTarget(args.url, args.key)
+                try:
+                    result = run_suite(suite, http, settings, progress=not args.quiet, answers=answers)
+                finally:
+                    http.close()
+            else:
+                if args.index is None and not suite.corpus:
+                    raise CliUsageError(f"'{suite.name}'에는 말뭉치 정의가 없습니다: --index로 색인을 지정하세요")
+                index_dir = args.index or settings.resolve(settings.eval.index_root) / suite.name
+                prepare_index(suite, settings, index_dir, sync=not args.no_sync, progress=not args.quiet)
+                run_settings = settings.override(index_dir=str(index_dir))
+                with NuriService(run_settings, start_model=answers) as service:
+                    target = InProcessTarget(service)
+                    result = run_suite(
+                        suite, target, run_settings, index_dir=index_dir, progress=not args.quiet, answers=answers
+                    )
+        except TargetError as e:
+            raise CommandError(str(e)) from e
+        out_dir = args.out / result.run_id if args.out and len(suites) > 1 else args.out
+        out_dir = out_dir or settings.resolve(settings.eval.out_dir) / result.run_id
+        write_outputs(result, out_dir)
+        if history is not None:
+            try:
+                history.add(result)
+            except HistoryError as e:
+                raise CommandError(f"{e} (결과 파일은 {out_dir}에 있습니다)") from e
+        print_summary(result, out_dir)
+    return 0
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    bad = 0
+    for path in args.files:
+        try:
+            if args.format == "injection":
+                items = injection_items(path)
+                errors: list[LineError] = []
+            else:
+                items, errors = validate_lines(path.read_text(encoding="utf-8").splitlines())
+        except DatasetError as e:
+            items, errors = [], e.errors
+        except UnicodeDecodeError as e:
+            items, errors = [], []
+            print(f"{path}: UTF-8이 아닙니다 (바이트 {e.start})")
+            bad += 1
+            continue
+        for err in errors:
+            print(f"{path}:{err.line}: {err.message}")
+        bad += len(errors)
+        if not errors:
+            expected: dict[str, int] = {}
+            for it in items:
+                expected[it.expected] = expected.get(it.expected, 0) + 1
+            counts = ", ".join(f"{k} {v}" for k, v in sorted(expected.items()))
+            print(f"{path}: 정상 — {len(items)}문항 ({counts})")
+    return 1 if bad else 0
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    history = _history(_settings())
+    try:
+        rows = history.list_runs(suite=args.suite, limit=args.limit)
+    except HistoryError as e:
+        raise CommandError(str(e)) from e
+    if args.json:
+        print(json.dumps([r.model_dump() for r in rows], ensure_ascii=False, indent=2))
+        return 0
+    if not rows:
+        print("평가 기록이 없습니다 (nuri eval run SUITE)")
+        return 0
+    shown = ["recall@5", "citation_precision", "groundedness", "answer_f1", "false_refusal_rate", "latency_p95_ms"]
+    print("| run | suite | started | model | commit | items | " + " | ".join(shown) + " |")
+    print("|---" * (6 + len(shown)) + "|")
+    for r in rows:
+        values = " | ".join(_fmt(m, r.metrics.get(m)) for m in shown)
+        print(f"| {r.run_id} | {r.suite} | {r.started_at} | {r.model} | {r.commit} | {r.items} | {values} |")
+    return 0
+
+
+def _load(history: History, ref: str) -> RunResult:
+    try:
+        return history.get(ref)
+    except (RunNotFoundError, HistoryError) as e:
+        raise CommandError(str(e)) from e
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    settings = _settings()
+    history = _history(settings)
+    a, b = _load(history, args.run_a), _load(history, args.run_b)
+    result = compare(a, b, n_boot=settings.eval.bootstrap_samples, confidence=settings.eval.confidence)
+    print(result.model_dump_json(indent=2) if args.json else result.markdown())
+    return 0
+
+
+def _thresholds(pairs: list[str], flag: str) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or name not in METRIC_BY_NAME:
+            raise CliUsageError(f"{flag} {pair}: METRIC=VALUE 형식, METRIC은 {', '.join(METRIC_BY_NAME)} 중 하나")
+        try:
+            out[name] = float(value)
+        except ValueError as e:
+            raise CliUsageError(f"{flag} {pair}: 값이 숫자가 아닙니다") from e
+    return out
+
+
+def gate_failures(result: RunResult, minimum: dict[str, float], maximum: dict[str, float]) -> list[str]:
+    """Each threshold the run misses (a metric that was not measured misses its threshold)."""
+    failures = []
+    for name, bound in minimum.items():
+        v = result.metrics.get(name)
+        if v is None or v < bound:
+            failures.append(f"{name} = {_fmt(name, v)} < {bound} (최소)")
+    for name, bound in maximum.items():
+        v = result.metrics.get(name)
+        if v is None or v > bound:
+            failures.append(f"{name} = {_fmt(name, v)} > {bound} (최대)")
+    return failures
+
+
+def cmd_gate(args: argparse.Namespace) -> int:
+    minimum, maximum = _thresholds(args.min, "--min"), _thresholds(args.max, "--max")
+    if not minimum and not maximum:
+        raise CliUsageError("기준이 없습니다: --min METRIC=VALUE 또는 --max METRIC=VALUE")
+    if args.results:
+        try:
+            result = RunResult.model_validate_json(args.results.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as e:
+            raise CommandError(f"results.json을 읽을 수 없습니다 ({args.results}): {e}") from e
+    else:
+        result = _load(_history(_settings()), args.run)
+    failures = gate_failures(result, minimum, maximum)
+    if failures:
+        print(f"기준 미달 — {result.run_id}:", file=sys.stderr)
+        for f in failures:
+            print(f"  {f}", file=sys.stderr)
+        return 1
+    print(
+        f"기준 통과 — {result.run_id}: "
+        + ", ".join(f"{k}={_fmt(k, result.metrics.get(k))}" for k in {**minimum, **maximum})
+    )
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from evals.report import write_report
+
+    settings = _settings()
+    result = _load(_history(settings), args.run)
+    out = args.out or settings.resolve(settings.eval.out_dir) / result.run_id / "report.html"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    write_report(result, out)
+    print(out)
+    return 0

@@ -1,0 +1,117 @@
+"""What a run produces: ``results.json`` (:class:`RunResult`), one :class:`ItemResult` per question.
+
+Every metric has a plain name (``recall@5``, ``citation_precision``, …; see :data:`METRICS` and
+the README for formulas). A metric that could not be measured in this run is ``null`` in
+``metrics`` and its reason is in ``notes`` (e.g. the safety metrics before guardrails exist).
+Per-question scores are kept in ``ItemResult.scores`` so that two runs can be compared question
+by question (``nuri eval compare`` bootstraps over them).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pydantic import BaseModel, Field
+
+from evals.schema import Expected
+
+
+@dataclass(frozen=True, slots=True)
+class MetricSpec:
+    name: str
+    higher_is_better: bool
+    description: str
+    unit: str = ""  # "" = a share in [0, 1]; "ms" = milliseconds
+
+
+#: Every metric a run reports, in report order.
+METRICS: tuple[MetricSpec, ...] = (
+    MetricSpec("recall@5", True, "Share of reference passages found in the first 5 search results (ranx)."),
+    MetricSpec("mrr", True, "Mean reciprocal rank of the first reference passage in the first 10 (ranx mrr@10)."),
+    MetricSpec("ndcg@5", True, "Normalised discounted cumulative gain of the first 5 results (ranx)."),
+    MetricSpec("citation_precision", True, "Share of an answer's citations that are reference passages."),
+    MetricSpec("citation_recall", True, "Share of reference passages an answer cites."),
+    MetricSpec("groundedness", True, "Share of answer sentences supported by the passages they cite."),
+    MetricSpec("answer_f1", True, "Token F1 between answer and reference answer on Kiwi morphemes."),
+    MetricSpec("judge_correctness", True, "Share of answers the judge model rates correct against the reference."),
+    MetricSpec("refusal_rate", True, "Share of must-refuse questions that were refused."),
+    MetricSpec("false_refusal_rate", False, "Share of answerable questions that were refused."),
+    MetricSpec("pii_leak_rate", False, "Share of personal-data items whose forbidden strings reached the answer."),
+    MetricSpec("injection_success_rate", False, "Share of injection items where the attack succeeded."),
+    MetricSpec("error_rate", False, "Share of questions that ended in an error instead of an answer."),
+    MetricSpec("latency_p50_ms", False, "Median time from question to complete answer.", "ms"),
+    MetricSpec("latency_p95_ms", False, "95th percentile time from question to complete answer.", "ms"),
+    MetricSpec("ttft_p50_ms", False, "Median time to the first answer token.", "ms"),
+    MetricSpec("ttft_p95_ms", False, "95th percentile time to the first answer token.", "ms"),
+)
+METRIC_BY_NAME = {m.name: m for m in METRICS}
+#: Metrics that are a mean of per-question scores (the others are percentiles of latencies).
+MEAN_METRICS = tuple(m.name for m in METRICS if m.unit == "")
+
+
+class HitRecord(BaseModel):
+    rank: int
+    doc_id: str
+    title: str
+    anchor: str
+    source: str
+    key: str = Field(..., description="The reference key it matched, else a key of its own (ranx run).")
+    relevant: bool = False
+
+
+class CitationRecord(BaseModel):
+    n: int
+    doc_id: str
+    title: str
+    anchor: str
+    source: str
+    text: str
+    key: str | None = Field(None, description="The reference key it matched.")
+    relevant: bool | None = None  # None: the item has no reference passages
+
+
+class ItemResult(BaseModel):
+    id: str
+    question: str
+    category: str
+    language: str
+    expected: Expected
+    reference_answer: str = ""
+    relevant: list[str] = Field(default_factory=list, description="Reference passage keys.")
+    hits: list[HitRecord] = Field(default_factory=list)
+    answer: str = ""
+    refused: bool = False
+    citations: list[CitationRecord] = Field(default_factory=list)
+    guardrail_decisions: list[str] = Field(default_factory=list)
+    judge: str | None = Field(None, description="The judge model's verdict and reason, when a judge ran.")
+    latency_ms: float | None = None
+    first_token_ms: float | None = None
+    error: str | None = None
+    scores: dict[str, float] = Field(default_factory=dict, description="This item's share metrics (0..1).")
+    failures: list[str] = Field(default_factory=list, description="Which checks this item failed.")
+
+
+class DatasetInfo(BaseModel):
+    suite: str
+    files: list[str]
+    sha256: str
+    items: int
+
+
+class RunResult(BaseModel):
+    run_id: str
+    suite: str
+    started_at: str
+    wall_s: float
+    target: str = Field(..., description="`in-process` or the server URL.")
+    commit: str
+    model: str
+    embedder: str
+    prompt_version: str = Field(..., description="sha256 (12 hex) of the prompt templates used.")
+    guardrails: str = Field(..., description="The guardrail policy in force, or `none`.")
+    dataset: DatasetInfo
+    config: dict[str, object] = Field(default_factory=dict, description="The settings, secrets masked.")
+    metrics: dict[str, float | None]
+    notes: dict[str, str] = Field(default_factory=dict, description="Why a metric is null.")
+    by_category: dict[str, dict[str, float | None]] = Field(default_factory=dict)
+    items: list[ItemResult]

@@ -1,0 +1,171 @@
+"""What an eval runs against: Nuri in this process (:class:`InProcessTarget`, the configured
+index and model through :class:`~assistant.service.NuriService`) or a running Nuri server
+(:class:`HttpTarget`: ``POST /v1/search`` and the streamed ``POST /v1/chat/completions``).
+
+Both give the same two things per question: the ranked search results (scored for recall, MRR,
+nDCG) and the answer as a user gets it, with its time to first token and total time.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import httpx
+
+from assistant.answers import Answer, Citation
+from assistant.service import NuriService
+from retrieval.types import Hit, Principal, SearchFilters
+
+
+class TargetError(RuntimeError):
+    """The target could not answer one question (the message says why, in Korean)."""
+
+
+@dataclass(slots=True)
+class AnswerOutcome:
+    answer: Answer
+    latency_ms: float
+    first_token_ms: float | None = None
+    guardrail_decisions: list[str] = field(default_factory=list)
+
+
+class Target(Protocol):
+    name: str
+    #: Whether questions can be restricted to documents indexed for this run (indirect injection).
+    local_index: bool
+
+    def describe(self, answers: bool = True) -> dict[str, str]:
+        """``model`` and ``embedder`` as the target reports them; raises TargetError if it cannot
+        search (or, with ``answers``, answer)."""
+        ...
+
+    def search(self, question: str, top_k: int, filters: SearchFilters | None = None) -> list[Hit]: ...
+
+    def answer(self, question: str, filters: SearchFilters | None = None) -> AnswerOutcome: ...
+
+
+class InProcessTarget:
+    """The configured Nuri in this process; questions are asked with operator rights."""
+
+    name = "in-process"
+    local_index = True
+
+    def __init__(self, service: NuriService) -> None:
+        self.service = service
+        self.principal = Principal(operator=True)
+
+    def describe(self, answers: bool = True) -> dict[str, str]:
+        svc = self.service
+        if svc.index is None:
+            raise TargetError(f"평가할 수 없습니다: 색인을 사용할 수 없습니다 ({svc.index_error or '열리지 않음'})")
+        reason = svc.not_ready_reason if answers else None
+        if reason is not None or (answers and svc.llm is None):
+            raise TargetError(f"평가할 수 없습니다: {reason}")
+        model = svc.llm.model if svc.llm is not None else "(검색만)"
+        return {"model": model, "embedder": svc.index.embedder.name}
+
+    def search(self, question: str, top_k: int, filters: SearchFilters | None = None) -> list[Hit]:
+        return self.service.search(question, top_k=top_k, filters=filters, principal=self.principal)
+
+    def answer(self, question: str, filters: SearchFilters | None = None) -> AnswerOutcome:
+        t0 = time.perf_counter()
+        first: float | None = None
+        final: Answer | None = None
+        for event in self.service.stream(question, filters=filters, principal=self.principal):
+            if event.kind == "delta" and event.text and first is None:
+                first = (time.perf_counter() - t0) * 1000
+            elif event.kind == "done":
+                final = event.answer
+        if final is None:
+            raise TargetError("답변이 끝나지 않았습니다")
+        return AnswerOutcome(final, (time.perf_counter() - t0) * 1000, first)
+
+
+class HttpTarget:
+    """A running Nuri server. ``key`` is sent as ``Authorization: Bearer``; ``headers`` carry
+    whatever the agency gateway would set (e.g. the caller's agency)."""
+
+    local_index = False
+
+    def __init__(
+        self, url: str, key: str | None = None, headers: dict[str, str] | None = None, timeout_s: float = 300.0
+    ) -> None:
+        self.name = url.rstrip("/")
+        hdrs = dict(headers or {})
+        if key:
+            hdrs["Authorization"] = f"Bearer {key}"
+        self.client = httpx.Client(base_url=self.name, headers=hdrs, timeout=httpx.Timeout(timeout_s, connect=5.0))
+
+    def close(self) -> None:
+        self.client.close()
+
+    def _error(self, r: httpx.Response) -> TargetError:
+        try:
+            body = r.json()
+            message = body.get("error", {}).get("message") or body.get("detail") or r.text
+        except ValueError:
+            message = r.text
+        return TargetError(f"서버 오류 {r.status_code}: {str(message)[:300]}")
+
+    def describe(self, answers: bool = True) -> dict[str, str]:
+        try:
+            r = self.client.get("/readyz")
+        except httpx.HTTPError as e:
+            raise TargetError(f"서버에 연결할 수 없습니다 ({self.name}): {e}") from e
+        if r.status_code != 200:
+            raise self._error(r)
+        body = r.json()
+        return {"model": str(body.get("model", "unknown")), "embedder": str(body.get("embedder", "unknown"))}
+
+    def search(self, question: str, top_k: int, filters: SearchFilters | None = None) -> list[Hit]:
+        body: dict[str, Any] = {"query": question, "top_k": top_k}
+        if filters is not None:
+            body["filters"] = filters.model_dump(exclude_none=True)
+        try:
+            r = self.client.post("/v1/search", json=body)
+        except httpx.HTTPError as e:
+            raise TargetError(f"서버에 연결할 수 없습니다 ({self.name}): {e}") from e
+        if r.status_code != 200:
+            raise self._error(r)
+        return [Hit.model_validate(h) for h in r.json()]
+
+    def answer(self, question: str, filters: SearchFilters | None = None) -> AnswerOutcome:
+        body: dict[str, Any] = {"model": "nuri", "stream": True, "messages": [{"role": "user", "content": question}]}
+        if filters is not None:
+            body["filters"] = filters.model_dump(exclude_none=True)
+        t0 = time.perf_counter()
+        first: float | None = None
+        text: list[str] = []
+        final: dict[str, Any] | None = None
+        try:
+            with self.client.stream("POST", "/v1/chat/completions", json=body) as r:
+                if r.status_code != 200:
+                    r.read()
+                    raise self._error(r)
+                for line in r.iter_lines():
+                    if not line.startswith("data: ") or line == "data: [DONE]":
+                        continue
+                    chunk = json.loads(line[6:])
+                    if "error" in chunk:
+                        raise TargetError(f"답변 중 오류: {chunk['error'].get('message', chunk['error'])}")
+                    choice = chunk["choices"][0]
+                    delta = choice.get("delta", {}).get("content")
+                    if delta:
+                        if first is None:
+                            first = (time.perf_counter() - t0) * 1000
+                        text.append(delta)
+                    if choice.get("finish_reason"):
+                        final = chunk
+        except httpx.HTTPError as e:
+            raise TargetError(f"서버에 연결할 수 없습니다 ({self.name}): {e}") from e
+        if final is None:
+            raise TargetError("답변 스트림이 끝나지 않았습니다")
+        answer = Answer(
+            answer="".join(text),
+            citations=[Citation.model_validate(c) for c in final.get("citations", [])],
+            refused=bool(final.get("refused")),
+        )
+        return AnswerOutcome(answer, (time.perf_counter() - t0) * 1000, first)
