@@ -284,4 +284,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # Through the importable module, so that plugged-in commands (which import assistant.cli)
+    # raise the same exception classes this ``main`` catches.
+    from assistant.cli import main as _main
+
+    sys.exit(_main())

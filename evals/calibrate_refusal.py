@@ -7,7 +7,7 @@ off-topic and near-domain questions, ``evals/data/unanswerable_ko.jsonl``), the 
 similarity among the retrieved passages is what the orchestrator compares to
 ``answer.min_relevance``. The suggested threshold is the highest one that still answers at
 least ``--keep`` of the answerable questions; the table shows the trade-off around it.
-The index is the statute index that ``python -m evals.retrieval_eval`` builds.
+The index is the statute index that ``make eval`` builds (``nuri eval run statute --index ...``).
 """
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     setup_logging("WARNING")
     if not (args.index / "nuri-index.json").exists() and not args.index.is_dir():
-        print(f"색인이 없습니다: {args.index} (먼저 python -m evals.retrieval_eval)", file=sys.stderr)
+        print(f"색인이 없습니다: {args.index} (먼저 make eval)", file=sys.stderr)
         return 1
     settings = load_settings(index_dir=args.index)
     top_k = settings.answer.top_k

@@ -25,7 +25,7 @@ from typing import Any
 
 from tqdm import tqdm
 
-from assistant.errors import AssistantError
+from assistant.errors import AssistantError, InvalidQuestionError
 from configs.settings import Settings
 from connectors.metadata import doc_id_for
 from evals.judge import Judge
@@ -34,8 +34,8 @@ from evals.results import CitationRecord, DatasetInfo, HitRecord, ItemResult, Ru
 from evals.schema import EvalItem, dataset_hash
 from evals.scoring import aggregate, by_category, score_items
 from evals.suites import Suite
-from evals.targets import Target, TargetError
-from retrieval.errors import RetrievalError
+from evals.targets import QuestionRejectedError, Target, TargetError
+from retrieval.errors import QueryError, RetrievalError
 from retrieval.index import NuriIndex
 from retrieval.sync import Syncer
 from retrieval.types import SearchFilters
@@ -161,8 +161,7 @@ def run_suite(
     if index_dir is not None and target.local_index:
         passage_docs = _passage_files(suite, passages_dir(index_dir))
         if passage_docs:
-            with NuriIndex.open(settings.retrieval, index_dir, create=False) as index:
-                index_docs = {doc_id: state.source for doc_id, state in index.documents().items()}
+            index_docs = target.indexed_sources()
     results: list[ItemResult] = []
     forbidden = {item.id: item.forbidden for item in suite.items}
     for item in tqdm(suite.items, desc=f"평가 {suite.name}", unit="문항", file=sys.stderr, disable=not progress):
@@ -180,6 +179,12 @@ def run_suite(
                 results.append(res)
                 continue
             outcome = target.answer(item.question, filters)
+        except (InvalidQuestionError, QueryError, QuestionRejectedError) as e:
+            # Nuri turns the question away with a clear error (e.g. too long): no answer is given.
+            res.refused, res.answer = True, ""
+            res.guardrail_decisions = [f"입력 거부 (input rejected): {e}"]
+            results.append(res)
+            continue
         except (AssistantError, RetrievalError, TargetError) as e:
             res.error = str(e)
             results.append(res)

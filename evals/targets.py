@@ -24,6 +24,10 @@ class TargetError(RuntimeError):
     """The target could not answer one question (the message says why, in Korean)."""
 
 
+class QuestionRejectedError(TargetError):
+    """The target turned the question away as invalid input (HTTP 400/413/422): no answer."""
+
+
 @dataclass(slots=True)
 class AnswerOutcome:
     answer: Answer
@@ -40,6 +44,10 @@ class Target(Protocol):
     def describe(self, answers: bool = True) -> dict[str, str]:
         """``model`` and ``embedder`` as the target reports them; raises TargetError if it cannot
         search (or, with ``answers``, answer)."""
+        ...
+
+    def indexed_sources(self) -> dict[str, str]:
+        """doc id -> source of every document in the target's index (local targets only)."""
         ...
 
     def search(self, question: str, top_k: int, filters: SearchFilters | None = None) -> list[Hit]: ...
@@ -66,6 +74,10 @@ class InProcessTarget:
             raise TargetError(f"평가할 수 없습니다: {reason}")
         model = svc.llm.model if svc.llm is not None else "(검색만)"
         return {"model": model, "embedder": svc.index.embedder.name}
+
+    def indexed_sources(self) -> dict[str, str]:
+        index = self.service.index
+        return {} if index is None else {doc_id: state.source for doc_id, state in index.documents().items()}
 
     def search(self, question: str, top_k: int, filters: SearchFilters | None = None) -> list[Hit]:
         return self.service.search(question, top_k=top_k, filters=filters, principal=self.principal)
@@ -108,7 +120,8 @@ class HttpTarget:
             message = body.get("error", {}).get("message") or body.get("detail") or r.text
         except ValueError:
             message = r.text
-        return TargetError(f"서버 오류 {r.status_code}: {str(message)[:300]}")
+        cls = QuestionRejectedError if r.status_code in (400, 413, 422) else TargetError
+        return cls(f"서버 오류 {r.status_code}: {str(message)[:300]}")
 
     def describe(self, answers: bool = True) -> dict[str, str]:
         try:
@@ -119,6 +132,9 @@ class HttpTarget:
             raise self._error(r)
         body = r.json()
         return {"model": str(body.get("model", "unknown")), "embedder": str(body.get("embedder", "unknown"))}
+
+    def indexed_sources(self) -> dict[str, str]:
+        return {}  # a remote index is not listed: indirect-injection items are skipped
 
     def search(self, question: str, top_k: int, filters: SearchFilters | None = None) -> list[Hit]:
         body: dict[str, Any] = {"query": question, "top_k": top_k}

@@ -175,6 +175,33 @@ def sample_index(tmp_path_factory, embedder):
     index.close()
 
 
+#: The statute subset CI indexes: the statutes holding the gold articles of the first questions
+#: of ``qa/dev.jsonl`` plus distractors from the same domains (the full corpus takes ~15 min).
+STATUTE_SUBSET_QUESTIONS = 16
+STATUTE_DISTRACTORS = {"국가공무원 복무규칙", "공무원 징계령 시행규칙", "행정절차법 시행령", "공무원보수규정"}
+
+
+@pytest.fixture(scope="session")
+def statute_subset(tmp_path_factory, shared_data, embedder):
+    """(index folder, questions): the statute subset indexed once per session, then closed so
+    that tests and the CLI in subprocesses can open it."""
+    from configs.settings import load_settings
+    from evals.datasets import load_qa, statute_files
+    from retrieval.index import NuriIndex
+    from retrieval.sync import Syncer
+
+    questions = [q for q in load_qa(shared_data / "qa" / "dev.jsonl") if q.answerable][:STATUTE_SUBSET_QUESTIONS]
+    laws = {q.law for q in questions} | STATUTE_DISTRACTORS
+    files = statute_files(shared_data / "statutes", laws)
+    assert len(files) >= len(laws) - 1
+    folder = tmp_path_factory.mktemp("statute-subset") / "index"
+    settings = load_settings(index_dir=folder)
+    with NuriIndex.open(settings.retrieval, folder, create=True, embedder=embedder) as index:
+        report = Syncer(index, settings.connectors, progress=False).sync(files)
+    assert not report.failed, report.failed
+    return folder, questions
+
+
 def answer_settings(base_url: str, **overrides):
     """Settings that point the answering stage at a running model server (``base_url``)."""
     from configs.settings import load_settings
