@@ -62,8 +62,12 @@ lint: setup
 docs: setup
 	$(PY) scripts/readme_tables.py
 
+# The statute suites on the full corpus (61 statutes; the index in ~/.cache/nuri/eval-statutes is
+# synced once, ~15 min on 2 cores, incremental afterwards) and the bundled sample/safety suites.
+EVAL_INDEX ?= $(HOME)/.cache/nuri/eval-statutes
 eval: setup
-	HF_HUB_OFFLINE=1 $(PY) -m evals.retrieval_eval
+	HF_HUB_OFFLINE=1 $(VENV)/bin/nuri eval run statute statute-colloquial --index $(EVAL_INDEX)
+	HF_HUB_OFFLINE=1 $(VENV)/bin/nuri eval run sample safety
 
 calibrate: setup
 	HF_HUB_OFFLINE=1 $(PY) -m evals.calibrate_refusal

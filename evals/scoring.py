@@ -18,6 +18,7 @@ Items that ended in an error count only in ``error_rate``.
 
 from __future__ import annotations
 
+import warnings
 from collections import defaultdict
 
 import numpy as np
@@ -108,7 +109,10 @@ def _retrieval_scores(items: list[ItemResult]) -> None:
         run = {h.key: float(len(it.hits) - i) for i, h in enumerate(it.hits)}
         # ranx needs at least one result per question: a miss that no reference can match.
         run_dict[it.id] = run or {"__no_result__": 1.0}
-    values = evaluate(qrels, Run(run_dict), list(RANX_METRICS.values()), return_mean=False, make_comparable=True)
+    with warnings.catch_warnings():
+        # ranx's numba kernels warn about a uint64 -> int64 cast on every call: noise for users.
+        warnings.filterwarnings("ignore", message=r"(?s).*unsafe cast", module="ranx")
+        values = evaluate(qrels, Run(run_dict), list(RANX_METRICS.values()), return_mean=False, make_comparable=True)
     for name, ranx_name in RANX_METRICS.items():
         for it, v in zip(scored, np.asarray(values[ranx_name]).tolist(), strict=True):
             it.scores[name] = float(v)

@@ -1,6 +1,7 @@
 """Shared fixtures: the real bundled encoder (loaded once), settings on a temporary index, the
 bundled sample corpus indexed once per session, the real model servers (one per engine and
-session, on free ports), and the shared statute/QA/HWP data beside the repository.
+session, on free ports; the Qwen profile's too), and the shared statute/QA/HWP data beside the
+repository.
 
 ``make test`` sets ``NURI_REQUIRE_SHARED_DATA=1`` and ``NURI_REQUIRE_VLLM=1``: then a missing
 ``../shared/data`` or vLLM environment fails the run, and so does any skipped test. Without
@@ -153,6 +154,46 @@ def vllm_server(tmp_path_factory):
     server = _start_model_server("vllm", tmp_path_factory)
     yield server
     server.stop()
+
+
+QWEN = "qwen2.5-coder-1.5b"
+
+
+def qwen_profile(**overrides):
+    """The shipped ``qwen`` profile (as ``NURI_PROFILE=qwen`` loads it), with ``overrides``."""
+    from configs.settings import load_settings
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("NURI_PROFILE", "qwen")
+        mp.delenv("NURI_CONFIG", raising=False)
+        settings = load_settings()
+    return settings.override(**overrides) if overrides else settings
+
+
+@pytest.fixture(scope="session")
+def qwen_server(tmp_path_factory):
+    """llama.cpp on the second bundled model, Qwen2.5-Coder 1.5B Instruct (profile ``qwen``,
+    chat mode; assembled into ``model_server.models_dir`` once, later sessions reuse it through
+    its stamp), on a free port. A missing part package fails the run: it never skips."""
+    from assistant.errors import ModelServerError
+    from assistant.modelserver.server import ModelServer
+
+    log_file = tmp_path_factory.mktemp("llm-qwen") / "server.log"
+    settings = qwen_profile(model_server={"port": 0, "log_file": str(log_file)})
+    server = ModelServer(settings.model_server, settings.llm, settings.resolve)
+    try:
+        server.start()
+    except ModelServerError as e:
+        tail = log_file.read_text(errors="replace")[-3000:] if log_file.exists() else ""
+        pytest.fail(f"Qwen model server did not start: {e}\n{tail}")
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def qwen_settings(qwen_server):
+    """The ``qwen`` profile pointed at the running Qwen server."""
+    return qwen_profile(llm={"base_urls": [qwen_server.base_url]})
 
 
 @pytest.fixture(scope="session", params=ENGINES)

@@ -52,7 +52,9 @@ def test_bad_lines_are_reported_with_line_numbers(tmp_path: Path):
         json.dumps({"id": "c", "question": "q", "expected": "mask"}),
         json.dumps(good),
         json.dumps({"id": "d", "question": "q", "law": "국가공무원법", "articles": "제1조"}),
-        json.dumps({"id": "e", "question": "q", "expected": "answer", "reference_passages": [{"doc": "x", "law": "y"}]}),
+        json.dumps(
+            {"id": "e", "question": "q", "expected": "answer", "reference_passages": [{"doc": "x", "law": "y"}]}
+        ),
     ]
     path = tmp_path / "bad.jsonl"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")

@@ -55,8 +55,15 @@ def test_groundedness_is_the_share_of_sentences_supported_by_their_citations():
 def _item(i: int, *, relevant_rank: int | None, refused: bool = False, expected: str = "answer") -> ItemResult:
     key = "국가공무원법 제76조"
     hits = [
-        HitRecord(rank=r, doc_id="d", title="t", anchor="a", source="s", key=key if r == relevant_rank else f"x{r}",
-                  relevant=r == relevant_rank)  # fmt: skip
+        HitRecord(
+            rank=r,
+            doc_id="d",
+            title="t",
+            anchor="a",
+            source="s",
+            key=key if r == relevant_rank else f"x{r}",
+            relevant=r == relevant_rank,
+        )  # fmt: skip
         for r in range(1, 6)
     ]
     cite = CitationRecord(n=1, doc_id="d", title="t", anchor="a", source="s", text="재택근무는 주 2일",
