@@ -117,3 +117,13 @@ def test_a_two_question_difference_is_not_called_an_improvement():
     assert big["recall@5"].ci_low is not None and big["recall@5"].ci_low > 0
     assert big["pii_leak_rate"].verdict == "not measured"
     assert "| recall@5 |" in compare(a, c).markdown()
+
+
+def test_the_judge_rule_catches_a_number_that_contradicts_the_reference():
+    from evals.judge import wrong_quantity
+
+    assert wrong_quantity("주 2일까지 할 수 있습니다.", "재택근무는 주 5일까지 가능합니다 [1].") == "5일 ≠ 2일"
+    assert wrong_quantity("300만원 이하의 범위에서", "300만 원 이하로 청구할 수 있습니다 [1].") is None
+    # another unit, or a value the reference also states, is left to the judge model
+    assert wrong_quantity("10일 이내에 결정", "10일 이내, 부득이하면 10일 연장 [2]") is None
+    assert wrong_quantity("10일 이내에 결정", "3년간 보존합니다 [1].") is None
