@@ -232,6 +232,19 @@ class EvalsView:
 
 
 # -- the tab ------------------------------------------------------------------------------------
+def _run_picker(label: str, scale: int, elem_id: str) -> gr.Dropdown:
+    """A run chooser that also takes typed text (a run id, a unique prefix, `latest`)."""
+    return gr.Dropdown(
+        choices=[],
+        value=None,
+        label=label,
+        scale=scale,
+        interactive=True,
+        allow_custom_value=True,
+        elem_id=elem_id,
+    )
+
+
 def build_evals_tab(blocks: gr.Blocks, settings: Settings, view: EvalsView | None = None) -> EvalsView:
     """The 평가 tab's content, built inside the current ``gr.Tab`` of ``blocks``; returns its handlers."""
     view = view or EvalsView(settings)
@@ -255,15 +268,7 @@ def build_evals_tab(blocks: gr.Blocks, settings: Settings, view: EvalsView | Non
         # and check the role themselves, so an API caller gets the Korean notice, not a choices error.
         gr.Markdown("### 보고서 (report)")
         with gr.Row(equal_height=True):
-            run = gr.Dropdown(
-                choices=[],
-                value=None,
-                label="실행",
-                scale=4,
-                interactive=True,
-                allow_custom_value=True,
-                elem_id="nuri-eval-run",
-            )
+            run = _run_picker("실행", 4, "nuri-eval-run")
             open_btn = gr.Button("보고서 열기", variant="primary", scale=1, elem_id="nuri-eval-open")
             download = gr.DownloadButton(
                 "report.html 내려받기", value=None, visible=False, scale=1, elem_id="nuri-eval-download"
@@ -272,24 +277,8 @@ def build_evals_tab(blocks: gr.Blocks, settings: Settings, view: EvalsView | Non
 
         gr.Markdown("### 두 실행 비교 (compare)\nB − A: 부트스트랩 신뢰구간으로 의미 있는 변화인지 판정합니다.")
         with gr.Row(equal_height=True):
-            run_a = gr.Dropdown(
-                choices=[],
-                value=None,
-                label="A (기준 / baseline)",
-                scale=2,
-                interactive=True,
-                allow_custom_value=True,
-                elem_id="nuri-eval-a",
-            )
-            run_b = gr.Dropdown(
-                choices=[],
-                value=None,
-                label="B (비교 대상 / candidate)",
-                allow_custom_value=True,
-                scale=2,
-                interactive=True,
-                elem_id="nuri-eval-b",
-            )
+            run_a = _run_picker("A (기준 / baseline)", 2, "nuri-eval-a")
+            run_b = _run_picker("B (비교 대상 / candidate)", 2, "nuri-eval-b")
             compare_btn = gr.Button("비교", variant="primary", scale=1, elem_id="nuri-eval-compare")
         comparison = gr.Markdown(COMPARE_EMPTY, elem_id="nuri-eval-comparison")
 
