@@ -1,5 +1,5 @@
 """What an answer is, at the boundary: ``nuri ask --json`` and ``POST /v1/ask`` print exactly
-``{"answer", "citations": [{"n", "doc_id", "title", "anchor", "source", "text"}], "refused"}``."""
+``{"answer", "citations": [{"n", "doc_id", "title", "anchor", "source", "text", "url"}], "refused"}``."""
 
 from __future__ import annotations
 
@@ -20,10 +20,14 @@ class Citation(BaseModel):
     anchor: str = Field(..., description="Statute article or document heading/page.")
     source: str
     text: str = Field(..., description="The passage the answer cites.")
+    url: str | None = Field(None, description="The source's web address, when it has one (statutes: law.go.kr).")
 
     @classmethod
     def from_hit(cls, n: int, hit: Hit) -> Citation:
-        return cls(n=n, doc_id=hit.doc_id, title=hit.title, anchor=hit.anchor, source=hit.source, text=hit.text)
+        url = hit.metadata.get("source_url") or None
+        return cls(
+            n=n, doc_id=hit.doc_id, title=hit.title, anchor=hit.anchor, source=hit.source, text=hit.text, url=url
+        )
 
 
 class Answer(BaseModel):
@@ -52,6 +56,7 @@ class AnswerTrace:
     total_ms: float = 0.0
     markers_dropped: int = 0
     markers_attributed: int = 0
+    articles_removed: int = 0  # sentences withheld for naming an article no passage names
     model: str = ""
     hits: list[Hit] = field(default_factory=list)
 

@@ -12,7 +12,14 @@ streams in, :class:`CitationTracker`
 * when ``attribute`` is on, gives a sentence the model left unmarked the marker of the passage
   whose text contains most of the sentence (character bigrams, at least ``min_overlap``): the
   small bundled model tends to copy passages without marking them. Below the threshold the
-  sentence stays unmarked.
+  sentence stays unmarked;
+* with ``check_sentences`` (what the orchestrator uses), holds each sentence until it is
+  complete and then (1) removes prompt markup the model echoed (HTML tags, "답변:", "자료 [2]",
+  "출처:" labels, triple-quote fences), and (2) applies the article-number rule: every article a
+  sentence names ("제27조", "제7조의2") must appear in a passage it cites; if it appears in
+  another passage given to the model, that passage is cited; if in none, the sentence is
+  removed (``articles_removed``). Markers are numbered only when a sentence is sent, so a
+  removed sentence leaves no gap in the numbering. Streaming is then by sentence.
 
 The streamed text and the final answer are the same string: what ``feed`` returns is what the
 client sees, so a streamed answer never has to be "corrected" afterwards.
@@ -32,6 +39,34 @@ _BOUNDARY = set(".?!。\n")
 _NOT_TEXT = re.compile(r"[\s\W_]+", re.UNICODE)
 _LIST_PREFIX = re.compile(r"^\s*(?:\d{1,2}(?:[.)]|$)|[-*•·]|[가-하][.)])\s*")
 MIN_SENTENCE_CHARS = 8
+_TOKEN = re.compile(r"\x00(\d+)\x00")  # a passage marker inside a held sentence, numbered when sent
+ARTICLE_RE = re.compile(r"제\s*(\d+)\s*조(?:\s*의\s*(\d+))?")
+_MARKUP = (
+    re.compile(r"</?[A-Za-z][A-Za-z0-9]*(?:\s[^<>]*)?/?>"),  # HTML tags
+    re.compile(r'"{3}|`{3}'),  # prompt fences
+    re.compile(
+        # "답변:", "자료 [2]:" (its [2] may already be a held marker), "Passage 1:", "출처:"
+        r"(?:^|(?<=\s))(?:답변|질문|자료|출처|Answer|Question|Passage|Source)\s*(?:\[\d*\]|\x00\d+\x00|\d+)?\s*:\s*",
+        re.I,
+    ),
+)
+
+
+def strip_markup(text: str) -> str:
+    """``text`` without prompt markup a model may echo (tags, fences, "답변:"-style labels)."""
+    for pattern in _MARKUP:
+        text = pattern.sub("", text)
+    return re.sub(r"[ \t]{2,}", " ", text)
+
+
+def article_labels(text: str) -> list[str]:
+    """The articles ``text`` names, normalised ("제 7 조의 2" -> "제7조의2")."""
+    return [f"제{m.group(1)}조" + (f"의{m.group(2)}" if m.group(2) else "") for m in ARTICLE_RE.finditer(text)]
+
+
+def names_article(passage: Hit, label: str) -> bool:
+    """Whether the passage (its anchor or text) names the article ``label`` (제7조 is not 제7조의2)."""
+    return label in article_labels(f"{passage.anchor}\n{passage.text}")
 
 
 def normalise(sentence: str) -> str:
@@ -45,10 +80,15 @@ def bigrams(text: str) -> set[str]:
 
 
 class CitationTracker:
-    def __init__(self, hits: Sequence[Hit], attribute: bool = True, min_overlap: float = 0.5) -> None:
+    def __init__(
+        self, hits: Sequence[Hit], attribute: bool = True, min_overlap: float = 0.5, check_sentences: bool = False
+    ) -> None:
         self.hits = list(hits)
         self.attribute = attribute
         self.min_overlap = min_overlap
+        self.check_sentences = check_sentences
+        self.articles_removed = 0
+        self.articles_cited = 0  # passages cited because they hold an article a sentence names
         self._passage_grams = [bigrams(h.text + " " + h.anchor) for h in self.hits]
         self.display: dict[int, int] = {}  # passage number (1-based) -> display number
         self.dropped = 0
@@ -123,10 +163,11 @@ class CitationTracker:
         return any(prev.startswith(norm) for prev in self._seen)
 
     def _emit(self, text: str, out: list[str]) -> None:
-        """Send ``text``, or hold it while the current sentence repeats an earlier one."""
+        """Send ``text``, or hold it (the whole sentence with ``check_sentences``; otherwise while
+        the current sentence repeats an earlier one)."""
         if not text:
             return
-        if self._seen and self._repeats_prefix():
+        if self.check_sentences or (self._seen and self._repeats_prefix()):
             self._held += text
             return
         if self._held:
@@ -140,6 +181,9 @@ class CitationTracker:
         if self._held and len(norm) >= MIN_SENTENCE_CHARS and norm in self._seen:
             self._held, self._sentence, self._sentence_cited = "", "", False
             self.repeating = True
+            return
+        if self.check_sentences:
+            self._close_checked(sentence, cited, norm, out_boundary, out)
             return
         if self._held:
             out.append(self._held)
@@ -155,6 +199,44 @@ class CitationTracker:
                 self.attributed += 1
         out.append(marker + (out_boundary or ""))
 
+    def _close_checked(self, sentence: str, cited: bool, norm: str, boundary: str | None, out: list[str]) -> None:
+        """Send a held sentence after the markup and article-number checks (or drop it)."""
+        held, self._held = self._held, ""
+        self._sentence, self._sentence_cited = "", False
+        text = strip_markup(held)
+        plain = _TOKEN.sub("", text)
+        if not plain.strip():
+            if boundary == "\n" and self.text + "".join(out):
+                out.append(boundary)
+            return
+        if len(norm) >= MIN_SENTENCE_CHARS:
+            self._seen.append(norm)
+        passages = [int(p) for p in _TOKEN.findall(text)]
+        if not passages and self.attribute and len(sentence.strip()) >= MIN_SENTENCE_CHARS:
+            n = self._best_passage(sentence)
+            if n is not None:
+                text = text.rstrip() + f" \x00{n}\x00"
+                passages.append(n)
+                self.attributed += 1
+        for label in dict.fromkeys(article_labels(plain)):
+            if any(names_article(self.hits[p - 1], label) for p in passages):
+                continue
+            # the passage that is that article first, else one whose text names it
+            holder = next((i + 1 for i, h in enumerate(self.hits) if label in article_labels(h.anchor)), None)
+            if holder is None:
+                holder = next((i + 1 for i, h in enumerate(self.hits) if names_article(h, label)), None)
+            if holder is None:  # an article no passage names: never shown to the user
+                self.articles_removed += 1
+                return
+            text = text.rstrip() + f" \x00{holder}\x00"
+            passages.append(holder)
+            self.articles_cited += 1
+        text = _TOKEN.sub(lambda m: f"[{self._number(int(m.group(1)))}]", text)
+        text = re.sub(r"(\[\d+\])(?:\s*\1)+", r"\1", text)  # the same marker twice in a row
+        if not self.text and not out:
+            text = text.lstrip()
+        out.append(text + (boundary or ""))
+
     def _resolve(self, numbers: str) -> str:
         refs = [int(x) for x in re.split(r"\s*[,，]\s*", numbers.strip()) if x]
         if not self._started:  # a marker before any text labels nothing
@@ -163,7 +245,8 @@ class CitationTracker:
         kept = []
         for n in refs:
             if 1 <= n <= len(self.hits):
-                kept.append(f"[{self._number(n)}]")
+                # with check_sentences the number is given when the sentence is sent
+                kept.append(f"\x00{n}\x00" if self.check_sentences else f"[{self._number(n)}]")
             else:
                 self.dropped += 1
         if not kept:

@@ -14,9 +14,11 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
-from assistant.answers import Answer, AnswerEvent, AnswerTrace, HistoryTurn, final_answer
+from assistant.answerability import unanswered_types
+from assistant.answers import Answer, AnswerEvent, AnswerTrace, Citation, HistoryTurn, final_answer
 from assistant.citations import CitationTracker
 from assistant.errors import InvalidQuestionError
+from assistant.extractive import SentencePicker, compose
 from assistant.llm_client import LLMClient, ModelPrompt
 from assistant.prompts import Lang, PromptBook, Turn, detect_language
 from assistant.settings import AnswerSettings
@@ -35,13 +37,15 @@ class Prepared:
     trace: AnswerTrace
     started: float
     passages: list[Hit] = field(default_factory=list)
-    prompt: ModelPrompt | None = None  # None: refuse without calling the model
+    prompt: ModelPrompt | None = None  # model mode: what the model is sent
+    refuse: str | None = None  # why Nuri refuses without calling the model (None: it answers)
 
 
 class Orchestrator:
     def __init__(self, index: NuriIndex, llm: LLMClient, settings: AnswerSettings, prompts: PromptBook) -> None:
         self.index, self.llm, self.settings = index, llm, settings
         self.prompts = prompts
+        self.picker = SentencePicker(index.embedder, index.sparse, settings.extractive)
 
     def ask(
         self,
@@ -84,12 +88,18 @@ class Orchestrator:
         trace.best_relevance = max(relevances) if relevances else None
         prepared = Prepared(question=question, lang=lang, trace=trace, started=t0)
         if trace.best_relevance is None or trace.best_relevance < s.min_relevance:
+            prepared.refuse = "no relevant passage"
             return prepared
         prepared.passages = self._passages(hits)
         trace.passages = len(prepared.passages)
-        prepared.prompt = self.prompts.answer(
-            question, prepared.passages, lang, self.llm.settings.mode, s.max_passage_chars
-        )
+        missing = unanswered_types(question, [h.text for h in prepared.passages]) if s.check_asked_values else set()
+        if missing:
+            prepared.refuse = f"asked value not stated: {', '.join(sorted(missing))}"
+            return prepared
+        if s.generation == "model":
+            prepared.prompt = self.prompts.answer(
+                question, prepared.passages, lang, self.llm.settings.mode, s.max_passage_chars
+            )
         return prepared
 
     def stream(
@@ -102,10 +112,15 @@ class Orchestrator:
         s = self.settings
         prepared = self.prepare(question, history, filters, principal)
         trace, t0 = prepared.trace, prepared.started
-        if prepared.prompt is None:
+        if prepared.refuse is not None:
             yield from self._refuse(prepared)
             return
-        tracker = CitationTracker(prepared.passages, s.attribute_uncited, s.attribution_min_overlap)
+        if prepared.prompt is None:
+            yield from self._quote(prepared)
+            return
+        tracker = CitationTracker(
+            prepared.passages, s.attribute_uncited, s.attribution_min_overlap, check_sentences=s.check_sentences
+        )
         deltas = self.llm.stream(prepared.prompt)
         try:
             for delta in deltas:
@@ -123,6 +138,7 @@ class Orchestrator:
         if tail:
             yield AnswerEvent("delta", text=tail)
         trace.markers_dropped, trace.markers_attributed = tracker.dropped, tracker.attributed
+        trace.articles_removed = tracker.articles_removed
         if not tracker.text.strip():
             yield from self._refuse(prepared)
             return
@@ -131,11 +147,27 @@ class Orchestrator:
         self._log(trace, refused=False, citations=len(answer.citations))
         yield AnswerEvent("done", answer=answer, trace=trace)
 
+    def _quote(self, prepared: Prepared) -> Iterator[AnswerEvent]:
+        """An extractive answer: the passages' sentences that answer the question, quoted."""
+        x = self.settings.extractive
+        quotes = self.picker.pick(prepared.question, prepared.passages)
+        if not quotes or quotes[0].cosine < x.min_relevance:
+            prepared.refuse = "no sentence answers the question"
+            yield from self._refuse(prepared)
+            return
+        text, order = compose(quotes, prepared.passages, prepared.lang)
+        trace = prepared.trace
+        trace.first_token_ms = trace.total_ms = (time.perf_counter() - prepared.started) * 1000
+        yield AnswerEvent("delta", text=text)
+        citations = [Citation.from_hit(n, prepared.passages[p - 1]) for n, p in enumerate(order, start=1)]
+        self._log(trace, refused=False, citations=len(citations))
+        yield AnswerEvent("done", answer=Answer(answer=text, citations=citations, refused=False), trace=trace)
+
     def _refuse(self, prepared: Prepared) -> Iterator[AnswerEvent]:
         refusal = self.prompts.refusal(prepared.lang)
         yield AnswerEvent("delta", text=refusal)
         prepared.trace.total_ms = (time.perf_counter() - prepared.started) * 1000
-        self._log(prepared.trace, refused=True)
+        self._log(prepared.trace, refused=True, reason=prepared.refuse)
         yield AnswerEvent("done", answer=Answer(answer=refusal, citations=[], refused=True), trace=prepared.trace)
 
     def _passages(self, hits: list[Hit]) -> list[Hit]:
@@ -161,17 +193,19 @@ class Orchestrator:
             return f"{' '.join(previous.split())[:300]} {question}".strip()
         return rewritten
 
-    def _log(self, trace: AnswerTrace, refused: bool, citations: int = 0) -> None:
+    def _log(self, trace: AnswerTrace, refused: bool, citations: int = 0, reason: str | None = None) -> None:
         log.info(
             "answer",
             extra={
                 "refused": refused,
+                "refusal_reason": reason,
                 "language": trace.language,
                 "best_relevance": None if trace.best_relevance is None else round(trace.best_relevance, 4),
                 "passages": trace.passages,
                 "citations": citations,
                 "markers_dropped": trace.markers_dropped,
                 "markers_attributed": trace.markers_attributed,
+                "articles_removed": trace.articles_removed,
                 "retrieval_ms": round(trace.retrieval_ms, 1),
                 "first_token_ms": None if trace.first_token_ms is None else round(trace.first_token_ms, 1),
                 "total_ms": round(trace.total_ms, 1),

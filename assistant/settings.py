@@ -40,11 +40,45 @@ class LLMSettings(BaseModel):
     )
 
 
+class ExtractiveSettings(BaseModel):
+    """Quoted answers (``answer.generation: extractive``, ``assistant.extractive``)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    max_sentences: int = Field(2, ge=1, le=10, description="Sentences quoted at most.")
+    keep_ratio: float = Field(
+        0.97, ge=0, le=1, description="Further sentences are quoted when they score at least this share of the best."
+    )
+    lexical_weight: float = Field(
+        0.15, ge=0, description="Weight of the share of the question's content terms a sentence holds."
+    )
+    value_weight: float = Field(
+        0.05, ge=0, description="Added when the question asks for a value (amount, period, date…) the sentence states."
+    )
+    rank_penalty: float = Field(0.01, ge=0, description="Score taken off per rank of the sentence's passage.")
+    max_sentence_chars: int = Field(400, gt=20, description="Longer sentences are cut (with …).")
+    min_relevance: float = Field(
+        0.0, description="Refuse when the best sentence's dense similarity to the question is below this."
+    )
+
+
 class AnswerSettings(BaseModel):
     """The orchestrator: retrieval for answers, refusal, prompts and citations."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
+    generation: Literal["model", "extractive"] = Field(
+        "model",
+        description="`model`: the model writes the answer from the passages; `extractive`: the passages' "
+        "sentences that answer the question are quoted with their citations (no model call: for "
+        "small base models that cannot write a faithful answer).",
+    )
+    extractive: ExtractiveSettings = ExtractiveSettings()
+    check_asked_values: bool = Field(
+        True,
+        description="Refuse when the question asks for an amount, period, age or count and no passage "
+        "given to the answer states one (`assistant.answerability`).",
+    )
     prompt_dir: str | None = Field(
         None, description="Prompt templates folder; empty = the templates shipped in `configs/prompts`."
     )
@@ -67,6 +101,11 @@ class AnswerSettings(BaseModel):
         True,
         description="A sentence left without a marker gets the marker of the passage it overlaps most "
         "(at least `attribution_min_overlap`).",
+    )
+    check_sentences: bool = Field(
+        True,
+        description="Send the answer sentence by sentence after removing echoed prompt markup and sentences "
+        "that name an article (제N조) no passage names; an article named in another passage cites it.",
     )
     attribution_min_overlap: float = Field(
         0.5, ge=0, le=1, description="Share of a sentence's character bigrams found in the passage."

@@ -130,7 +130,9 @@ def main(argv: list[str] | None = None) -> int:
         with NuriIndex.open(settings.retrieval, index_dir, create=True) as index:
             Syncer(index, settings.connectors, progress=False).sync([settings.resolve(settings.sample_corpus)])
             # The exact prompts Nuri will send: the production code builds them.
-            orchestrator = Orchestrator(index, llm, settings.answer, PromptBook(settings.prompt_dir()))
+            # the model's path, whatever the profile's answer.generation (extractive answers call no model)
+            model_answers = settings.answer.model_copy(update={"generation": "model"})
+            orchestrator = Orchestrator(index, llm, model_answers, PromptBook(settings.prompt_dir()))
             prompts = {}
             for q in [*QUESTIONS, CACHE_RESET_QUESTION]:
                 prepared = orchestrator.prepare(q, principal=Principal(operator=True))

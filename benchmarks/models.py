@@ -149,7 +149,9 @@ def run_model(name: str, settings: Settings, index: NuriIndex, rounds: int) -> M
             rss_end_mb=None,
         )
         llm = LLMClient(settings.llm, [server.base_url])
-        orchestrator = Orchestrator(index, llm, settings.answer, PromptBook(settings.prompt_dir()))
+        # the model's path, whatever the profile's answer.generation (extractive answers call no model)
+        model_answers = settings.answer.model_copy(update={"generation": "model"})
+        orchestrator = Orchestrator(index, llm, model_answers, PromptBook(settings.prompt_dir()))
         prompts: dict[str, ModelPrompt] = {}
         for q in ALL_QUESTIONS:
             prepared = orchestrator.prepare(q, principal=Principal(operator=True))

@@ -22,7 +22,9 @@ What the parser produces:
 
 - one :class:`Section` per body article, anchored ``"{제목} 제N조"`` / ``"{제목} 제N조의M"``,
   with the enclosing 장/절 as ``heading_path`` and one :class:`Block` per 항 (label "제N항");
-  호/목 lines stay in their 항's block. Deleted articles, 항 and 호 are dropped; amendment notes
+  호/목 lines stay in their 항's block, except in a definition article (정의), where each
+  defined term is a standalone block (``connectors.statute_definitions``). ``refs`` lists the
+  articles the article cites (``connectors.statute_refs``: "법 제27조", "「국가공무원법」 제78조"). Deleted articles, 항 and 호 are dropped; amendment notes
   (``<개정 …>``, ``<신설 …>``, ``[본조신설 …]`` …) are removed; Markdown escapes and HTML
   entities are decoded; images become "(표: 원문 이미지 참조)" and box-drawn tables become
   ``cell | cell`` rows.
@@ -45,6 +47,8 @@ from typing import Any
 import yaml
 
 from connectors.settings import ConnectorSettings
+from connectors.statute_definitions import is_definition_article, split_definitions
+from connectors.statute_refs import references
 from connectors.types import AccessLevel, Block, Document, ParseError, Section
 
 # --------------------------------------------------------------------------------------------
@@ -368,15 +372,21 @@ def _collect_articles(lines: list[str]) -> list[_RawArticle]:
 
 
 def _article_section(law_title: str, raw: _RawArticle) -> Section | None:
-    """One body article; None for deleted articles and empty untitled headings."""
+    """One body article; None for deleted articles and empty untitled headings. A definition
+    article gets one block per defined term; every article records the articles it cites."""
     blocks = _paragraph_blocks(raw.lines)
     if not blocks or [b.text for b in blocks] == [_DELETED]:
         return None
+    anchor = f"{law_title} {raw.label}"
+    if is_definition_article(raw.title):
+        blocks = [piece for block in blocks for piece in split_definitions(block)]
+    text = "\n".join(b.text for b in blocks)
     return Section(
-        anchor=f"{law_title} {raw.label}",
+        anchor=anchor,
         blocks=blocks,
         title=raw.title,
         heading_path=raw.heading_path,
+        refs=[r for r in references(text, law_title) if r != anchor],
     )
 
 

@@ -41,6 +41,8 @@ class Block:
 
     text: str
     label: str | None = None
+    standalone: bool = False  # a chunk of its own, never packed with other blocks (a defined term)
+    term: str | None = None  # the term this block defines (a statute's 정의 article)
 
 
 @dataclass(slots=True)
@@ -56,6 +58,7 @@ class Section:
     title: str | None = None
     heading_path: list[str] = field(default_factory=list)
     page: int | None = None
+    refs: list[str] = field(default_factory=list)  # anchors of the sections it refers to (statutes)
 
     @property
     def text(self) -> str:

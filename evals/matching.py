@@ -8,6 +8,7 @@ part whose heading starts with it.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import PurePath
 from typing import Protocol
 
@@ -36,7 +37,7 @@ def matching_key(passage: PassageLike, refs: list[PassageRef]) -> str | None:
     return None
 
 
-def ranked_run(passages: list[PassageLike], refs: list[PassageRef]) -> tuple[dict[str, float], list[bool]]:
+def ranked_run(passages: Sequence[PassageLike], refs: list[PassageRef]) -> tuple[dict[str, float], list[bool]]:
     """A ranx run for one question (key -> score, higher first) and whether each position is
     relevant. Every position keeps its own key, so ranks are the search's own positions: a
     reference passage counts once, at its first position; later chunks of it count as misses."""

@@ -25,7 +25,7 @@ _SENTENCE_END = re.compile(r"(?<=[.!?。])\s+|(?<=다\.)|\n+")
 def chunk_document(doc: Document, count_tokens: TokenCounter, settings: ChunkingSettings) -> list[Chunk]:
     chunks: list[Chunk] = []
     for section in doc.sections:
-        for anchor, body in _split_section(section, doc.title, count_tokens, settings):
+        for anchor, body, term in _split_section(section, doc.title, count_tokens, settings):
             header = _header(doc.title, section, anchor)
             chunks.append(
                 Chunk(
@@ -37,6 +37,8 @@ def chunk_document(doc: Document, count_tokens: TokenCounter, settings: Chunking
                     heading_path=list(section.heading_path),
                     page=section.page,
                     section=section.anchor,
+                    refs=list(section.refs),
+                    term=term,
                 )
             )
     return chunks
@@ -52,7 +54,8 @@ def _header(doc_title: str, section: Section, anchor: str) -> str:
 
 def _split_section(
     section: Section, doc_title: str, count_tokens: TokenCounter, settings: ChunkingSettings
-) -> list[tuple[str, str]]:
+) -> list[tuple[str, str, str | None]]:
+    """(anchor, text, defined term) of each chunk of ``section``."""
     header_tokens = count_tokens(_header(doc_title, section, section.anchor))
     budget = max(settings.max_tokens - header_tokens, settings.max_tokens // 2)
     pieces: list[tuple[Block, int]] = []
@@ -70,14 +73,20 @@ def _split_section(
     groups: list[list[Block]] = [[]]
     used = 0
     for block, n in pieces:
-        if groups[-1] and used + n > budget and used >= settings.min_tokens:
+        alone = block.standalone or (groups[-1] and groups[-1][-1].standalone)
+        if groups[-1] and (alone or (used + n > budget and used >= settings.min_tokens)):
             groups.append([])
             used = 0
         groups[-1].append(block)
         used += n
     if len(groups) == 1:
-        return [(section.anchor, "\n".join(b.text for b in groups[0]))]
-    return [(_narrow_anchor(section.anchor, g), "\n".join(b.text for b in g)) for g in groups]
+        return [(section.anchor, "\n".join(b.text for b in groups[0]), _term(groups[0]))]
+    return [(_narrow_anchor(section.anchor, g), "\n".join(b.text for b in g), _term(g)) for g in groups]
+
+
+def _term(group: list[Block]) -> str | None:
+    """The defined term of a chunk that is exactly one standalone definition block."""
+    return group[0].term if len(group) == 1 and group[0].standalone else None
 
 
 def _narrow_anchor(anchor: str, group: list[Block]) -> str:
@@ -109,7 +118,7 @@ def _split_block(block: Block, budget: int, count_tokens: TokenCounter) -> list[
             final.append(piece[:cut])
             piece = piece[cut:]
         final.append(piece)
-    return [Block(text=t, label=block.label) for t in final if t.strip()]
+    return [Block(text=t, label=block.label, standalone=block.standalone, term=block.term) for t in final if t.strip()]
 
 
 def _hard_cut(text: str, budget: int, count_tokens: TokenCounter) -> int:

@@ -22,6 +22,7 @@ from connectors.types import Document
 from retrieval.chunking import chunk_document
 from retrieval.embedders import Embedder, build_embedder
 from retrieval.errors import IndexUnavailableError, QueryError
+from retrieval.graph import GraphWeights, section_key, with_graph_signal, with_title_signal
 from retrieval.payload import INDEX_FORMAT, ChunkPayload, point_id
 from retrieval.rerank import Reranker, build_reranker
 from retrieval.settings import RetrievalSettings
@@ -214,11 +215,19 @@ class NuriIndex:
         principal = principal or Principal()
         dense = self.embedder.embed_query(query).tolist()
         flt = build_filter(filters, principal)
-        scored, limit = self.ranked(query, dense, self.sparse.encode_query(query), flt, top_k)
+        sparse_text = self.with_defined_terms(query, dense, flt)
+        scored, limit = self.ranked(sparse_text, dense, self.sparse.encode_query(sparse_text), flt, top_k)
         cosine: dict[str, float] = {}
         if with_relevance and scored:
             nearest = self.store.dense_query(dense, flt, max(s.dense_limit, limit), s.hnsw_ef)
             cosine = {p.id: p.score for p in nearest}
+            # Sections the reference graph brought in may lie outside the dense candidates.
+            missing = list(dict.fromkeys(section_key(sp) for sp in scored[:top_k] if sp.id not in cosine))
+            if missing:
+                more = self.store.dense_query(
+                    dense, flt.narrowed(must=[FieldMatch("section", missing)]), 8 * len(missing), s.hnsw_ef
+                )
+                cosine.update((p.id, p.score) for p in more if p.id not in cosine)
         return [
             Hit(
                 rank=i + 1,
@@ -234,12 +243,73 @@ class NuriIndex:
             for i, sp in enumerate(scored[:top_k])
         ]
 
+    def defined_terms(self, dense: list[float], flt: FilterSpec) -> list[str]:
+        """Terms whose statutory definition is close to the query (dense cosine at least
+        ``search.definitions.min_relevance``), best first: "이름은 지우고 주민번호는 코드로
+        바꾸는 것" -> 가명처리. Only definitions the caller may read are considered."""
+        d = self.settings.search.definitions
+        if not d.enabled or d.max_terms == 0:
+            return []
+        nearest = self.store.dense_query(
+            dense,
+            flt.narrowed(must_not=[FieldMatch("term", [""])]),
+            d.max_terms,
+            self.settings.search.hnsw_ef,
+            with_payload=True,
+        )
+        terms = [str(p.payload.get("term") or "") for p in nearest if p.score >= d.min_relevance]
+        return list(dict.fromkeys(t for t in terms if t))
+
+    def with_defined_terms(self, query: str, dense: list[float], flt: FilterSpec) -> str:
+        """The text for the query's sparse (keyword) side: the query plus its defined terms."""
+        terms = [t for t in self.defined_terms(dense, flt) if t not in query]
+        return f"{query} {' '.join(terms)}" if terms else query
+
     def ranked(
         self, query: str, dense: list[float], sparse: SparseVector, flt: FilterSpec, top_k: int
     ) -> tuple[list[ScoredPayload], int]:
         """The ranking behind ``search`` from already-encoded query vectors: hybrid query in
-        Qdrant, optional reranking, section collapsing. Returns the ranked points and the
-        candidate limit finally used."""
+        Qdrant, optional reranking, section collapsing, then the title and reference-graph
+        signals (``retrieval.graph``). Returns the ranked points and the candidate limit
+        finally used."""
+        scored, limit = self._hybrid_ranked(query, dense, sparse, flt, top_k)
+        if not self.settings.search.collapse_sections:
+            return scored, limit
+        return self._with_signals(query, dense, sparse, flt, scored), limit
+
+    def _with_signals(
+        self, query: str, dense: list[float], sparse: SparseVector, flt: FilterSpec, scored: list[ScoredPayload]
+    ) -> list[ScoredPayload]:
+        s = self.settings.search
+        if s.title_weight > 0:
+            scored = with_title_signal(set(self.sparse.terms(query)), scored, self.sparse, s.title_weight)
+        g = s.graph
+        if not (g.enabled and scored and (g.out_weight > 0 or g.in_weight > 0)):
+            return scored
+
+        def within(key: str, values: list[str]) -> list[ScoredPayload]:
+            limit = g.limit * s.collapse_overfetch
+            found = self.store.hybrid_query(
+                HybridQuery(
+                    dense=dense,
+                    sparse=sparse,
+                    flt=flt.narrowed(must=[FieldMatch(key, values)]),
+                    limit=limit,
+                    dense_limit=limit,
+                    sparse_limit=limit,
+                    rrf_k=s.rrf_k,
+                    rrf_weights=s.rrf_weights,
+                    hnsw_ef=s.hnsw_ef,
+                )
+            )
+            return collapse_sections(found)[: g.limit]
+
+        weights = GraphWeights(g.out_weight, g.in_weight, g.decay, g.cross_law_only)
+        return with_graph_signal(scored, scored[: g.seeds], within, weights)
+
+    def _hybrid_ranked(
+        self, query: str, dense: list[float], sparse: SparseVector, flt: FilterSpec, top_k: int
+    ) -> tuple[list[ScoredPayload], int]:
         s = self.settings.search
         want = top_k * s.collapse_overfetch if s.collapse_sections else top_k
         limit = max(want, self.settings.rerank.candidates) if self.reranker else want

@@ -18,7 +18,9 @@ from connectors.types import Document
 from retrieval.types import Chunk
 
 # 2: payload "section" (the whole section's anchor, for collapsing a section's chunks).
-INDEX_FORMAT = "2"
+# 3: payload "refs" (the sections a statute article cites) and "term" (one chunk per defined
+#    term of a definition article), keyword indexes on "section", "refs" and "term".
+INDEX_FORMAT = "3"
 _ID_NAMESPACE = uuid.UUID("6f1c1a52-4d0e-4a53-9a3e-8d3c8b1f9e01")
 
 
@@ -39,6 +41,8 @@ class ChunkPayload:
     section: str  # the whole section's anchor ("… 제15조"): chunks of one section collapse
     header: str
     text: str
+    refs: list[str]  # section anchors its section cites ("개인정보 보호법 제15조"): the reference graph
+    term: str  # the term a definition chunk defines, "" for every other chunk
     heading_path: list[str]
     page: int | None
     agency: list[str]  # owning agency first, then co-agencies (소관부처)
@@ -64,6 +68,8 @@ class ChunkPayload:
             section=chunk.section or chunk.anchor,
             header=chunk.header,
             text=chunk.text,
+            refs=list(chunk.refs),
+            term=chunk.term or "",
             heading_path=list(chunk.heading_path),
             page=chunk.page,
             agency=[a for a in [doc.agency, *co] if a],
@@ -80,5 +86,16 @@ class ChunkPayload:
 
 
 PAYLOAD_FIELDS = tuple(f.name for f in fields(ChunkPayload))
-KEYWORD_FIELDS = ("doc_id", "version", "source", "agency", "doc_type", "access", "allowed_agencies")
+KEYWORD_FIELDS = (
+    "doc_id",
+    "version",
+    "source",
+    "agency",
+    "doc_type",
+    "access",
+    "allowed_agencies",
+    "section",
+    "refs",
+    "term",
+)
 SCAN_FIELDS = ["doc_id", "version", "n_chunks", "source"]

@@ -66,6 +66,50 @@ class IndexSettings(BaseModel):
     encode_batch_chunks: int = Field(64, gt=0, description="Chunks encoded together during ingest (across documents).")
 
 
+class GraphSettings(BaseModel):
+    """The statute reference graph at query time (``retrieval.graph``)."""
+
+    model_config = _FROZEN
+
+    enabled: bool = Field(
+        False,
+        description="Articles cited by, or citing, the best-ranked articles (an act article and the "
+        "decree article implementing it) are lifted to just behind the article that links them. Off: "
+        "on the dev questions it lowered recall@5 at every weighting tried (README, Retrieval).",
+    )
+    seeds: int = Field(3, ge=1, le=20, description="Best-ranked sections whose links are followed.")
+    out_weight: float = Field(
+        0.99, ge=0, le=1, description="A section a seed cites scores at least this share of the seed's score."
+    )
+    in_weight: float = Field(
+        0.99, ge=0, le=1, description="A section citing a seed scores at least this share of the seed's score."
+    )
+    decay: float = Field(
+        0.99,
+        gt=0,
+        le=1,
+        description="Each further linked section of one seed (ranked by the query) gets this much less.",
+    )
+    cross_law_only: bool = Field(
+        False, description="Follow only links to other laws (act <-> decree), not within one law."
+    )
+    limit: int = Field(10, ge=1, le=100, description="Linked sections ranked per direction.")
+
+
+class DefinitionSettings(BaseModel):
+    """Bridging everyday words to legal terms through the statutes' definitions (``retrieval.terms``)."""
+
+    model_config = _FROZEN
+
+    enabled: bool = Field(
+        True,
+        description="Add the terms whose definitions are closest to the query (dense similarity) to "
+        "the query's sparse (keyword) side.",
+    )
+    min_relevance: float = Field(0.86, description="Definition's dense cosine similarity needed to add its term.")
+    max_terms: int = Field(2, ge=0, le=10, description="Terms added at most.")
+
+
 class SearchSettings(BaseModel):
     model_config = _FROZEN
 
@@ -85,6 +129,14 @@ class SearchSettings(BaseModel):
     collapse_overfetch: int = Field(
         3, ge=1, description="With collapse_sections, fused candidates fetched per hit asked for."
     )
+    title_weight: float = Field(
+        0.0,
+        ge=0,
+        description="A candidate's score is multiplied by 1 + this × the share of query terms its title "
+        "line (document, 장/절, article title) holds; 0 = off.",
+    )
+    graph: GraphSettings = GraphSettings()
+    definitions: DefinitionSettings = DefinitionSettings()
 
 
 class RerankSettings(BaseModel):

@@ -85,6 +85,14 @@ class KoreanSparseEncoder:
             out.append(ref)
         return out
 
+    def terms_many(self, texts: list[str]) -> list[list[str]]:
+        """:meth:`terms` of several texts in one Kiwi call."""
+        if not texts:
+            return []
+        with self._lock:
+            all_tokens = list(self._kiwi.tokenize(texts))
+        return [self._terms_from_tokens(t, toks) for t, toks in zip(texts, all_tokens, strict=True)]
+
     def encode_passages(self, texts: list[str]) -> list[SparseVector]:
         with self._lock:
             all_tokens = list(self._kiwi.tokenize(texts))

@@ -32,14 +32,20 @@ class FieldMatch:
 
 @dataclass(slots=True)
 class FilterSpec:
-    """All of ``must``; and, when ``should`` is non-empty, at least one of ``should``."""
+    """All of ``must``; when ``should`` is non-empty, at least one of ``should``; none of
+    ``must_not``."""
 
     must: list[FieldMatch] = field(default_factory=list)
     should: list[FieldMatch] = field(default_factory=list)
+    must_not: list[FieldMatch] = field(default_factory=list)
 
     @property
     def empty(self) -> bool:
-        return not self.must and not self.should
+        return not self.must and not self.should and not self.must_not
+
+    def narrowed(self, must: Iterable[FieldMatch] = (), must_not: Iterable[FieldMatch] = ()) -> FilterSpec:
+        """This filter with more conditions (the caller's permissions stay as they are)."""
+        return FilterSpec([*self.must, *must], list(self.should), [*self.must_not, *must_not])
 
 
 Cond = TypeVar("Cond")
@@ -55,7 +61,7 @@ def translate_filter(
     """A backend's filter object from a :class:`FilterSpec`: ``match(key, values)`` builds one
     condition, ``make(must=..., should=..., must_not=...)`` a filter (qdrant-client's
     ``models.Filter`` or Qdrant Edge's ``Filter``, which take the same keywords)."""
-    excluded = [match(m.key, m.values) for m in must_not]
+    excluded = [match(m.key, m.values) for m in [*flt.must_not, *must_not]]
     if flt.empty and not excluded:
         return None
     must: list[Any] = [match(m.key, m.values) for m in flt.must]

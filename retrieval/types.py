@@ -25,6 +25,8 @@ class Chunk:
     heading_path: list[str] = field(default_factory=list)
     page: int | None = None
     section: str = ""  # the whole section's anchor ("… 제15조") when ``anchor`` names part of it
+    refs: list[str] = field(default_factory=list)  # section anchors its section cites (statutes)
+    term: str | None = None  # the term it defines, when it is one item of a definition article
 
     @property
     def embed_text(self) -> str:

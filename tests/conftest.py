@@ -244,11 +244,15 @@ def statute_subset(tmp_path_factory, shared_data, embedder):
 
 
 def answer_settings(base_url: str, **overrides):
-    """Settings that point the answering stage at a running model server (``base_url``)."""
+    """Settings that point the answering stage at a running model server (``base_url``), with
+    the model writing the answers (``answer.generation: model``) unless ``answer`` says
+    otherwise: the tests that use a model server test the model's path whatever the default
+    profile's generation is."""
     from configs.settings import load_settings
 
     llm = {"base_urls": [base_url], **overrides.pop("llm", {})}
-    return load_settings().override(llm=llm, **overrides)
+    answer = {"generation": "model", **overrides.pop("answer", {})}
+    return load_settings().override(llm=llm, answer=answer, **overrides)
 
 
 def search_service(settings, index):

@@ -1,6 +1,7 @@
 """HTTP API for answers, against a real model server (llama.cpp and vLLM on CPU) on the sample
 corpus: /v1/ask, the OpenAI-compatible /v1/chat/completions driven by the official `openai`
-client (plain and streamed, citations in the extra fields), /v1/models, and error statuses,
+client and LangChain's `ChatOpenAI` (plain and streamed; citations in the extra fields, in
+`annotations` and in a sources footer), /v1/models, and error statuses,
 including an unreachable model server (503, quickly, never a hang or a traceback)."""
 
 from __future__ import annotations
@@ -85,7 +86,7 @@ def test_ask_returns_exactly_the_answer_json(live):
     body = resp.json()
     assert set(body) == {"answer", "citations", "refused"}
     assert body["refused"] is False and body["citations"]
-    assert all(set(c) == {"n", "doc_id", "title", "anchor", "source", "text"} for c in body["citations"])
+    assert all(set(c) == {"n", "doc_id", "title", "anchor", "source", "text", "url"} for c in body["citations"])
     assert markers_in(body["answer"]) == {c["n"] for c in body["citations"]}
 
 
@@ -108,6 +109,13 @@ def test_chat_completion_with_official_client(oai):
     citations = resp.model_extra["citations"]
     assert resp.model_extra["refused"] is False and citations
     assert markers_in(content) == {c["n"] for c in citations}
+    # standard clients see the sources too: a footer in the content and url_citation annotations
+    assert "\n\n출처:\n[1] " in content
+    spans = resp.choices[0].message.annotations
+    assert spans and all(content[a.url_citation.start_index : a.url_citation.end_index].startswith("[") for a in spans)
+    assert {a.url_citation.title for a in spans} <= {
+        c["anchor"] if c["anchor"].startswith(c["title"]) else f"{c['title']} {c['anchor']}" for c in citations
+    }
 
 
 def test_streamed_chat_completion_with_official_client(oai):
@@ -118,6 +126,20 @@ def test_streamed_chat_completion_with_official_client(oai):
     last = chunks[-1]
     assert last.choices[0].finish_reason == "stop"
     assert {c["n"] for c in last.model_extra["citations"]} == markers_in(text)
+
+
+def test_langchain_chat_openai_users_see_the_sources(live):
+    """LangChain's ChatOpenAI keeps only the message content: the sources footer is how its
+    users see which passages the [n] markers point to (plain and streamed)."""
+    from langchain_openai import ChatOpenAI
+
+    llm = ChatOpenAI(base_url=f"{live.url}/v1", api_key="unused", model="nuri", max_retries=0, timeout=300)
+    for content in (llm.invoke(QUESTION).content, "".join(str(c.content) for c in llm.stream(QUESTION))):
+        assert isinstance(content, str)
+        answer, _, footer = content.partition("\n\n출처:\n")
+        assert footer, content
+        listed = {int(line[1 : line.index("]")]) for line in footer.splitlines()}
+        assert markers_in(answer) == listed and listed
 
 
 def test_chat_filters_extension_restricts_sources(oai):

@@ -156,7 +156,7 @@ def test_ask_json_starts_the_bundled_model_and_prints_exactly_the_answer_json(in
     body = json.loads(proc.stdout)
     assert set(body) == {"answer", "citations", "refused"}
     assert body["refused"] is False and body["citations"]
-    assert all(set(c) == {"n", "doc_id", "title", "anchor", "source", "text"} for c in body["citations"])
+    assert all(set(c) == {"n", "doc_id", "title", "anchor", "source", "text", "url"} for c in body["citations"])
     assert body["citations"][0]["title"] == "출장 여비 안내"
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
@@ -14,6 +16,12 @@ class ApiSettings(BaseModel):
     agency_header: str = Field(
         "X-Nuri-Agency",
         description="Header carrying the caller's agency (percent-encoded UTF-8), set by the agency's gateway/SSO.",
+    )
+    citations_in_content: Literal["footer", "off"] = Field(
+        "footer",
+        description="`/v1/chat/completions`: `footer` appends the sources (출처: [n] …) to the answer's content, "
+        "for OpenAI clients that drop Nuri's `citations` field (LangChain's ChatOpenAI); `off`. "
+        "`annotations` (url_citation per [n] marker) are always on the message.",
     )
     roles_header: str = Field(
         "X-Nuri-Roles",

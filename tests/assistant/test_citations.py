@@ -1,7 +1,12 @@
 """Citation markers: kept and renumbered when they point to a passage, stripped when they don't,
-attributed by overlap when the model forgot them, identical whether streamed or not."""
+attributed by overlap when the model forgot them, identical whether streamed or not; with
+sentence checks, echoed prompt markup removed and the article-number rule applied on real
+statute passages (an article no passage names is never shown)."""
 
 from __future__ import annotations
+
+import pytest
+from conftest import require_shared
 
 from assistant.citations import CitationTracker, markers_in
 from retrieval.types import Hit
@@ -96,3 +101,56 @@ def test_sentence_sharing_only_a_prefix_is_released():
 def test_unfinished_repetition_at_the_end_is_dropped():
     t = run(["출장 신청은 3일 전까지 합니다 [1]. 출장 신청은 3일"])
     assert t.text == "출장 신청은 3일 전까지 합니다 [1]."
+
+
+def checked(deltas: list[str], passages: list[Hit]) -> CitationTracker:
+    t = CitationTracker(passages, attribute=True, min_overlap=0.5, check_sentences=True)
+    streamed = "".join(t.feed(d) for d in deltas) + t.finish()
+    assert streamed.strip() == t.text
+    assert markers_in(t.text) == {c.n for c in t.citations()} == set(range(1, len(t.citations()) + 1))
+    return t
+
+
+def test_prompt_markup_the_model_echoes_never_reaches_the_user():
+    t = checked(
+        ["</h2> 답변: 출장 3일 전까지 ", "신청서를 냅니다 [1]. 자료 [2]: 여비는 5일 이내에 정산합니다 [2]."], PASSAGES
+    )
+    assert t.text == "출장 3일 전까지 신청서를 냅니다 [1]. 여비는 5일 이내에 정산합니다 [2]."
+
+
+@pytest.fixture(scope="module")
+def cctv_passages() -> list[Hit]:
+    """개인정보 보호법 제25조 and its decree's 제23조, as parsed from ../shared/data."""
+    from connectors.settings import ConnectorSettings
+    from connectors.statute import parse_statute
+
+    folder = require_shared("statutes/kr/개인정보보호법")
+    act = {s.anchor: s for s in parse_statute(folder / "법률.md", ConnectorSettings()).sections}
+    decree = {s.anchor: s for s in parse_statute(folder / "시행령.md", ConnectorSettings()).sections}
+    return [
+        hit(1, decree["개인정보 보호법 시행령 제23조"].text, "개인정보 보호법 시행령 제23조"),
+        hit(2, act["개인정보 보호법 제25조"].text, "개인정보 보호법 제25조"),
+    ]
+
+
+def test_an_article_no_passage_names_is_removed_with_its_sentence(cctv_passages):
+    t = checked(
+        [
+            "공청회나 설명회를 열어 의견을 들어야 합니다 [1]. ",
+            "자세한 절차는 개인정보 보호 규정 제7조의2(출장)에 있습니다 [1].",
+        ],
+        cctv_passages,
+    )
+    assert "제7조의2" not in t.text and t.articles_removed == 1
+    assert t.text.startswith("공청회나 설명회를 열어 의견을 들어야 합니다 [1].")
+
+
+def test_an_article_named_in_another_passage_gets_that_passage_cited(cctv_passages):
+    # the sentence cites the decree article, which itself names 법 제25조: nothing to add
+    t = checked(["공개된 장소의 설치 제한은 법 제25조에 따릅니다 [1]."], cctv_passages)
+    assert t.articles_removed == 0 and t.articles_cited == 0
+    assert [c.anchor for c in t.citations()] == ["개인정보 보호법 시행령 제23조"]
+    # an unmarked sentence naming 제25조: the passage that is 제25조 is cited
+    t = checked(["설치 제한은 제25조에 있습니다."], cctv_passages)
+    assert t.articles_cited == 1 and [c.anchor for c in t.citations()] == ["개인정보 보호법 제25조"]
+    assert t.text == "설치 제한은 제25조에 있습니다 [1]."

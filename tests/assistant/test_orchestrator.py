@@ -49,12 +49,21 @@ def test_answer_cites_the_gold_passage(orchestrator, question, gold_file):
     assert all(c.anchor and c.text for c in answer.citations)
 
 
-def test_streamed_deltas_add_up_to_the_answer(orchestrator):
+@pytest.mark.parametrize("check_sentences", [False, True])
+def test_streamed_deltas_add_up_to_the_answer(model_server, sample_index, check_sentences):
+    settings = answer_settings(model_server.base_url, answer={"check_sentences": check_sentences})
+    orchestrator = Orchestrator(
+        sample_index, LLMClient(settings.llm), settings.answer, PromptBook(resources.prompts_dir())
+    )
     events = list(orchestrator.stream("정보보안 점검 대상 장비는 무엇인가요?", principal=OPERATOR))
     assert [e.kind for e in events][-1] == "done"
     deltas = [e for e in events if e.kind == "delta"]
-    assert len(deltas) > 1  # streamed, not one block
-    assert "".join(e.text for e in deltas) == events[-1].answer.answer
+    answer = events[-1].answer.answer
+    assert "".join(e.text for e in deltas) == answer
+    if check_sentences:  # streamed sentence by sentence: each delta ends a sentence (or the answer)
+        assert all(d.text.rstrip()[-1:] in ".?!。]" or d is deltas[-1] for d in deltas)
+    else:  # streamed as the model writes, not one block
+        assert len(deltas) > 1
 
 
 @pytest.mark.parametrize(

@@ -51,3 +51,25 @@ def test_empty_sections_produce_no_chunks(embedder):
     chunks = chunk_document(doc, embedder.count_tokens, ChunkingSettings())
     assert [c.anchor for c in chunks] == ["본문"]
     assert [c.index for c in chunks] == [0]
+
+
+def test_each_defined_term_is_a_chunk_of_its_own_carrying_the_term_and_the_sections_refs(embedder):
+    blocks = [
+        Block(
+            '이 법에서 사용하는 용어의 뜻은 다음과 같다.\n1. "공무원"이란 가상의 직무를 하는 사람을 말한다.',
+            "제1호",
+            True,
+            "공무원",
+        ),
+        Block('2. "출장"이란 근무지 밖에서 일하는 것을 말한다.', "제2호", True, "출장"),
+        Block("② 그 밖의 용어는 「가상기본법」 제2조에 따른다.", "제2항"),
+        Block("③ 짧다.", "제3항"),
+    ]
+    section = Section(anchor="가상법 제2조", title="정의", blocks=blocks, refs=["가상기본법 제2조"])
+    chunks = chunk_document(_doc([section]), embedder.count_tokens, ChunkingSettings())
+    assert [(c.anchor, c.term) for c in chunks] == [
+        ("가상법 제2조 제1호", "공무원"),
+        ("가상법 제2조 제2호", "출장"),
+        ("가상법 제2조 제2항~제3항", None),
+    ]
+    assert all(c.section == "가상법 제2조" and c.refs == ["가상기본법 제2조"] for c in chunks)

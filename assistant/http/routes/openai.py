@@ -4,7 +4,10 @@
 The last ``user`` message is the question, earlier user/assistant messages the history;
 system/developer/tool messages are ignored (Nuri's own prompts govern the model). The
 citations ride in the extra top-level fields ``citations`` and ``refused`` (in the last chunk
-when streaming). A failure before the first event gets its mapped status; after the stream
+when streaming) and, for standard OpenAI clients that drop those, in the message itself:
+``annotations`` (a ``url_citation`` per ``[n]`` marker) and, with
+``api.citations_in_content: footer``, a sources footer at the end of the content
+(``assistant.sources``). A failure before the first event gets its mapped status; after the stream
 has started it arrives as an ``error`` event, then ``[DONE]``.
 """
 
@@ -26,7 +29,9 @@ from assistant.http import deps
 from assistant.http.errors import ApiError, api_error, error_body
 from assistant.http.identity import caller
 from assistant.http.schemas import MODEL_ID, ChatCompletionRequest, ChatMessageIn
+from assistant.prompts import detect_language
 from assistant.service import NuriService
+from assistant.sources import sources_footer, strip_footer, url_annotations
 from configs.settings import Settings
 from retrieval.errors import RetrievalError
 from retrieval.types import Principal
@@ -43,7 +48,12 @@ def split_messages(messages: list[ChatMessageIn]) -> tuple[str, list[HistoryTurn
     limit = HistoryTurn.model_fields["content"].metadata[0].max_length
     if any(len(m.text()) > limit for m in turns):
         raise InvalidHistoryError(f"이전 대화 메시지가 너무 깁니다 (메시지당 최대 {limit}자)")
-    history = [HistoryTurn.model_validate({"role": m.role, "content": m.text()}) for m in turns]
+    history = [
+        HistoryTurn.model_validate(
+            {"role": m.role, "content": strip_footer(m.text()) if m.role == "assistant" else m.text()}
+        )
+        for m in turns
+    ]
     return messages[-1].text(), history
 
 
@@ -67,23 +77,24 @@ def chat_completions(
         )
     question, history = split_messages(body.messages)
     cid, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
+    footer_lang = detect_language(question) if settings.api.citations_in_content == "footer" else None
     events = svc.stream(question, history, body.filters, principal)
     first = next(events)  # retrieval + first model output: failures get a real status
     if not body.stream:
         final = final_answer(_chain(first, events))
+        content = final.answer + (sources_footer(final.citations, footer_lang) if footer_lang else "")
+        message = {"role": "assistant", "content": content, "annotations": url_annotations(content, final.citations)}
         return {
             "id": cid,
             "object": "chat.completion",
             "created": created,
             "model": MODEL_ID,
-            "choices": [
-                {"index": 0, "message": {"role": "assistant", "content": final.answer}, "finish_reason": "stop"}
-            ],
+            "choices": [{"index": 0, "message": message, "finish_reason": "stop"}],
             "citations": [c.model_dump() for c in final.citations],
             "refused": final.refused,
         }
     return StreamingResponse(
-        _chat_stream(cid, created, first, events),
+        _chat_stream(cid, created, first, events, footer_lang),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
@@ -99,7 +110,9 @@ def _sse(data: dict[str, Any] | str) -> bytes:
     return f"data: {payload}\n\n".encode()
 
 
-def _chat_stream(cid: str, created: int, first: AnswerEvent, events: Iterator[AnswerEvent]) -> Iterator[bytes]:
+def _chat_stream(
+    cid: str, created: int, first: AnswerEvent, events: Iterator[AnswerEvent], footer_lang: str | None
+) -> Iterator[bytes]:
     def chunk(delta: dict[str, Any], finish: str | None = None, **extra: Any) -> bytes:
         choice = {"index": 0, "delta": delta, "finish_reason": finish}
         return _sse({"id": cid, "object": "chat.completion.chunk", "created": created, "model": MODEL_ID,
@@ -111,8 +124,18 @@ def _chat_stream(cid: str, created: int, first: AnswerEvent, events: Iterator[An
             if event.kind == "delta" and event.text:
                 yield chunk({"content": event.text})
             elif event.kind == "done" and event.answer is not None:
-                citations = [c.model_dump() for c in event.answer.citations]
-                yield chunk({}, "stop", citations=citations, refused=event.answer.refused)
+                answer = event.answer
+                footer = sources_footer(answer.citations, footer_lang) if footer_lang else ""
+                if footer:
+                    yield chunk({"content": footer})
+                content = answer.answer + footer
+                citations = [c.model_dump() for c in answer.citations]
+                yield chunk(
+                    {"annotations": url_annotations(content, answer.citations)} if answer.citations else {},
+                    "stop",
+                    citations=citations,
+                    refused=answer.refused,
+                )
     except (AssistantError, RetrievalError) as e:
         err = api_error(e)
         log.warning("stream failed", extra={"code": err.code, "error": err.message})
