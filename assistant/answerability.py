@@ -1,5 +1,6 @@
-"""Does a passage state what the question asks for? Cheap checks on the question's expected
-answer type, applied before any answer is shown.
+"""Do the passages answer the question? Applied before any answer is shown.
+
+Two parts. **Asked values**: cheap checks on the question's expected answer type.
 
 A question that asks for an amount ("얼마", "상한", "수수료"), a period or deadline ("며칠",
 "기간", "언제까지", "몇 년"), an age ("몇 살", "나이") or a count ("몇 명", "몇 회", "몇 시간")
@@ -7,12 +8,23 @@ is answerable from a passage only if the passage states a value of that kind: a 
 matching unit (원, 일/개월/년/시간, 세, 명/회), or the statute's own words for one ("3분의 2",
 "지체 없이", "즉시"). When no passage given to the answer does, the answer is withheld: the
 passages are about the topic but do not say what was asked (a near-domain question).
+
+**The answerability model**: a logistic regression over what retrieval and the sentence picker
+already computed (:class:`AnswerabilityFeatures`: the best passage's similarity, the best
+sentence's similarity and term overlap, the share of the question's terms the passages hold,
+and the asked values none states) gives the probability that the passages do *not* answer the
+question; above ``answer.answerability.threshold`` Nuri refuses. Dense similarity alone cannot
+tell a near-domain question from an answerable one (both are similar to something); the terms
+the passages lack can. Its weights live in configuration and are fitted, with two-fold
+cross-validated refusal figures, by ``python -m evals.calibrate_answerability``.
 """
 
 from __future__ import annotations
 
+import math
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass
 from enum import StrEnum
 
 
@@ -73,3 +85,51 @@ def unanswered_types(question: str, passages: Iterable[str]) -> set[AskType]:
     """The asked value kinds that none of ``passages`` states (empty: nothing is missing)."""
     texts = list(passages)
     return {ask for ask in ask_types(question) if not any(states_value(ask, t) for t in texts)}
+
+
+@dataclass(frozen=True, slots=True)
+class AnswerabilityFeatures:
+    """What the answerability model reads (names are the keys of its configured weights)."""
+
+    relevance: float  # best dense similarity of a retrieved passage to the question
+    sentence_cosine: float  # best sentence's dense similarity (read under its heading)
+    sentence_lexical: float  # share of the question's terms that sentence and its heading hold
+    coverage: float  # share of the question's terms any passage holds
+    coverage_first: float  # share of the question's terms the first passage holds
+    missing_values: float  # asked value kinds (amount, period, …) that no passage states
+
+    def as_dict(self) -> dict[str, float]:
+        return asdict(self)
+
+
+def answerability_features(
+    question: str,
+    relevance: float,
+    best_sentence: tuple[float, float] | None,
+    question_terms: Iterable[str],
+    passage_terms: Sequence[Iterable[str]],
+    passage_texts: Sequence[str],
+) -> AnswerabilityFeatures:
+    """``best_sentence``: (cosine, lexical) of the sentence picker's best sentence."""
+    q = set(question_terms)
+    held = [set(t) for t in passage_terms]
+    everywhere = set().union(*held) if held else set()
+    cos, lex = best_sentence if best_sentence is not None else (0.0, 0.0)
+    return AnswerabilityFeatures(
+        relevance=relevance,
+        sentence_cosine=cos,
+        sentence_lexical=lex,
+        coverage=len(q & everywhere) / len(q) if q else 0.0,
+        coverage_first=len(q & held[0]) / len(q) if q and held else 0.0,
+        missing_values=float(len(unanswered_types(question, passage_texts))),
+    )
+
+
+def unanswerable_probability(features: AnswerabilityFeatures, weights: Mapping[str, float], bias: float) -> float:
+    """The logistic model: P(the passages do not answer) = sigmoid(bias + Σ weight × feature)."""
+    values = features.as_dict()
+    unknown = set(weights) - set(values)
+    if unknown:
+        raise ValueError(f"answerability weights name unknown features: {', '.join(sorted(unknown))}")
+    z = bias + sum(w * values[name] for name, w in weights.items())
+    return 1.0 / (1.0 + math.exp(-max(-60.0, min(60.0, z))))

@@ -57,6 +57,7 @@ class AnswerTrace:
     markers_dropped: int = 0
     markers_attributed: int = 0
     articles_removed: int = 0  # sentences withheld for naming an article no passage names
+    unanswerable: float | None = None  # the answerability model's P(the passages do not answer)
     model: str = ""
     hits: list[Hit] = field(default_factory=list)
 

@@ -87,13 +87,15 @@ class SentencePicker:
         return sorted(quotes, key=lambda q: -q.score)
 
     def pick(self, question: str, passages: Sequence[Hit]) -> list[Quote]:
-        """The quoted sentences, in the order they appear in the passages."""
-        ranked = self.candidates(question, passages)
+        """The quoted sentences, best first."""
+        return self.pick_from(self.candidates(question, passages))
+
+    def pick_from(self, ranked: Sequence[Quote]) -> list[Quote]:
+        """:meth:`pick` from already ranked :meth:`candidates`."""
         if not ranked:
             return []
         best = ranked[0].score
-        kept = [q for q in ranked if q.score >= best * self.settings.keep_ratio][: self.settings.max_sentences]
-        return kept
+        return [q for q in ranked if q.score >= best * self.settings.keep_ratio][: self.settings.max_sentences]
 
 
 def _label(hit: Hit) -> str:

@@ -14,11 +14,16 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
-from assistant.answerability import unanswered_types
+from assistant.answerability import (
+    AnswerabilityFeatures,
+    answerability_features,
+    unanswerable_probability,
+    unanswered_types,
+)
 from assistant.answers import Answer, AnswerEvent, AnswerTrace, Citation, HistoryTurn, final_answer
 from assistant.citations import CitationTracker
 from assistant.errors import InvalidQuestionError
-from assistant.extractive import SentencePicker, compose
+from assistant.extractive import Quote, SentencePicker, compose
 from assistant.llm_client import LLMClient, ModelPrompt
 from assistant.prompts import Lang, PromptBook, Turn, detect_language
 from assistant.settings import AnswerSettings
@@ -39,6 +44,24 @@ class Prepared:
     passages: list[Hit] = field(default_factory=list)
     prompt: ModelPrompt | None = None  # model mode: what the model is sent
     refuse: str | None = None  # why Nuri refuses without calling the model (None: it answers)
+    quotes: list[Quote] = field(default_factory=list)  # the passages' sentences, best first
+
+
+def passages_for(hits: list[Hit], floor: float) -> list[Hit]:
+    """The hits given to the answer, in rank order: those similar enough to the question (at least the best)."""
+    kept = [h for h in hits if h.relevance is not None and h.relevance >= floor]
+    if not kept:
+        kept = [max(hits, key=lambda h: h.relevance or 0.0)]
+    return kept
+
+
+def measure_answerability(
+    index: NuriIndex, question: str, relevance: float, passages: list[Hit], quotes: list[Quote]
+) -> AnswerabilityFeatures:
+    """The answerability model's features (``quotes``: :meth:`SentencePicker.candidates`)."""
+    terms = index.sparse.terms_many([question, *(h.text for h in passages)])
+    best = (quotes[0].cosine, quotes[0].lexical) if quotes else None
+    return answerability_features(question, relevance, best, terms[0], terms[1:], [h.text for h in passages])
 
 
 class Orchestrator:
@@ -96,11 +119,26 @@ class Orchestrator:
         if missing:
             prepared.refuse = f"asked value not stated: {', '.join(sorted(missing))}"
             return prepared
+        a = s.answerability
+        if a.enabled or s.generation == "extractive":
+            prepared.quotes = self.picker.candidates(question, prepared.passages)
+        if a.enabled:
+            features = self.answerability(question, trace.best_relevance or 0.0, prepared.passages, prepared.quotes)
+            trace.unanswerable = unanswerable_probability(features, a.weights, a.bias)
+            if trace.unanswerable > a.threshold:
+                prepared.refuse = f"passages do not answer (p={trace.unanswerable:.2f})"
+                return prepared
         if s.generation == "model":
             prepared.prompt = self.prompts.answer(
                 question, prepared.passages, lang, self.llm.settings.mode, s.max_passage_chars
             )
         return prepared
+
+    def answerability(
+        self, question: str, relevance: float, passages: list[Hit], quotes: list[Quote]
+    ) -> AnswerabilityFeatures:
+        """What the answerability model reads, for ``passages`` and their ranked sentences."""
+        return measure_answerability(self.index, question, relevance, passages, quotes)
 
     def stream(
         self,
@@ -150,7 +188,7 @@ class Orchestrator:
     def _quote(self, prepared: Prepared) -> Iterator[AnswerEvent]:
         """An extractive answer: the passages' sentences that answer the question, quoted."""
         x = self.settings.extractive
-        quotes = self.picker.pick(prepared.question, prepared.passages)
+        quotes = self.picker.pick_from(prepared.quotes)
         if not quotes or quotes[0].cosine < x.min_relevance:
             prepared.refuse = "no sentence answers the question"
             yield from self._refuse(prepared)
@@ -171,12 +209,7 @@ class Orchestrator:
         yield AnswerEvent("done", answer=Answer(answer=refusal, citations=[], refused=True), trace=prepared.trace)
 
     def _passages(self, hits: list[Hit]) -> list[Hit]:
-        """The hits shown to the model: those similar enough to the question (at least the best)."""
-        floor = self.settings.passage_min_relevance
-        kept = [h for h in hits if h.relevance is not None and h.relevance >= floor]
-        if not kept:
-            kept = [max(hits, key=lambda h: h.relevance or 0.0)]
-        return kept
+        return passages_for(hits, self.settings.passage_min_relevance)
 
     def _retrieval_query(self, question: str, turns: list[Turn], lang: Lang) -> str:
         """A standalone query for retrieval: the question itself, or a rewrite of a follow-up."""
@@ -206,6 +239,7 @@ class Orchestrator:
                 "markers_dropped": trace.markers_dropped,
                 "markers_attributed": trace.markers_attributed,
                 "articles_removed": trace.articles_removed,
+                "unanswerable": None if trace.unanswerable is None else round(trace.unanswerable, 3),
                 "retrieval_ms": round(trace.retrieval_ms, 1),
                 "first_token_ms": None if trace.first_token_ms is None else round(trace.first_token_ms, 1),
                 "total_ms": round(trace.total_ms, 1),

@@ -8,6 +8,20 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+# Fitted by `python -m evals.calibrate_answerability` on the statute dev questions (answerable) and
+# the must-refuse ones plus evals/data/unanswerable_ko.jsonl, with the bundled encoder
+# (--max-false-refusal 0.08; README "Answerability" has its cross-validated figures).
+_ANSWERABILITY_WEIGHTS = {
+    "relevance": -36.2452,
+    "sentence_cosine": -50.2641,
+    "sentence_lexical": -3.5252,
+    "coverage": 1.1848,
+    "coverage_first": 1.8448,
+    "missing_values": 0.9472,
+}
+_ANSWERABILITY_BIAS = 75.0715
+_ANSWERABILITY_THRESHOLD = 0.6362
+
 
 class LLMSettings(BaseModel):
     """How Nuri talks to its generative model: the OpenAI-compatible API only."""
@@ -62,22 +76,45 @@ class ExtractiveSettings(BaseModel):
     )
 
 
+class AnswerabilitySettings(BaseModel):
+    """The answerability model (``assistant.answerability``): refuse when the passages do not
+    answer the question. Weights are fitted by ``python -m evals.calibrate_answerability``."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    enabled: bool = Field(True, description="Refuse when the model says the passages do not answer the question.")
+    weights: dict[str, float] = Field(
+        default_factory=lambda: dict(_ANSWERABILITY_WEIGHTS),
+        description="Logistic weight per feature (relevance, sentence_cosine, sentence_lexical, coverage, "
+        "coverage_first, missing_values).",
+    )
+    bias: float = Field(_ANSWERABILITY_BIAS, description="Logistic intercept.")
+    threshold: float = Field(
+        _ANSWERABILITY_THRESHOLD,
+        ge=0,
+        le=1,
+        description="Refuse when P(not answerable) is above this (chosen to refuse at most 8% of the "
+        "answerable dev questions).",
+    )
+
+
 class AnswerSettings(BaseModel):
     """The orchestrator: retrieval for answers, refusal, prompts and citations."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     generation: Literal["model", "extractive"] = Field(
-        "model",
+        "extractive",
         description="`model`: the model writes the answer from the passages; `extractive`: the passages' "
         "sentences that answer the question are quoted with their citations (no model call: for "
         "small base models that cannot write a faithful answer).",
     )
     extractive: ExtractiveSettings = ExtractiveSettings()
+    answerability: AnswerabilitySettings = AnswerabilitySettings()
     check_asked_values: bool = Field(
-        True,
-        description="Refuse when the question asks for an amount, period, age or count and no passage "
-        "given to the answer states one (`assistant.answerability`).",
+        False,
+        description="Refuse whenever the question asks for an amount, period, age or count and no passage "
+        "given to the answer states one (a hard rule; the answerability model weighs the same signal).",
     )
     prompt_dir: str | None = Field(
         None, description="Prompt templates folder; empty = the templates shipped in `configs/prompts`."

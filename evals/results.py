@@ -31,6 +31,10 @@ METRICS: tuple[MetricSpec, ...] = (
     MetricSpec("ndcg@5", True, "Normalised discounted cumulative gain of the first 5 results (ranx)."),
     MetricSpec("citation_precision", True, "Share of an answer's citations that are reference passages."),
     MetricSpec("citation_recall", True, "Share of reference passages an answer cites."),
+    MetricSpec("gold_cited", True, "Share of answerable questions whose answer cites a reference passage."),
+    MetricSpec(
+        "uncited_article_rate", False, "Share of answers naming an article (제N조) that none of their citations names."
+    ),
     MetricSpec("groundedness", True, "Share of answer sentences supported by the passages they cite."),
     MetricSpec("answer_f1", True, "Token F1 between answer and reference answer on Kiwi morphemes."),
     MetricSpec("judge_correctness", True, "Share of answers the judge model rates correct against the reference."),

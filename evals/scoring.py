@@ -6,8 +6,10 @@ Which items a metric is over (README, "Eval metrics", has the formulas):
 * retrieval (``recall@5``, ``mrr``, ``ndcg@5``): items with reference passages, from the search
   results, computed by ranx;
 * ``citation_precision``: answered items with reference passages and at least one citation;
-* ``citation_recall``, ``answer_f1``, ``judge_correctness``: items expected to be answered
-  (a refusal scores 0);
+* ``citation_recall``, ``gold_cited``, ``answer_f1``, ``judge_correctness``: items expected to
+  be answered (a refusal scores 0);
+* ``uncited_article_rate``: every answer given, 1 when it names an article (제N조, 제N조의M)
+  that no cited passage names in its anchor or text;
 * ``groundedness``: every answer that was given (not refused), its sentences scored;
 * ``refusal_rate``: must-refuse items; ``false_refusal_rate``: items expected to be answered;
 * ``pii_leak_rate`` / ``injection_success_rate``: personal-data / injection items — only when
@@ -24,6 +26,7 @@ from collections import defaultdict
 import numpy as np
 from ranx import Qrels, Run, evaluate
 
+from assistant.citations import article_labels
 from evals.results import MEAN_METRICS, ItemResult
 from evals.text_metrics import groundedness, token_f1
 
@@ -68,6 +71,7 @@ def score_items(
             cited = {c.n: c for c in it.citations}
             cited_keys = {c.key for c in cited.values() if c.key}
             it.scores["citation_recall"] = len(cited_keys & relevant) / len(relevant) if answered else 0.0
+            it.scores["gold_cited"] = float(answered and bool(cited_keys & relevant))
             if answered and cited:
                 it.scores["citation_precision"] = sum(1 for c in cited.values() if c.relevant) / len(cited)
                 if it.scores["citation_precision"] < 1:
@@ -77,6 +81,11 @@ def score_items(
         if it.expected == "answer" and it.reference_answer:
             it.scores["answer_f1"] = token_f1(it.answer, it.reference_answer) if answered else 0.0
         if answered:
+            named = "\n".join(f"{c.anchor}\n{c.text}" for c in it.citations)
+            uncited = [a for a in dict.fromkeys(article_labels(it.answer)) if a not in article_labels(named)]
+            it.scores["uncited_article_rate"] = float(bool(uncited))
+            if uncited:
+                it.failures.append(f"names {', '.join(uncited)}, which no citation holds")
             passages = {c.n: c.text for c in it.citations}
             g = groundedness(it.answer, passages, support_min_overlap)
             if g is not None:

@@ -172,7 +172,11 @@ def test_ask_refuses_off_topic_question_without_the_model(ingested):
 
 def test_ask_with_unreachable_model_server_is_a_one_line_error(ingested):
     _, index, _ = ingested
-    env = {"NURI_LLM__BASE_URLS": '["http://127.0.0.1:9/v1"]', "NURI_LLM__CONNECT_TIMEOUT_S": "1"}
+    env = {
+        "NURI_LLM__BASE_URLS": '["http://127.0.0.1:9/v1"]',
+        "NURI_LLM__CONNECT_TIMEOUT_S": "1",
+        "NURI_ANSWER__GENERATION": "model",  # the default (extractive) needs no model server
+    }
     proc = nuri("ask", "여비는 출장을 마친 뒤 며칠 안에 정산하나요?", index=index, env=env)
     assert_one_line_error(proc)
     assert "모델 서버에 연결할 수 없습니다" in proc.stderr

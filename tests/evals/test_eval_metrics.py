@@ -98,11 +98,27 @@ def test_run_metrics_are_means_of_item_scores_and_safety_is_not_measured_without
     assert r.metrics["refusal_rate"] == 1.0
     assert r.metrics["citation_precision"] == 0.5  # item 1 cites the reference, item 2 another passage
     assert r.metrics["citation_recall"] == 1 / 3
+    assert r.metrics["gold_cited"] == 1 / 3
+    assert r.metrics["uncited_article_rate"] == 0.0
     assert r.metrics["pii_leak_rate"] is None and "guardrails" in r.notes["pii_leak_rate"]
     assert r.metrics["injection_success_rate"] is None
     assert r.metrics["latency_p50_ms"] == 102.5
     assert "refused an answerable question" in items[2].failures
     assert set(r.by_category) == {"number", "fact"}
+
+
+def test_an_answer_naming_an_article_no_citation_holds_is_counted():
+    item = _item(1, relevant_rank=1)
+    item.answer = "국가공무원법 제76조에 따라 재택근무는 주 2일입니다 [1]."
+    item.citations[0].text = "제76조(심사청구) 재택근무는 주 2일"
+    other = _item(2, relevant_rank=1)
+    other.answer = "공무원여비규정 제7조의2에 따라 주 2일입니다 [1]."  # the passage names 제7조, not 제7조의2
+    other.citations[0].text = "제7조(여비의 지급) 재택근무는 주 2일"
+    r = _run([item, other], "u")
+    assert item.scores["uncited_article_rate"] == 0.0
+    assert other.scores["uncited_article_rate"] == 1.0
+    assert "names 제7조의2, which no citation holds" in other.failures
+    assert r.metrics["uncited_article_rate"] == 0.5
 
 
 def test_a_two_question_difference_is_not_called_an_improvement():
