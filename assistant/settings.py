@@ -6,7 +6,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from assistant.answerability import AnswerabilityFeatures
 
 # Fitted by `python -m evals.calibrate_answerability` on the statute dev questions (answerable) and
 # the must-refuse ones plus evals/data/unanswerable_ko.jsonl, with the bundled encoder
@@ -89,6 +91,15 @@ class AnswerabilitySettings(BaseModel):
         "coverage_first, missing_values).",
     )
     bias: float = Field(_ANSWERABILITY_BIAS, description="Logistic intercept.")
+
+    @field_validator("weights")
+    @classmethod
+    def _known_features(cls, weights: dict[str, float]) -> dict[str, float]:
+        unknown = set(weights) - set(AnswerabilityFeatures.__dataclass_fields__)
+        if unknown:
+            raise ValueError(f"unknown answerability features: {', '.join(sorted(unknown))}")
+        return weights
+
     threshold: float = Field(
         _ANSWERABILITY_THRESHOLD,
         ge=0,

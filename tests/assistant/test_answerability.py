@@ -46,3 +46,13 @@ def test_a_temperature_question_is_not_answered_by_working_hours(article):
 def test_a_question_without_an_asked_value_is_never_refused_by_this_check(article):
     text = article("개인정보보호법/법률.md", "개인정보 보호법 제25조")
     assert unanswered_types("CCTV를 설치하려면 어떤 절차를 거쳐야 하나요?", [text]) == set()
+
+
+def test_answerability_weights_naming_an_unknown_feature_are_a_configuration_error():
+    from pydantic import ValidationError
+
+    from assistant.settings import AnswerabilitySettings
+
+    with pytest.raises(ValidationError, match="unknown answerability features: similarity"):
+        AnswerabilitySettings(weights={"similarity": 1.0})
+    assert AnswerabilitySettings(weights={"coverage": -1.0}).weights == {"coverage": -1.0}
