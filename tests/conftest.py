@@ -100,6 +100,22 @@ def open_index(settings, embedder):
         idx.close()
 
 
+def index_on_backend(backend: str, settings, embedder):
+    """A new NuriIndex on the temporary index dir: ``edge`` (Qdrant Edge, the embedded default) or
+    ``qdrant-local`` (the server backend through qdrant-client's in-memory local mode)."""
+    from qdrant_client import QdrantClient
+
+    from retrieval.index import NuriIndex
+    from retrieval.qdrant_store import QdrantStore
+
+    store = None
+    if backend == "qdrant-local":
+        store = QdrantStore(settings.index, dim=embedder.dim, create=True, client=QdrantClient(":memory:"))
+    return NuriIndex.open(
+        settings.retrieval, settings.resolve(settings.index_dir), create=True, embedder=embedder, store=store
+    )
+
+
 def write_md(folder: Path, name: str, title: str, sections: dict[str, str], meta: str | None = None) -> Path:
     """A small Markdown document with ``## heading`` sections (and an optional sidecar)."""
     folder.mkdir(parents=True, exist_ok=True)

@@ -4,7 +4,7 @@ qdrant-client (server backend, driven through its local mode)."""
 from __future__ import annotations
 
 import pytest
-from conftest import write_md
+from conftest import index_on_backend, write_md
 from qdrant_client import QdrantClient
 
 from retrieval.errors import QueryError
@@ -54,12 +54,7 @@ def _corpus(folder):
 def index(request, settings, embedder, tmp_path):
     corpus = tmp_path / "corpus"
     _corpus(corpus)
-    store = None
-    if request.param == "qdrant-local":
-        store = QdrantStore(settings.index, dim=embedder.dim, create=True, client=QdrantClient(":memory:"))
-    idx = NuriIndex.open(
-        settings.retrieval, settings.resolve(settings.index_dir), create=True, embedder=embedder, store=store
-    )
+    idx = index_on_backend(request.param, settings, embedder)
     report = Syncer(idx, settings.connectors, progress=False).sync([corpus])
     assert report.added == 3 and not report.failed
     yield idx

@@ -7,10 +7,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from qdrant_client import QdrantClient
+from conftest import index_on_backend
 
 from retrieval.index import NuriIndex, build_filter
-from retrieval.qdrant_store import QdrantStore
 from retrieval.settings import GraphSettings
 from retrieval.sync import Syncer
 from retrieval.types import Principal
@@ -82,12 +81,7 @@ def statute_index(request, settings, embedder, tmp_path: Path):
     (folder / "가상출장법").mkdir(parents=True)
     (folder / "가상출장법" / "법률.md").write_text(ACT, encoding="utf-8")
     (folder / "가상출장법" / "시행령.md").write_text(DECREE, encoding="utf-8")
-    store = None
-    if request.param == "qdrant-local":
-        store = QdrantStore(settings.index, dim=embedder.dim, create=True, client=QdrantClient(":memory:"))
-    index = NuriIndex.open(
-        settings.retrieval, settings.resolve(settings.index_dir), create=True, embedder=embedder, store=store
-    )
+    index = index_on_backend(request.param, settings, embedder)
     report = Syncer(index, settings.connectors, progress=False).sync([folder])
     assert not report.failed, report.failed
     yield index
