@@ -1,5 +1,6 @@
 """What an answer is, at the boundary: ``nuri ask --json`` and ``POST /v1/ask`` print exactly
-``{"answer", "citations": [{"n", "doc_id", "title", "anchor", "source", "text", "url"}], "refused"}``."""
+``{"answer", "citations": [{"n", "doc_id", "title", "anchor", "source", "text", "url"}], "refused",
+"guardrails": [{"name", "action", "reason", "reason_en", "stage"}]}``."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from assistant.errors import AssistantError
+from guardrails.decisions import GuardrailDecision
 from retrieval.types import Hit
 
 
@@ -34,6 +36,9 @@ class Answer(BaseModel):
     answer: str
     citations: list[Citation] = Field(default_factory=list)
     refused: bool = False
+    guardrails: list[GuardrailDecision] = Field(
+        default_factory=list, description="What the guardrails decided (personal data masked, input refused, …)."
+    )
 
 
 class HistoryTurn(BaseModel):
@@ -60,6 +65,7 @@ class AnswerTrace:
     unanswerable: float | None = None  # the answerability model's P(the passages do not answer)
     model: str = ""
     hits: list[Hit] = field(default_factory=list)
+    guardrails: list[GuardrailDecision] = field(default_factory=list)  # context checks (the service adds the rest)
 
 
 @dataclass(slots=True)

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, NoReturn
 
 from pydantic import ValidationError
 
+from assistant.callers import Caller, operator_caller
 from assistant.errors import AssistantError
 from configs.logs import setup_logging
 from configs.settings import ConfigFileError, Settings, load_settings
@@ -49,6 +50,7 @@ class CommandError(Exception):
 
 
 COMMAND_GROUP = "nuri.commands"
+CLEARANCES = ["public", "internal", "restricted"]
 
 
 def _plugins(sub: argparse._SubParsersAction) -> None:
@@ -86,6 +88,7 @@ def _parser() -> argparse.ArgumentParser:
     se.add_argument("--agency", help="이 기관(소관부처)의 문서만")
     se.add_argument("--doc-type", help="이 문서 유형만 (예: statute, guideline)")
     se.add_argument("--as-agency", help="이 기관 사용자 권한으로 검색 (기본: 운영자, 전체 열람)")
+    se.add_argument("--as-clearance", choices=CLEARANCES, default="internal", help="--as-agency의 열람 등급")
     se.add_argument("--json", action="store_true")
     se.add_argument("--index", type=Path)
 
@@ -94,6 +97,7 @@ def _parser() -> argparse.ArgumentParser:
     ak.add_argument("--agency", help="이 기관(소관부처)의 문서만")
     ak.add_argument("--doc-type", help="이 문서 유형만")
     ak.add_argument("--as-agency", help="이 기관 사용자 권한으로 (기본: 운영자, 전체 열람)")
+    ak.add_argument("--as-clearance", choices=CLEARANCES, default="internal", help="--as-agency의 열람 등급")
     ak.add_argument("--json", action="store_true", help='{"answer", "citations", "refused"} 출력')
     ak.add_argument("--index", type=Path)
 
@@ -163,10 +167,18 @@ def _print_hits(hits: list[Hit], as_json: bool) -> None:
         print(f"{h.rank}. [{h.score:.4f}] {h.anchor}  ({h.title})\n   {snippet}\n   {h.source}")
 
 
+def _cli_caller(args: argparse.Namespace) -> Caller:
+    """The operator (reads everything), or a user of ``--as-agency`` with ``--as-clearance``."""
+    me = operator_caller()
+    if not args.as_agency:
+        return me
+    return Caller(Principal(agency=args.as_agency, clearance=args.as_clearance), frozenset({"user"}), me.subject)
+
+
 def cmd_search(args: argparse.Namespace) -> int:
     settings = _settings(args)
     filters = SearchFilters(agency=args.agency, doc_type=args.doc_type)
-    principal = Principal(agency=args.as_agency) if args.as_agency else Principal(operator=True)
+    principal = _cli_caller(args).principal
     with _open_index(settings, create=False) as index:
         hits = index.search(args.query, top_k=args.top_k, filters=filters, principal=principal)
     _print_hits(hits, args.json)
@@ -191,9 +203,8 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     filters = SearchFilters(agency=args.agency, doc_type=args.doc_type)
-    principal = Principal(agency=args.as_agency) if args.as_agency else Principal(operator=True)
     with NuriService(settings) as service:
-        answer = service.ask(args.question, filters=filters, principal=principal)
+        answer = service.ask(args.question, filters=filters, caller=_cli_caller(args))
     _print_answer(answer, args.json)
     return 0
 
@@ -235,7 +246,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         f"삭제 {report.removed} · 실패 {len(report.failed)}",
         file=sys.stderr,
     )
-    serve(settings)
+    serve(settings, with_demo_key=True)
     return 0
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from assistant.answerability import (
@@ -27,6 +27,7 @@ from assistant.extractive import Quote, SentencePicker, compose
 from assistant.llm_client import LLMClient, ModelPrompt
 from assistant.prompts import Lang, PromptBook, Turn, detect_language
 from assistant.settings import AnswerSettings
+from guardrails.pipeline import PassageScreen
 from retrieval.index import NuriIndex
 from retrieval.types import Hit, Principal, SearchFilters
 
@@ -47,6 +48,16 @@ class Prepared:
     quotes: list[Quote] = field(default_factory=list)  # the passages' sentences, best first
 
 
+def checked_question(question: str | None, max_chars: int) -> str:
+    """The question stripped; InvalidQuestionError (400) when blank or over ``max_chars``."""
+    question = (question or "").strip()
+    if not question:
+        raise InvalidQuestionError("질문이 비어 있습니다")
+    if len(question) > max_chars:
+        raise InvalidQuestionError(f"질문이 너무 깁니다 ({len(question)}자 > {max_chars}자)")
+    return question
+
+
 def passages_for(hits: list[Hit], floor: float) -> list[Hit]:
     """The hits given to the answer, in rank order: those similar enough to the question (at least the best)."""
     kept = [h for h in hits if h.relevance is not None and h.relevance >= floor]
@@ -65,9 +76,17 @@ def measure_answerability(
 
 
 class Orchestrator:
-    def __init__(self, index: NuriIndex, llm: LLMClient, settings: AnswerSettings, prompts: PromptBook) -> None:
+    def __init__(
+        self,
+        index: NuriIndex,
+        llm: LLMClient,
+        settings: AnswerSettings,
+        prompts: PromptBook,
+        screen_passages: Callable[[list[str]], PassageScreen] | None = None,
+    ) -> None:
         self.index, self.llm, self.settings = index, llm, settings
         self.prompts = prompts
+        self.screen_passages = screen_passages  # the context guardrail (instructions hidden in documents)
         self.picker = SentencePicker(index.embedder, index.sparse, settings.extractive)
 
     def ask(
@@ -90,11 +109,7 @@ class Orchestrator:
         passages retrieved with the caller's permissions, the refusal decided and the prompt
         built (``prompt`` is None when Nuri refuses)."""
         s = self.settings
-        question = (question or "").strip()
-        if not question:
-            raise InvalidQuestionError("질문이 비어 있습니다")
-        if len(question) > s.max_question_chars:
-            raise InvalidQuestionError(f"질문이 너무 깁니다 ({len(question)}자 > {s.max_question_chars}자)")
+        question = checked_question(question, s.max_question_chars)
         t0 = time.perf_counter()
         lang = detect_language(question)
         trace = AnswerTrace(language=lang, model=self.llm.model)
@@ -114,6 +129,13 @@ class Orchestrator:
             prepared.refuse = "no relevant passage"
             return prepared
         prepared.passages = self._passages(hits)
+        if self.screen_passages is not None:
+            screen = self.screen_passages([h.text for h in prepared.passages])
+            trace.guardrails += screen.decisions
+            prepared.passages = [prepared.passages[i] for i in screen.keep]
+            if not prepared.passages:
+                prepared.refuse = "every passage was withheld by the context guardrail"
+                return prepared
         trace.passages = len(prepared.passages)
         missing = unanswered_types(question, [h.text for h in prepared.passages]) if s.check_asked_values else set()
         if missing:

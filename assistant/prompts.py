@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -36,12 +37,22 @@ class Turn:
     content: str
 
 
+def prompt_version(prompt_dir: Traversable) -> str:
+    """sha256 (12 hex) of every template file: which prompts an answer or an eval run used."""
+    h = hashlib.sha256()
+    for entry in sorted(prompt_dir.iterdir(), key=lambda e: e.name):
+        if entry.is_file():
+            h.update(entry.name.encode() + b"\0" + entry.read_bytes() + b"\0")
+    return h.hexdigest()[:12]
+
+
 class PromptBook:
     def __init__(self, prompt_dir: Traversable) -> None:
         """``prompt_dir``: a folder (``pathlib.Path``) or package data (``importlib.resources``)."""
         if not prompt_dir.is_dir():
             raise FileNotFoundError(f"프롬프트 폴더가 없습니다: {prompt_dir}")
         self.dir = prompt_dir
+        self.version = prompt_version(prompt_dir)
         stops = yaml.safe_load((prompt_dir / "stops.yaml").read_text(encoding="utf-8")) or {}
         self._stops: dict[str, dict[str, list[str]]] = stops
         self._templates: dict[tuple[str, Lang], str] = {}
@@ -109,6 +120,22 @@ class PromptBook:
 
     def refusal(self, lang: Lang) -> str:
         return self.template("refusal", lang)
+
+
+_FENCES = re.compile(r'"{3,}|</?\s*(?:자료|passages?|documents?)\s*>', re.IGNORECASE)
+
+
+def _defuse(m: re.Match[str]) -> str:
+    found = m.group(0)
+    return "'''" if found.startswith('"') else found.replace("<", "〈").replace(">", "〉")
+
+
+def unfenced(text: str) -> str:
+    """A passage that cannot close the data fence it sits in. The prompt marks passages as data
+    (inside <자료> … </자료>, each between triple quotes); look-alikes inside a passage are
+    defused (triple double quotes become triple single quotes, <자료> becomes 〈자료〉), so a
+    document cannot end its own quotation and speak as the user."""
+    return _FENCES.sub(_defuse, text)
 
 
 def _conversation(history: Sequence[Turn], lang: Lang) -> str:

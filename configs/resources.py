@@ -20,7 +20,16 @@ def profile(name: str) -> Traversable:
 
 
 def profile_names() -> list[str]:
-    return sorted(p.name.removesuffix(".yaml") for p in package_dir().iterdir() if p.name.endswith(".yaml"))
+    return sorted(
+        p.name.removesuffix(".yaml")
+        for p in package_dir().iterdir()
+        if p.name.endswith(".yaml") and p.name != "guardrails.yaml"
+    )
+
+
+def guardrails() -> Traversable:
+    """The shipped guardrail pipeline (``configs/guardrails.yaml``)."""
+    return package_dir() / "guardrails.yaml"
 
 
 def prompts_dir() -> Traversable:

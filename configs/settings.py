@@ -40,6 +40,9 @@ from configs import resources
 from configs.logs import LoggingSettings
 from connectors.settings import ConnectorSettings
 from evals.settings import EvalSettings
+from guardrails.audit import AuditSettings
+from guardrails.keys import KeySettings
+from guardrails.pipeline import GuardrailSettings
 from retrieval.settings import (
     ChunkingSettings,
     EmbedderSettings,
@@ -84,6 +87,19 @@ def read_config_file(settings_cls: type[BaseSettings]) -> dict[str, Any]:
     unknown = sorted(set(data) - set(settings_cls.model_fields))
     if unknown:
         raise ConfigFileError(f"설정 파일에 알 수 없는 키가 있습니다 ({where}): {', '.join(map(str, unknown))}")
+    return _deep_merge({"guardrails": read_guardrails_file()}, data)
+
+
+def read_guardrails_file() -> dict[str, Any]:
+    """``configs/guardrails.yaml``: the shipped guardrail pipeline (the ``guardrails:`` block that
+    a profile, ``NURI_CONFIG`` or ``NURI_GUARDRAILS__…`` variables change key by key)."""
+    text = resources.guardrails().read_text(encoding="utf-8")
+    try:
+        data = yaml.safe_load(text) or {}
+    except yaml.YAMLError as e:
+        raise ConfigFileError(f"configs/guardrails.yaml을 읽을 수 없습니다: {e}") from e
+    if not isinstance(data, dict):
+        raise ConfigFileError("configs/guardrails.yaml의 최상위는 키: 값 목록이어야 합니다")
     return data
 
 
@@ -99,6 +115,9 @@ class Settings(BaseSettings):
     home: Path | None = Field(None, description="Base of relative paths below; empty = the current directory.")
     index_dir: Path = Field(Path("data/index"), description="Embedded index folder (`index.backend: edge`).")
     sample_corpus: Path = Field(Path("samples/corpus"), description="What `nuri demo` indexes.")
+    data_dir: Path = Field(
+        Path("data"), description="State kept by the server: API keys and the audit trail (`{data_dir}` in their URLs)."
+    )
     connectors: ConnectorSettings = ConnectorSettings()
     embedder: EmbedderSettings = EmbedderSettings()
     sparse: SparseSettings = SparseSettings()
@@ -113,6 +132,9 @@ class Settings(BaseSettings):
     ui: UiSettings = UiSettings()
     eval: EvalSettings = EvalSettings()
     logging: LoggingSettings = LoggingSettings()
+    keys: KeySettings = KeySettings()
+    audit: AuditSettings = AuditSettings()
+    guardrails: GuardrailSettings = GuardrailSettings()
 
     @classmethod
     def settings_customise_sources(

@@ -11,7 +11,6 @@ documents of their own.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import re
 import subprocess
@@ -19,13 +18,13 @@ import sys
 import time
 import uuid
 from datetime import UTC, datetime
-from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 
 from tqdm import tqdm
 
 from assistant.errors import AssistantError, InvalidQuestionError
+from assistant.prompts import prompt_version
 from configs.settings import Settings
 from connectors.metadata import doc_id_for
 from evals.judge import Judge
@@ -92,14 +91,6 @@ def _filters_for(
     wanted = {r.doc for r in item.reference_passages if r.doc}
     ids += [doc_id for doc_id, source in index_docs.items() if Path(source).name in wanted]
     return SearchFilters(doc_ids=ids)
-
-
-def prompt_version(prompt_dir: Traversable) -> str:
-    h = hashlib.sha256()
-    for entry in sorted(prompt_dir.iterdir(), key=lambda e: e.name):
-        if entry.is_file():
-            h.update(entry.name.encode() + b"\0" + entry.read_bytes() + b"\0")
-    return h.hexdigest()[:12]
 
 
 def git_commit() -> str:

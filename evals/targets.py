@@ -16,8 +16,9 @@ from typing import Any, Protocol
 import httpx
 
 from assistant.answers import Answer, Citation
+from assistant.callers import operator_caller
 from assistant.service import NuriService
-from retrieval.types import Hit, Principal, SearchFilters
+from retrieval.types import Hit, SearchFilters
 
 
 class TargetError(RuntimeError):
@@ -63,7 +64,7 @@ class InProcessTarget:
 
     def __init__(self, service: NuriService) -> None:
         self.service = service
-        self.principal = Principal(operator=True)
+        self.caller = operator_caller()
 
     def describe(self, answers: bool = True) -> dict[str, str]:
         svc = self.service
@@ -80,13 +81,13 @@ class InProcessTarget:
         return {} if index is None else {doc_id: state.source for doc_id, state in index.documents().items()}
 
     def search(self, question: str, top_k: int, filters: SearchFilters | None = None) -> list[Hit]:
-        return self.service.search(question, top_k=top_k, filters=filters, principal=self.principal)
+        return self.service.search(question, top_k=top_k, filters=filters, caller=self.caller, endpoint="eval")
 
     def answer(self, question: str, filters: SearchFilters | None = None) -> AnswerOutcome:
         t0 = time.perf_counter()
         first: float | None = None
         final: Answer | None = None
-        for event in self.service.stream(question, filters=filters, principal=self.principal):
+        for event in self.service.stream(question, filters=filters, caller=self.caller, endpoint="eval"):
             if event.kind == "delta" and event.text and first is None:
                 first = (time.perf_counter() - t0) * 1000
             elif event.kind == "done":

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol, runtime_checkable
@@ -158,6 +159,36 @@ class OpenAIEmbedder:
         return int(len(text) / self.CHARS_PER_TOKEN) + 2
 
 
+class QueryCache:
+    """An embedder whose query vectors are remembered (the last ``size`` queries): the input
+    guardrails and the search both encode the question, and the encoder is the costly part."""
+
+    def __init__(self, inner: Embedder, size: int = 512) -> None:
+        self.inner, self.size = inner, size
+        self.name, self.dim = inner.name, inner.dim
+        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def embed_passages(self, texts: list[str]) -> np.ndarray:
+        return self.inner.embed_passages(texts)
+
+    def embed_query(self, text: str) -> np.ndarray:
+        with self._lock:
+            hit = self._cache.get(text)
+            if hit is not None:
+                self._cache.move_to_end(text)
+                return hit.copy()
+        vector = self.inner.embed_query(text)
+        with self._lock:
+            self._cache[text] = vector.copy()
+            while len(self._cache) > self.size:
+                self._cache.popitem(last=False)
+        return vector
+
+    def count_tokens(self, text: str) -> int:
+        return self.inner.count_tokens(text)
+
+
 def build_embedder(settings: EmbedderSettings) -> Embedder:
     """Create the configured embedder; raises EncoderUnavailableError with a clear reason."""
     backends: dict[str, Callable[[EmbedderSettings], Embedder]] = {
@@ -167,4 +198,4 @@ def build_embedder(settings: EmbedderSettings) -> Embedder:
     }
     emb = backends[settings.backend](settings)
     log.info("embedder ready", extra={"embedder": emb.name, "dim": emb.dim})
-    return emb
+    return QueryCache(emb)

@@ -27,7 +27,7 @@ from retrieval.payload import INDEX_FORMAT, ChunkPayload, point_id
 from retrieval.rerank import Reranker, build_reranker
 from retrieval.settings import RetrievalSettings
 from retrieval.sparse import KoreanSparseEncoder, SparseVector
-from retrieval.store import DocState, FieldMatch, FilterSpec, HybridQuery, IndexPoint, ScoredPayload, VectorStore
+from retrieval.store import AllOf, DocState, FieldMatch, FilterSpec, HybridQuery, IndexPoint, ScoredPayload, VectorStore
 from retrieval.types import Chunk, Hit, Principal, SearchFilters
 
 log = logging.getLogger(__name__)
@@ -43,11 +43,14 @@ def build_filter(filters: SearchFilters | None, principal: Principal) -> FilterS
             spec.must.append(FieldMatch("doc_type", [filters.doc_type]))
         if filters.doc_ids:
             spec.must.append(FieldMatch("doc_id", list(filters.doc_ids)))
-    if not principal.operator:
+    if not principal.operator:  # the reading rule of :class:`Principal`
         spec.should.append(FieldMatch("access", ["public"]))
-        if principal.agency:
+        if principal.agency and principal.may_read("internal"):
             spec.should.append(FieldMatch("access", ["internal"]))
-            spec.should.append(FieldMatch("allowed_agencies", [principal.agency]))
+        if principal.agency and principal.may_read("restricted"):
+            spec.should.append(
+                AllOf([FieldMatch("access", ["restricted"]), FieldMatch("allowed_agencies", [principal.agency])])
+            )
     return spec
 
 

@@ -31,12 +31,19 @@ class FieldMatch:
 
 
 @dataclass(slots=True)
+class AllOf:
+    """Every one of ``conditions`` holds: one alternative of a ``should``."""
+
+    conditions: list[FieldMatch]
+
+
+@dataclass(slots=True)
 class FilterSpec:
     """All of ``must``; when ``should`` is non-empty, at least one of ``should``; none of
     ``must_not``."""
 
     must: list[FieldMatch] = field(default_factory=list)
-    should: list[FieldMatch] = field(default_factory=list)
+    should: list[FieldMatch | AllOf] = field(default_factory=list)
     must_not: list[FieldMatch] = field(default_factory=list)
 
     @property
@@ -66,7 +73,13 @@ def translate_filter(
         return None
     must: list[Any] = [match(m.key, m.values) for m in flt.must]
     if flt.should:
-        must.append(make(should=[match(m.key, m.values) for m in flt.should]))
+        alternatives = [
+            make(must=[match(c.key, c.values) for c in m.conditions])
+            if isinstance(m, AllOf)
+            else match(m.key, m.values)
+            for m in flt.should
+        ]
+        must.append(make(should=alternatives))
     return make(must=must or None, must_not=excluded or None)
 
 

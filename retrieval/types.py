@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -43,11 +43,29 @@ class SearchFilters(BaseModel):
     doc_ids: list[str] | None = Field(None, description="Only these documents.")
 
 
+Clearance = Literal["public", "internal", "restricted"]
+CLEARANCE_RANK: dict[str, int] = {"public": 0, "internal": 1, "restricted": 2}
+
+
 class Principal(BaseModel):
-    """Who is asking. ``agency=None`` with ``operator=False`` sees public documents only."""
+    """Who is asking, as far as what they may read goes (the API's authenticated caller).
+
+    A chunk is readable when its ``access`` is ``public``; or ``internal`` and the principal
+    belongs to an agency with clearance ``internal`` or higher; or ``restricted`` and the
+    principal's agency is among the chunk's ``allowed_agencies`` (the owner is always listed)
+    with clearance ``restricted``. Nobody else gets more than public chunks. Operators (the CLI
+    on the server itself) read everything. The rule is a Qdrant filter
+    (:func:`retrieval.index.build_filter`), never a filter over results in Python.
+    """
+
+    model_config = ConfigDict(frozen=True)
 
     agency: str | None = None
+    clearance: Clearance = Field("public", description="Highest access level this principal may read.")
     operator: bool = Field(False, description="Operators (CLI on the server) see everything.")
+
+    def may_read(self, level: str) -> bool:
+        return CLEARANCE_RANK.get(level, 99) <= CLEARANCE_RANK[self.clearance]
 
 
 class Hit(BaseModel):

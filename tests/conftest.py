@@ -10,6 +10,7 @@ them (a developer's partial checkout) the tests that need those skip, with the r
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,8 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.pop("NURI_PROFILE", None)
 os.environ.pop("NURI_CONFIG", None)
 os.environ.pop("NURI_INDEX_DIR", None)
+# API keys and the audit trail of tests live in a throw-away folder, never the repository's data/.
+os.environ["NURI_DATA_DIR"] = tempfile.mkdtemp(prefix="nuri-test-data-")
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
@@ -73,7 +76,7 @@ def make_settings(root: Path, **overrides):
     free port (never one already running on the configured port, e.g. a ``make demo``)."""
     from configs.settings import load_settings
 
-    base = load_settings(index_dir=root / "index")
+    base = load_settings(index_dir=root / "index", data_dir=root / "data")
     return base.override(model_server={"port": 0, "log_file": str(root / "model-server.log")}, **overrides)
 
 
@@ -269,6 +272,17 @@ def answer_settings(base_url: str, **overrides):
     llm = {"base_urls": [base_url], **overrides.pop("llm", {})}
     answer = {"generation": "model", **overrides.pop("answer", {})}
     return load_settings().override(llm=llm, answer=answer, **overrides)
+
+
+def issue_key(service, agency: str = "누리행정청", clearance: str = "internal", roles=("user",)) -> str:
+    """A new API key of ``service``'s key store for this principal (the plaintext, as
+    ``nuri keys create`` prints it)."""
+    _, key = service.keys.create(agency, clearance, set(roles), label="test")
+    return key
+
+
+def bearer(key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}"}
 
 
 def search_service(settings, index):

@@ -7,7 +7,7 @@ from __future__ import annotations
 from urllib.parse import quote
 
 import pytest
-from conftest import make_settings, search_service, write_md
+from conftest import bearer, issue_key, make_settings, search_service, write_md
 from fastapi.testclient import TestClient
 
 from assistant.http.app import build_asgi
@@ -36,8 +36,12 @@ def client(tmp_path_factory, embedder):
     settings = make_settings(root, api={"max_body_bytes": 4096}, ui={"enabled": False})
     index = NuriIndex.open(settings.retrieval, settings.index_dir, create=True, embedder=embedder)
     Syncer(index, settings.connectors, progress=False).sync([corpus])
-    with search_service(settings, index) as service, TestClient(build_asgi(settings, service)) as c:
-        yield c
+    with search_service(settings, index) as service:
+        public_key = issue_key(service, agency="다른부처", clearance="public")
+        with TestClient(build_asgi(settings, service), headers=bearer(public_key)) as c:
+            c.internal_key = issue_key(service, agency="누리행정청", clearance="internal")  # type: ignore[attr-defined]
+            c.service = service  # type: ignore[attr-defined]
+            yield c
     index.close()
 
 
@@ -63,23 +67,48 @@ def test_search_returns_the_cli_json_items(client):
     assert hit["title"] == "정보공개 안내" and "10일" in hit["text"]
 
 
-def test_search_without_agency_header_sees_public_only(client):
+def test_a_public_clearance_key_sees_public_documents_only(client):
     titles = {h["title"] for h in client.post("/v1/search", json={"query": "재택근무 며칠", "top_k": 5}).json()}
     assert titles == {"정보공개 안내"}
 
 
-def test_agency_header_unlocks_internal_documents(client):
-    resp = client.post(
-        "/v1/search", json={"query": "재택근무 며칠", "top_k": 5}, headers={"X-Nuri-Agency": quote("누리행정청")}
-    )
+def test_an_internal_clearance_key_unlocks_internal_documents(client):
+    resp = client.post("/v1/search", json={"query": "재택근무 며칠", "top_k": 5}, headers=bearer(client.internal_key))
     assert "재택근무 지침" in {h["title"] for h in resp.json()}
+
+
+def test_a_forged_agency_header_without_a_key_gets_401_and_with_a_public_key_nothing_more(client):
+    forged = {"X-Nuri-Agency": quote("누리행정청"), "X-Nuri-Clearance": "restricted"}
+    resp = client.post("/v1/search", json={"query": "재택근무 며칠"}, headers={**forged, "Authorization": ""})
+    assert _error(resp, 401)["code"] == "unauthenticated"
+    assert resp.headers["www-authenticate"].startswith("Bearer")
+    titles = {h["title"] for h in client.post("/v1/search", json={"query": "재택근무 며칠"}, headers=forged).json()}
+    assert titles == {"정보공개 안내"}
+
+
+@pytest.mark.parametrize("auth", ["Bearer nuri_0123456789ab_wrongsecret", "Bearer x", "Basic abc", "nuri_key"])
+def test_unknown_or_malformed_keys_get_401(client, auth):
+    assert _error(client.post("/v1/search", json={"query": "정보공개"}, headers={"Authorization": auth}), 401)
+    assert _error(client.get("/v1/models", headers={"Authorization": auth}), 401)
+
+
+def test_a_revoked_key_stops_working_at_once(client):
+    key = issue_key(client.service)
+    assert client.post("/v1/search", json={"query": "정보공개"}, headers=bearer(key)).status_code == 200
+    client.service.keys.revoke(key.split("_")[1])
+    assert _error(client.post("/v1/search", json={"query": "정보공개"}, headers=bearer(key)), 401)
+
+
+def test_health_and_readiness_stay_open_without_a_key(client):
+    assert client.get("/healthz", headers={"Authorization": ""}).status_code == 200
+    assert client.get("/readyz", headers={"Authorization": ""}).status_code == 503  # open, but no model here
 
 
 def test_filters_in_body(client):
     resp = client.post(
         "/v1/search",
         json={"query": "재택근무", "filters": {"doc_type": "guideline"}},
-        headers={"X-Nuri-Agency": quote("누리행정청")},
+        headers=bearer(client.internal_key),
     )
     assert {h["title"] for h in resp.json()} == {"재택근무 지침"}
 
@@ -129,7 +158,11 @@ def test_openapi_docs_are_served(client):
 
 def test_missing_index_makes_search_and_readyz_503(tmp_path):
     settings = make_settings(tmp_path, index_dir=tmp_path / "absent", ui={"enabled": False})
-    with TestClient(build_asgi(settings)) as c:
+    from assistant.service import NuriService
+
+    with NuriService(settings, start_model=False) as service:
+        key = issue_key(service)
+    with TestClient(build_asgi(settings), headers=bearer(key)) as c:
         assert c.get("/healthz").status_code == 200
         err = _error(c.get("/readyz"), 503)
         assert "nuri ingest" in err["message"] and err["code"] == "not_ready"
@@ -152,14 +185,17 @@ def no_model(sample_index, tmp_path_factory):
     settings = answer_settings(
         UNREACHABLE, api={"max_body_bytes": 16384}, ui={"enabled": False}, llm={"connect_timeout_s": 1.0}
     )
-    with NuriService(settings, index=sample_index) as service, TestClient(build_asgi(settings, service)) as c:
-        yield c
+    with NuriService(settings, index=sample_index) as service:
+        key = issue_key(service)
+        with TestClient(build_asgi(settings, service), headers=bearer(key)) as c:
+            c.key = key  # type: ignore[attr-defined]
+            yield c
 
 
 def test_unknown_model_is_404_through_the_official_client(no_model):
     import openai
 
-    client = openai.OpenAI(base_url="http://testserver/v1", api_key="unused", http_client=no_model, max_retries=0)
+    client = openai.OpenAI(base_url="http://testserver/v1", api_key=no_model.key, http_client=no_model, max_retries=0)
     with pytest.raises(openai.NotFoundError) as raised:
         client.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": QUESTION}])
     body = raised.value.body  # the client unwraps {"error": {...}}

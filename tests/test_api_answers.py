@@ -14,7 +14,7 @@ import httpx
 import openai
 import pytest
 import uvicorn
-from conftest import answer_settings
+from conftest import answer_settings, bearer, issue_key
 
 from assistant.citations import markers_in
 from assistant.http.app import build_asgi
@@ -37,6 +37,7 @@ class LiveServer:
         self.port = _free_port()
         self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning"))
         self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.key = ""
 
     @property
     def url(self) -> str:
@@ -59,12 +60,14 @@ class LiveServer:
 def live(model_server, sample_index):
     settings = answer_settings(model_server.base_url, api={"max_body_bytes": 16384}, ui={"enabled": False})
     with NuriService(settings, index=sample_index) as service, LiveServer(build_asgi(settings, service=service)) as srv:
+        srv.key = issue_key(service)
         yield srv
 
 
 @pytest.fixture()
 def oai(live):
-    return openai.OpenAI(base_url=f"{live.url}/v1", api_key="unused", max_retries=0, timeout=300)
+    """The official client: its api_key goes out as ``Authorization: Bearer``, as Nuri expects."""
+    return openai.OpenAI(base_url=f"{live.url}/v1", api_key=live.key, max_retries=0, timeout=300)
 
 
 def _error(resp: httpx.Response, status: int) -> dict:
@@ -81,17 +84,19 @@ def test_readyz_reports_index_and_model(live):
 
 
 def test_ask_returns_exactly_the_answer_json(live):
-    resp = httpx.post(f"{live.url}/v1/ask", json={"question": QUESTION}, timeout=300)
+    resp = httpx.post(f"{live.url}/v1/ask", json={"question": QUESTION}, timeout=300, headers=bearer(live.key))
     assert resp.status_code == 200, resp.text
     body = resp.json()
-    assert set(body) == {"answer", "citations", "refused"}
+    assert set(body) == {"answer", "citations", "refused", "guardrails"}
     assert body["refused"] is False and body["citations"]
     assert all(set(c) == {"n", "doc_id", "title", "anchor", "source", "text", "url"} for c in body["citations"])
     assert markers_in(body["answer"]) == {c["n"] for c in body["citations"]}
 
 
 def test_ask_refuses_off_topic_question(live):
-    body = httpx.post(f"{live.url}/v1/ask", json={"question": "김치찌개 맛있게 끓이는 방법"}, timeout=300).json()
+    body = httpx.post(
+        f"{live.url}/v1/ask", json={"question": "김치찌개 맛있게 끓이는 방법"}, timeout=300, headers=bearer(live.key)
+    ).json()
     assert body["refused"] is True and body["citations"] == []
 
 
@@ -133,7 +138,7 @@ def test_langchain_chat_openai_users_see_the_sources(live):
     users see which passages the [n] markers point to (plain and streamed)."""
     from langchain_openai import ChatOpenAI
 
-    llm = ChatOpenAI(base_url=f"{live.url}/v1", api_key="unused", model="nuri", max_retries=0, timeout=300)
+    llm = ChatOpenAI(base_url=f"{live.url}/v1", api_key=live.key, model="nuri", max_retries=0, timeout=300)
     for content in (llm.invoke(QUESTION).content, "".join(str(c.content) for c in llm.stream(QUESTION))):
         assert isinstance(content, str)
         answer, _, footer = content.partition("\n\n출처:\n")
@@ -155,18 +160,20 @@ def test_unreachable_model_server_is_503_quickly(sample_index):
     unreachable = f"http://127.0.0.1:{_free_port()}/v1"
     settings = answer_settings(unreachable, llm={"connect_timeout_s": 1.0}, ui={"enabled": False})
     with NuriService(settings, index=sample_index) as service, LiveServer(build_asgi(settings, service=service)) as srv:
+        auth = bearer(issue_key(service))
         t0 = time.monotonic()
-        err = _error(httpx.post(f"{srv.url}/v1/ask", json={"question": QUESTION}, timeout=60), 503)
+        err = _error(httpx.post(f"{srv.url}/v1/ask", json={"question": QUESTION}, timeout=60, headers=auth), 503)
         assert "모델 서버" in err["message"] and err["code"] == "model_unavailable"
         _error(
             httpx.post(
                 f"{srv.url}/v1/chat/completions",
                 json={"model": "nuri", "messages": [{"role": "user", "content": QUESTION}], "stream": True},
                 timeout=60,
+                headers=auth,
             ),
             503,
         )
         _error(httpx.get(f"{srv.url}/readyz", timeout=60), 503)
         assert time.monotonic() - t0 < 30
         # search still works without the model
-        assert httpx.post(f"{srv.url}/v1/search", json={"query": QUESTION}).status_code == 200
+        assert httpx.post(f"{srv.url}/v1/search", json={"query": QUESTION}, headers=auth).status_code == 200

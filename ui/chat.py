@@ -15,23 +15,26 @@ returns ``(textbox, chat messages, sources markdown, notice markdown)``).
 The chat is the page's 채팅 tab; the 평가 tab beside it (:mod:`ui.evals_tab`) shows eval runs,
 reports and comparisons to callers with the evaluator role.
 
-The caller is identified by the same function as every API route
-(:func:`assistant.http.identity.principal_from_headers`), so the chat sees the same documents
-as ``/v1/search``.
+Sign-in: the page asks for an API key (Gradio's login form: 사용자 이름 = the key's id, 비밀번호 =
+the key; :func:`key_login`). Every event looks the key up again from its own request
+(:meth:`NuriService.caller_for_key`), so a revoked key stops working at once, and the chat
+reads with that key's principal: the same documents as ``/v1/search`` with the same key. The
+page shows the agency and clearance signed in, and what the guardrails did to each question
+("주민등록번호를 가렸습니다").
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import gradio as gr
 
 from assistant.answers import Answer, Citation, HistoryTurn
+from assistant.callers import Caller
 from assistant.errors import AssistantError
-from assistant.http.identity import principal_from_headers
 from retrieval.errors import RetrievalError
 from ui.evals_tab import TAB_LABEL as EVALS_TAB_LABEL
 from ui.evals_tab import build_evals_tab
@@ -62,6 +65,12 @@ EMPTY_QUESTION_NOTICE = "> ℹ️ 질문을 입력하세요."
 NOT_READY_NOTICE = "> ⛔ **지금은 답변할 수 없습니다.** {reason}"
 ERROR_NOTICE = "> ⛔ **오류가 발생했습니다.** {reason}"
 INTERNAL_ERROR = "내부 오류가 발생했습니다. 잠시 후 다시 시도하거나 관리자에게 문의해 주세요."
+SIGNED_OUT_NOTICE = "> ⛔ **로그인이 필요합니다.** API 키로 다시 로그인해 주세요 (키가 폐기되었을 수 있습니다)."
+LOGIN_MESSAGE = (
+    "누리에 로그인하세요. **사용자 이름**에는 키 ID(키 `nuri_<키 ID>_…`의 가운데 부분), **비밀번호**에는 "
+    "API 키 전체를 입력합니다. 키는 기관 관리자가 `nuri keys create`로 발급합니다."
+)
+CLEARANCE_KO = {"public": "공개", "internal": "내부", "restricted": "제한"}
 DISCLAIMER = (
     "누리는 색인된 기관 문서와 법령만 근거로 답합니다. 답변의 [번호]는 **근거 자료**의 번호입니다. "
     "중요한 결정 전에는 반드시 원문을 확인하세요."
@@ -114,10 +123,61 @@ def format_sources(citations: list[Citation]) -> str:
 
 
 # -- the UI ------------------------------------------------------------------------------------
+def key_login(service: NuriService) -> Callable[[str, str], bool]:
+    """Gradio's login check: the password is an active API key and the user name its key id."""
+
+    def check(username: str, password: str) -> bool:
+        try:
+            record = service.authenticate((password or "").strip())
+        except Exception:
+            log.exception("key check failed")
+            return False
+        return record is not None and (username or "").strip() == record.key_id
+
+    return check
+
+
+def signed_in_caller(service: NuriService, request: gr.Request | None) -> Caller | None:
+    """The caller of the key this request's session signed in with (looked up again: revoked = None)."""
+    return service.caller_for_key(getattr(request, "username", None) if request is not None else None)
+
+
+def key_roles(service: NuriService) -> Callable[[gr.Request | None], frozenset[str]]:
+    """The roles of a request's signed-in key, for the 평가 tab's checks."""
+
+    def roles_of(request: gr.Request | None) -> frozenset[str]:
+        who = signed_in_caller(service, request)
+        return who.roles if who is not None else frozenset()
+
+    return roles_of
+
+
+def who_line(caller: Caller | None) -> str:
+    """The signed-in line at the top of the page."""
+    if caller is None:
+        return "로그인하지 않았습니다."
+    p = caller.principal
+    clearance = CLEARANCE_KO.get(p.clearance, p.clearance)
+    roles = ", ".join(sorted(caller.roles))
+    return f"🔑 **{p.agency or '기관 없음'}** · 열람 등급: {clearance} ({p.clearance}) · 역할: {roles}"
+
+
+def guardrail_notice(answer: Answer) -> str:
+    """What the guardrails did, in plain Korean (one line each)."""
+    lines = [f"> 🛡️ {d.reason}" for d in answer.guardrails if d.action != "allow" and d.reason]
+    return "\n>\n".join(lines)
+
+
 def build_chat(service: NuriService, settings: Settings) -> gr.Blocks:
     """The chat page for ``service`` (not mounted; see :func:`mount_chat`)."""
     title = settings.ui.title
     examples = [q for q in settings.ui.examples if q and q.strip()]
+
+    def caller_of(request: gr.Request | None) -> Caller | None:
+        return signed_in_caller(service, request)
+
+    def signed_in(request: gr.Request) -> str:
+        return who_line(caller_of(request))
 
     def ask(
         question: str, state: ChatState | None, request: gr.Request
@@ -133,6 +193,12 @@ def build_chat(service: NuriService, settings: Settings) -> gr.Blocks:
         state.messages, state.sources = messages, SOURCES_PENDING
         yield "", messages, state.sources, "", state
 
+        who = caller_of(request)
+        if who is None:
+            reply["content"] = "⛔ 로그인이 필요합니다"
+            state.sources = SOURCES_NONE
+            yield "", messages, state.sources, SIGNED_OUT_NOTICE, state
+            return
         try:
             reason = service.not_ready_reason
         except Exception:
@@ -149,12 +215,7 @@ def build_chat(service: NuriService, settings: Settings) -> gr.Blocks:
         answer: Answer | None = None
         error: str | None
         try:
-            events = service.stream(
-                question,
-                list(state.turns),
-                filters=None,
-                principal=principal_from_headers(getattr(request, "headers", None), settings.api.agency_header),
-            )
+            events = service.stream(question, list(state.turns), filters=None, caller=who, endpoint="ui")
             for event in events:
                 if event.kind == "delta" and event.text:
                     text += event.text
@@ -184,7 +245,10 @@ def build_chat(service: NuriService, settings: Settings) -> gr.Blocks:
             HistoryTurn(role="user", content=question[:MAX_TURN_CHARS]),
             HistoryTurn(role="assistant", content=answer.answer[:MAX_TURN_CHARS]),
         ]
-        if answer.refused:
+        guarded = guardrail_notice(answer)
+        if guarded:
+            notice = guarded
+        elif answer.refused:
             notice = REFUSAL_NOTICE
         elif not answer.citations:
             notice = UNCITED_NOTICE
@@ -207,6 +271,7 @@ def build_chat(service: NuriService, settings: Settings) -> gr.Blocks:
     with gr.Blocks(title=title, analytics_enabled=False, fill_width=False) as blocks:
         state = gr.State(ChatState())
         gr.Markdown(f"# {title}")
+        who = gr.Markdown("", elem_id="nuri-who")
         with gr.Tabs(elem_id="nuri-tabs"):
             with gr.Tab(CHAT_TAB_LABEL, id="chat", elem_id="nuri-tab-chat"):
                 notice = gr.Markdown("", elem_classes=["nuri-notice"], elem_id="nuri-notice")
@@ -241,7 +306,7 @@ def build_chat(service: NuriService, settings: Settings) -> gr.Blocks:
                             SOURCES_EMPTY, line_breaks=True, elem_classes=["nuri-sources"], elem_id="nuri-sources"
                         )
             with gr.Tab(EVALS_TAB_LABEL, id="evals", elem_id="nuri-tab-evals"):
-                build_evals_tab(blocks, settings)
+                build_evals_tab(blocks, settings, roles_of=key_roles(service))
 
         outputs = [question, chatbot, sources, notice, state]
         asked = send.click(
@@ -265,6 +330,7 @@ def build_chat(service: NuriService, settings: Settings) -> gr.Blocks:
         )
         clear.click(new_chat, outputs=outputs, cancels=[asked, submitted], api_name="new_chat", queue=False)
         blocks.load(readiness, outputs=[notice], api_visibility="private", queue=False)
+        blocks.load(signed_in, outputs=[who], api_visibility="private", queue=False)
     return blocks
 
 
@@ -280,6 +346,8 @@ def mount_chat(app: fastapi.FastAPI, service: NuriService, settings: Settings) -
         footer_links=["api"],
         ssr_mode=False,
         show_error=False,
+        auth=key_login(service),
+        auth_message=LOGIN_MESSAGE,
     )
 
 

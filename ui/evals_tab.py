@@ -1,9 +1,8 @@
 """평가 tab of the chat page: eval runs, their reports and comparisons, for evaluators only.
 
-Who is an evaluator: the agency gateway sets a roles header (``api.roles_header``, e.g.
-``X-Nuri-Roles: evaluator``) and the role is ``ui.evaluator_role``
-(:func:`assistant.http.identity.roles_from_headers`). Every event handler reads the role from its
-own request, never from state set at page load; a caller without it gets only
+Who is an evaluator: the caller signed in to the chat with an API key whose roles include
+``ui.evaluator_role`` (or ``admin``). Every event handler looks the key up again from its own
+request (a revoked key loses access at once), never from state set at page load; a caller without it gets only
 :data:`EVALUATOR_ONLY` and no data, whether through the page or the API endpoints.
 
 An evaluator sees the runs of the history store (:class:`evals.history.History`, opened lazily
@@ -24,13 +23,12 @@ import html
 import logging
 import tempfile
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import gradio as gr
 
-from assistant.http.identity import roles_from_headers
 from evals.compare import compare
 from evals.history import History, RunNotFoundError, RunSummary
 from evals.report import render_report
@@ -74,11 +72,19 @@ REPORT_HEIGHT_PX = 900
 
 
 # -- who may look -------------------------------------------------------------------------------
-def is_evaluator(request: gr.Request | None, settings: Settings) -> bool:
-    """Whether this request's caller has ``ui.evaluator_role`` in the gateway's roles header."""
-    headers: Mapping[str, str] | None = getattr(request, "headers", None) if request is not None else None
+#: The roles of a request's signed-in caller (the chat passes the API key's; none when not signed in).
+RolesOf = Callable[[gr.Request | None], frozenset[str]]
+
+
+def no_roles(_: gr.Request | None) -> frozenset[str]:
+    return frozenset()
+
+
+def is_evaluator(request: gr.Request | None, settings: Settings, roles_of: RolesOf = no_roles) -> bool:
+    """Whether this request's signed-in caller holds ``ui.evaluator_role`` (admins hold every role)."""
     role = settings.ui.evaluator_role.strip().lower()
-    return bool(role) and role in roles_from_headers(headers, settings.api.roles_header)
+    roles = roles_of(request)
+    return bool(role) and (role in roles or "admin" in roles)
 
 
 # -- formatting ---------------------------------------------------------------------------------
@@ -129,8 +135,9 @@ class EvalsView:
     ``history`` is for tests; by default the store is opened on first use with
     :meth:`History.from_settings` (and opened again on the next call if that failed)."""
 
-    def __init__(self, settings: Settings, history: History | None = None) -> None:
+    def __init__(self, settings: Settings, history: History | None = None, roles_of: RolesOf = no_roles) -> None:
         self.settings = settings
+        self.roles_of = roles_of
         self._history = history
         self._lock = threading.Lock()
         self._reports_dir: Path | None = None
@@ -146,7 +153,7 @@ class EvalsView:
         """(notice, panel, runs table, run dropdown, compare A, compare B)."""
         hidden = gr.update(visible=False)
         empty_choice = gr.update(choices=[], value=None)
-        if not is_evaluator(request, self.settings):
+        if not is_evaluator(request, self.settings, self.roles_of):
             return NO_ACCESS_NOTICE, hidden, [], empty_choice, empty_choice, empty_choice
         shown = gr.update(visible=True)
         try:
@@ -169,7 +176,7 @@ class EvalsView:
     def report(self, run_id: str | None, request: gr.Request) -> tuple[str, str, Any]:
         """(notice, report frame, download button) for one run."""
         no_file = gr.update(value=None, visible=False)
-        if not is_evaluator(request, self.settings):
+        if not is_evaluator(request, self.settings, self.roles_of):
             return NO_ACCESS_NOTICE, REPORT_EMPTY, no_file
         if not run_id:
             return PICK_RUN_NOTICE, REPORT_EMPTY, no_file
@@ -186,7 +193,7 @@ class EvalsView:
 
     def compare(self, run_a: str | None, run_b: str | None, request: gr.Request) -> tuple[str, str]:
         """(notice, comparison markdown) of run A (baseline) against run B."""
-        if not is_evaluator(request, self.settings):
+        if not is_evaluator(request, self.settings, self.roles_of):
             return NO_ACCESS_NOTICE, COMPARE_EMPTY
         if not run_a or not run_b:
             return PICK_TWO_NOTICE, COMPARE_EMPTY
@@ -245,9 +252,11 @@ def _run_picker(label: str, scale: int, elem_id: str) -> gr.Dropdown:
     )
 
 
-def build_evals_tab(blocks: gr.Blocks, settings: Settings, view: EvalsView | None = None) -> EvalsView:
+def build_evals_tab(
+    blocks: gr.Blocks, settings: Settings, view: EvalsView | None = None, roles_of: RolesOf = no_roles
+) -> EvalsView:
     """The 평가 tab's content, built inside the current ``gr.Tab`` of ``blocks``; returns its handlers."""
-    view = view or EvalsView(settings)
+    view = view or EvalsView(settings, roles_of=roles_of)
     notice = gr.Markdown("", elem_classes=["nuri-notice"], elem_id="nuri-eval-notice")
     with gr.Column(visible=False, elem_id="nuri-eval-panel") as panel:
         with gr.Row():

@@ -7,8 +7,8 @@
     GET  /healthz, /readyz     liveness; readiness (503 with the reason)
     /ui                        the Gradio chat (mounted by ``ui.factory``), /docs the OpenAPI docs
 
-Errors: :mod:`assistant.http.errors` (one mapping, one JSON shape). The caller:
-:mod:`assistant.http.identity`.
+Errors: :mod:`assistant.http.errors` (one mapping, one JSON shape). The caller (API keys or a
+signed gateway identity; 401 otherwise, except /healthz and /readyz): :mod:`assistant.http.auth`.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from starlette.types import ASGIApp
 
+from assistant.http.auth import Authenticator
 from assistant.http.errors import install_error_handlers
 from assistant.http.limits import BodySizeLimit
 from assistant.http.routes import answers, health, openai, search
@@ -56,6 +57,7 @@ def create_app(settings: Settings, service: NuriService | None = None) -> FastAP
     )
     app.state.nuri = svc
     app.state.settings = settings
+    app.state.auth = Authenticator(settings.api.auth, svc)
     install_error_handlers(app)
     for module in (health, search, answers, openai):
         app.include_router(module.router)

@@ -25,6 +25,8 @@ from assistant.errors import (
     ModelResponseError,
     ModelServerError,
 )
+from guardrails.audit import AuditError
+from guardrails.keys import KeyStoreError
 from retrieval.errors import (
     EncoderUnavailableError,
     IndexBusyError,
@@ -54,12 +56,18 @@ ERROR_CODES: tuple[ErrorCode, ...] = (
               "the question is blank or too long, or the last chat message is not the user's", (InvalidQuestionError,)),
     ErrorCode(400, "invalid_query", "Invalid search query",
               "the search query is blank or too long, or `top_k` is above `search.max_top_k`", (QueryError,)),
+    ErrorCode(401, "unauthenticated", "Missing or invalid API key",
+              "no `Authorization: Bearer` key, an unknown or revoked key, or gateway headers without a valid signature "
+              "(every path except /healthz and /readyz)"),
+    ErrorCode(403, "forbidden", "Not allowed", "the caller's key lacks the role the route needs (e.g. `evaluator`, `admin`)"),
     ErrorCode(404, "not_found", "Not found", "unknown path"),
     ErrorCode(404, "model_not_found", "Unknown model", "`/v1/chat/completions` asked for a model other than `nuri`"),
     ErrorCode(405, "method_not_allowed", "Method not allowed", "wrong HTTP method for the path"),
     ErrorCode(413, "payload_too_large", "Request body too large",
               "the body is larger than `api.max_body_bytes` (rejected before it is read, so before any model call)"),
     ErrorCode(422, "invalid_request", "Invalid request", "malformed JSON, a missing or wrongly typed field, an unknown field"),
+    ErrorCode(429, "rate_limited", "Too many requests",
+              "the caller spent its `api.auth.rate_limit` budget; `Retry-After` says when to retry"),
     ErrorCode(500, "internal_error", "Internal error", "anything unexpected (logged; no details in the response)"),
     ErrorCode(502, "model_error", "The model server rejected the request",
               "the model server answered with an error (e.g. prompt too long for its context)", (ModelResponseError,)),
@@ -71,6 +79,9 @@ ERROR_CODES: tuple[ErrorCode, ...] = (
               (IndexUnavailableError, IndexBusyError)),
     ErrorCode(503, "encoder_unavailable", "Encoder unavailable",
               "the query encoder or reranker is missing or its server is down", (EncoderUnavailableError,)),
+    ErrorCode(503, "state_unavailable", "Key store or audit trail unavailable",
+              "the API key store or the audit trail cannot be read or written (nothing is answered unaudited)",
+              (KeyStoreError, AuditError)),
     ErrorCode(503, "not_ready", "Not ready", "`/readyz`: the index or the model server is not ready (the reason is in `message`)"),
 )  # fmt: skip
 _BY_CODE = {e.code: e for e in ERROR_CODES}
@@ -80,11 +91,14 @@ INTERNAL = _BY_CODE["internal_error"]
 class ApiError(Exception):
     """An error the HTTP layer itself decides (unknown model, body too large, not ready)."""
 
-    def __init__(self, code: str, message: str, message_en: str | None = None) -> None:
+    def __init__(
+        self, code: str, message: str, message_en: str | None = None, headers: dict[str, str] | None = None
+    ) -> None:
         spec = _BY_CODE[code]
         super().__init__(message)
         self.status, self.code = spec.status, code
         self.message, self.message_en = message, message_en or spec.message_en
+        self.headers = headers or {}
 
 
 def api_error(exc: Exception) -> ApiError:
@@ -105,7 +119,7 @@ def error_body(err: ApiError, with_status: bool = False) -> dict[str, Any]:
 
 
 def error_response(err: ApiError) -> JSONResponse:
-    return JSONResponse(status_code=err.status, content=error_body(err))
+    return JSONResponse(status_code=err.status, content=error_body(err), headers=err.headers or None)
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -141,7 +155,7 @@ def install_error_handlers(app: FastAPI) -> None:
             log.warning("request failed", extra={"code": err.code, "reason": err.message})
         return error_response(err)
 
-    for known in (ApiError, AssistantError, RetrievalError):
+    for known in (ApiError, AssistantError, RetrievalError, KeyStoreError, AuditError):
         app.add_exception_handler(known, _mapped)
 
     @app.exception_handler(Exception)

@@ -13,8 +13,22 @@ from assistant.modelserver.server import port_in_use
 from assistant.service import NuriService
 from configs.settings import Settings
 
+DEMO_LABEL = "demo"
+DEMO_AGENCY = "누리행정청"
 
-def serve(settings: Settings) -> None:
+
+def demo_key(service: NuriService) -> tuple[str, str]:
+    """A fresh local demo key (누리행정청, internal clearance, user + evaluator): earlier demo keys
+    are revoked first, since a key is shown only once. Returns (key id, key)."""
+    assert service.keys is not None
+    for old in service.keys.list(include_revoked=False):
+        if old.label == DEMO_LABEL:
+            service.keys.revoke(old.key_id)
+    record, key = service.keys.create(DEMO_AGENCY, "internal", {"user", "evaluator"}, label=DEMO_LABEL)
+    return record.key_id, key
+
+
+def serve(settings: Settings, with_demo_key: bool = False) -> None:
     host, port = settings.api.host, settings.api.port
     if port_in_use(host, port):
         raise AssistantError(
@@ -30,6 +44,16 @@ def serve(settings: Settings) -> None:
             print(f"Nuri 채팅: {base}{settings.ui.path}", flush=True)
         if service.model_server is not None:
             print(f"모델 서버({settings.model_server.engine}): {service.model_server.base_url}", flush=True)
+        if with_demo_key:
+            key_id, key = demo_key(service)
+            print(
+                f"데모 API 키 ({DEMO_AGENCY} · 내부 열람 · user, evaluator; 다시 실행하면 새 키로 바뀝니다):\n"
+                f"  채팅 로그인: 사용자 이름 {key_id} / 비밀번호 {key}\n"
+                f"  API: curl -H 'Authorization: Bearer {key}' -H 'Content-Type: application/json' "
+                f'-d \'{{"question": "재택근무는 일주일에 며칠까지 할 수 있나요?"}}\' {base}/v1/ask\n'
+                f"{key}",
+                flush=True,
+            )
         # The chat keeps a heartbeat connection per open browser tab: don't wait for them on exit.
         uvicorn.run(
             build_asgi(settings, service=service),

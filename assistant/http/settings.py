@@ -1,10 +1,63 @@
-"""Settings of the HTTP API (the ``api:`` block)."""
+"""Settings of the HTTP API (the ``api:`` block), including who may call it (``api.auth``)."""
 
 from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+
+
+class GatewaySettings(BaseModel):
+    """An agency SSO gateway in front of Nuri that vouches for its users with signed headers.
+
+    The gateway sends the user's identity in headers and an HMAC-SHA256 signature over them
+    (:func:`assistant.http.auth.gateway_signature`) made with a secret only it and Nuri know.
+    Headers without a valid, fresh signature are ignored: a client that reaches the port
+    directly cannot claim an agency."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    enabled: bool = Field(False, description="Accept identities signed by the agency gateway (needs `secret`).")
+    secret: SecretStr | None = Field(
+        None,
+        description="Shared HMAC secret of the gateway (set it from the environment: NURI_API__AUTH__GATEWAY__SECRET).",
+    )
+    max_skew_s: int = Field(
+        300, gt=0, description="Signed headers older (or newer) than this many seconds are refused."
+    )
+    subject_header: str = Field(
+        "X-Nuri-Subject", description="The user's id at the gateway (recorded in the audit trail)."
+    )
+    agency_header: str = Field("X-Nuri-Agency", description="The user's agency (percent-encoded UTF-8).")
+    clearance_header: str = Field("X-Nuri-Clearance", description="public | internal | restricted.")
+    roles_header: str = Field("X-Nuri-Roles", description="Comma-separated roles (user, admin, evaluator).")
+    timestamp_header: str = Field("X-Nuri-Timestamp", description="Unix seconds when the gateway signed.")
+    signature_header: str = Field("X-Nuri-Signature", description="Hex HMAC-SHA256 of the signed fields.")
+
+    @model_validator(mode="after")
+    def _secret_when_enabled(self) -> GatewaySettings:
+        if self.enabled and (self.secret is None or len(self.secret.get_secret_value()) < 16):
+            raise ValueError(
+                "api.auth.gateway.enabled needs a secret of at least 16 characters (NURI_API__AUTH__GATEWAY__SECRET)"
+            )
+        return self
+
+
+class RateLimitSettings(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    enabled: bool = Field(True, description="Limit requests per caller (API key or gateway subject).")
+    requests_per_minute: float = Field(120.0, gt=0, description="Sustained requests per minute per caller.")
+    burst: int = Field(30, gt=0, description="Requests a caller may make at once before the rate applies.")
+
+
+class AuthSettings(BaseModel):
+    """Every route except /healthz and /readyz needs an authenticated caller; there is no off switch."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    gateway: GatewaySettings = GatewaySettings()
+    rate_limit: RateLimitSettings = RateLimitSettings()
 
 
 class ApiSettings(BaseModel):
@@ -13,17 +66,10 @@ class ApiSettings(BaseModel):
     host: str = Field("127.0.0.1", description="Address `nuri serve` listens on.")
     port: int = Field(8000, ge=0, le=65535, description="Port of the API and the chat UI.")
     max_body_bytes: int = Field(64 * 1024, gt=0, description="Larger request bodies get 413 before they are read.")
-    agency_header: str = Field(
-        "X-Nuri-Agency",
-        description="Header carrying the caller's agency (percent-encoded UTF-8), set by the agency's gateway/SSO.",
-    )
     citations_in_content: Literal["footer", "off"] = Field(
         "footer",
         description="`/v1/chat/completions`: `footer` appends the sources (출처: [n] …) to the answer's content, "
         "for OpenAI clients that drop Nuri's `citations` field (LangChain's ChatOpenAI); `off`. "
         "`annotations` (url_citation per [n] marker) are always on the message.",
     )
-    roles_header: str = Field(
-        "X-Nuri-Roles",
-        description="Header carrying the caller's roles (comma-separated, e.g. `evaluator`), set by the agency's gateway/SSO.",
-    )
+    auth: AuthSettings = AuthSettings()

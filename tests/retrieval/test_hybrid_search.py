@@ -94,18 +94,29 @@ def test_anonymous_caller_sees_public_documents_only(index):
     assert hits and {h.metadata["access"] for h in hits} == {"public"}
 
 
-def test_internal_documents_need_an_identified_agency(index):
-    hits = index.search("재택근무 신청", top_k=10, principal=Principal(agency="다른부처"))
+def test_internal_documents_need_an_identified_agency_with_internal_clearance(index):
+    hits = index.search("재택근무 신청", top_k=10, principal=Principal(agency="다른부처", clearance="restricted"))
     titles = {h.title for h in hits}
     assert "재택근무 운영 지침" in titles
     assert "데이터 분석 과제 계획" not in titles  # restricted to its allowed agencies
+    public_only = index.search("재택근무 신청", top_k=10, principal=Principal(agency="다른부처", clearance="public"))
+    assert {h.metadata["access"] for h in public_only} == {"public"}
 
 
-def test_restricted_documents_reach_allowed_agencies_only(index):
-    allowed = index.search("민원 데이터 분석", top_k=10, principal=Principal(agency="누리행정청"))
+def test_restricted_documents_reach_allowed_agencies_with_restricted_clearance_only(index):
+    allowed = index.search(
+        "민원 데이터 분석", top_k=10, principal=Principal(agency="누리행정청", clearance="restricted")
+    )
     assert "데이터 분석 과제 계획" in {h.title for h in allowed}
-    owner = index.search("민원 데이터 분석", top_k=10, principal=Principal(agency="한빛데이터원"))
+    owner = index.search(
+        "민원 데이터 분석", top_k=10, principal=Principal(agency="한빛데이터원", clearance="restricted")
+    )
     assert "데이터 분석 과제 계획" in {h.title for h in owner}
+    for clearance in ("public", "internal"):  # the right agency, too low a clearance
+        low = index.search(
+            "민원 데이터 분석", top_k=10, principal=Principal(agency="한빛데이터원", clearance=clearance)
+        )
+        assert "데이터 분석 과제 계획" not in {h.title for h in low}
 
 
 @pytest.mark.parametrize("query", ["", "   "])

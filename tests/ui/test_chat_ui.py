@@ -16,12 +16,11 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from urllib.parse import quote
 
 import httpx
 import pytest
 import uvicorn
-from conftest import SAMPLES, answer_settings
+from conftest import SAMPLES, answer_settings, issue_key
 from fastapi import FastAPI
 from gradio_client import Client
 from starlette.routing import Mount
@@ -29,6 +28,7 @@ from starlette.routing import Mount
 from assistant.answers import Citation
 from assistant.service import NuriService
 from configs.settings import Settings, load_settings
+from guardrails.keys import key_id_of
 from retrieval.index import NuriIndex
 from retrieval.sync import Syncer
 from ui.chat import SOURCES_NONE, build_chat, format_sources, mount_chat
@@ -87,10 +87,10 @@ def serve(app: FastAPI, settings: Settings) -> Iterator[str]:
 
 
 @contextmanager
-def chat_client(url: str, agency: str | None = None) -> Iterator[Client]:
-    """A gradio_client session; ``agency`` is sent the way the gateway sends it."""
-    headers = {"X-Nuri-Agency": quote(agency)} if agency else None
-    client = Client(url, verbose=False, headers=headers, download_files=False)
+def chat_client(url: str, key: str) -> Iterator[Client]:
+    """A gradio_client session signed in with an API key (user name: its id; password: the key),
+    as a browser signs in on the chat's login form."""
+    client = Client(url, verbose=False, auth=(key_id_of(key) or "", key), download_files=False)
     try:
         yield client
     finally:
@@ -125,20 +125,23 @@ def component_texts(config: dict) -> str:
 
 # -- a service that cannot answer (fast) --------------------------------------------------------
 @pytest.fixture(scope="module")
-def unready(tmp_path_factory) -> Iterator[tuple[Settings, str]]:
-    settings = load_settings(index_dir=tmp_path_factory.mktemp("ui-unready") / "index").override(
-        ui={"examples": [EXAMPLE]}
-    )
-    service = NuriService(settings, start_model=False)  # never opened: no index, no model
+def unready(tmp_path_factory) -> Iterator[tuple[Settings, str, str]]:
+    root = tmp_path_factory.mktemp("ui-unready")
+    settings = load_settings(index_dir=root / "index", data_dir=root / "data").override(ui={"examples": [EXAMPLE]})
+    service = NuriService(settings, start_model=False).open()  # no index, so no model either: not ready
+    key = issue_key(service)
     app = FastAPI()
     mount_chat(app, service, settings)
-    with serve(app, settings) as base:
-        yield settings, base + settings.ui.path
+    try:
+        with serve(app, settings) as base:
+            yield settings, base + settings.ui.path, key
+    finally:
+        service.close()
 
 
 # -- the real thing: sample corpus + bundled model (slow) ---------------------------------------
 @pytest.fixture(scope="module")
-def live(tmp_path_factory, embedder, llamacpp_server) -> Iterator[tuple[Settings, str]]:
+def live(tmp_path_factory, embedder, llamacpp_server) -> Iterator[tuple[Settings, str, dict[str, str]]]:
     root = tmp_path_factory.mktemp("ui-live")
     settings = answer_settings(
         llamacpp_server.base_url,
@@ -154,10 +157,15 @@ def live(tmp_path_factory, embedder, llamacpp_server) -> Iterator[tuple[Settings
         assert report.added == len(CORPUS) and not report.failed
         service = NuriService(settings, index=index).open()
         assert service.not_ready_reason is None
+        keys = {
+            "public": issue_key(service, agency="다른부처", clearance="public"),
+            "hanbit": issue_key(service, agency="한빛데이터원", clearance="restricted"),
+            "hanbit_internal": issue_key(service, agency="한빛데이터원", clearance="internal"),
+        }
         app = FastAPI()
         mount_chat(app, service, settings)
         with serve(app, settings) as base:
-            yield settings, base + settings.ui.path
+            yield settings, base + settings.ui.path, keys
     finally:
         if service is not None:
             service.close()
@@ -165,11 +173,13 @@ def live(tmp_path_factory, embedder, llamacpp_server) -> Iterator[tuple[Settings
 
 
 @pytest.mark.parametrize("server", ["unready", pytest.param("live", marks=pytest.mark.slow)])
-def test_page_loads_with_korean_title_and_labels(server, request):
-    settings, url = request.getfixturevalue(server)
+def test_page_loads_with_korean_title_and_labels_after_signing_in_with_a_key(server, request):
+    settings, url, keys = request.getfixturevalue(server)
+    key = keys if isinstance(keys, str) else keys["public"]
     page = httpx.get(url, follow_redirects=True, timeout=30)
     assert page.status_code == 200
-    config = httpx.get(f"{url}/config", timeout=30).json()
+    with chat_client(url, key) as client:
+        config = client.config
     assert config["title"] == settings.ui.title
     texts = component_texts(config)
     for label in (settings.ui.title, "질문을 입력하세요", "보내기", "새 대화", "근거 자료"):
@@ -177,9 +187,18 @@ def test_page_loads_with_korean_title_and_labels(server, request):
     assert "ask" in {dep.get("api_name") for dep in config["dependencies"]}
 
 
+def test_the_chat_needs_a_valid_key(unready):
+    _, url, key = unready
+    assert httpx.get(f"{url}/config", timeout=30).status_code == 401  # nothing without signing in
+    for user, password in ((key_id_of(key) or "", key + "x"), ("someone", key), ("", "")):
+        with pytest.raises(Exception, match="(?i)login|auth|credential"):
+            Client(url, verbose=False, auth=(user, password), download_files=False)
+
+
 def test_examples_are_shown_when_configured(unready):
-    settings, url = unready
-    config = httpx.get(f"{url}/config", timeout=30).json()
+    settings, url, key = unready
+    with chat_client(url, key) as client:
+        config = client.config
     datasets = [c for c in config["components"] if c["type"] == "dataset"]
     assert len(datasets) == 1
     assert [EXAMPLE] in datasets[0]["props"]["samples"]
@@ -192,8 +211,8 @@ def test_no_examples_without_configured_ones(tmp_path):
 
 
 def test_not_ready_service_gives_a_korean_message_not_a_traceback(unready):
-    _, url = unready
-    with chat_client(url) as client:
+    _, url, key = unready
+    with chat_client(url, key) as client:
         chat, sources, notice = ask(client, ANSWERED)
     assert [m["role"] for m in chat] == ["user", "assistant"]
     assert text_of(chat[0]) == ANSWERED
@@ -205,8 +224,8 @@ def test_not_ready_service_gives_a_korean_message_not_a_traceback(unready):
 
 
 def test_blank_question_only_asks_for_one(unready):
-    _, url = unready
-    with chat_client(url) as client:
+    _, url, key = unready
+    with chat_client(url, key) as client:
         chat, _, notice = ask(client, "   ")
     assert chat == []
     assert "질문을 입력하세요" in notice
@@ -243,8 +262,8 @@ def test_sources_panel_lists_number_title_anchor_passage_and_source():
 # -- with the model ----------------------------------------------------------------------------
 @pytest.mark.slow
 def test_corpus_question_streams_an_answer_with_sources(live):
-    _, url = live
-    with chat_client(url) as client:
+    _, url, keys = live
+    with chat_client(url, keys["public"]) as client:
         job = client.submit(ANSWERED, api_name="/ask")
         _, chat, sources, notice = job.result(timeout=300)
         steps = job.outputs()
@@ -262,8 +281,8 @@ def test_corpus_question_streams_an_answer_with_sources(live):
 
 @pytest.mark.slow
 def test_off_topic_question_shows_the_refusal_notice(live):
-    _, url = live
-    with chat_client(url) as client:
+    _, url, keys = live
+    with chat_client(url, keys["public"]) as client:
         chat, sources, notice = ask(client, OFF_TOPIC)
     assert REFUSAL_NOTICE_TEXT in notice
     assert sources == SOURCES_NONE
@@ -271,21 +290,30 @@ def test_off_topic_question_shows_the_refusal_notice(live):
 
 
 @pytest.mark.slow
-def test_agency_header_decides_which_documents_can_be_cited(live):
-    _, url = live
-    with chat_client(url) as client:  # no header: public documents only
-        _, sources, notice = ask(client, RESTRICTED_QUESTION)
-    assert RESTRICTED_TITLE not in sources
-    with chat_client(url, agency="한빛데이터원") as client:
+def test_the_signed_in_key_decides_which_documents_can_be_cited(live):
+    _, url, keys = live
+    for name in ("public", "hanbit_internal"):  # another agency / the right agency, too low a clearance
+        with chat_client(url, keys[name]) as client:
+            _, sources, notice = ask(client, RESTRICTED_QUESTION)
+        assert RESTRICTED_TITLE not in sources
+    with chat_client(url, keys["hanbit"]) as client:
         _, sources, notice = ask(client, RESTRICTED_QUESTION)
     assert f"] {RESTRICTED_TITLE}**" in sources
     assert REFUSAL_NOTICE_TEXT not in notice
 
 
 @pytest.mark.slow
+def test_personal_data_in_a_question_is_masked_and_the_chat_says_so(live):
+    _, url, keys = live
+    with chat_client(url, keys["public"]) as client:
+        _, _, notice = ask(client, "제 주민등록번호 900101-1234568로 재택근무 신청이 되나요?")
+    assert "주민등록번호" in notice and "가렸습니다" in notice
+
+
+@pytest.mark.slow
 def test_conversation_continues_in_the_session_and_new_chat_resets_it(live):
-    _, url = live
-    with chat_client(url) as client:
+    _, url, keys = live
+    with chat_client(url, keys["public"]) as client:
         ask(client, OFF_TOPIC)
         chat, _, _ = ask(client, "오늘 날씨 어때?")  # a follow-up: history goes to the service
         assert [m["role"] for m in chat] == ["user", "assistant"] * 2
@@ -298,9 +326,9 @@ def test_conversation_continues_in_the_session_and_new_chat_resets_it(live):
 
 @pytest.mark.slow
 def test_service_errors_are_shown_as_korean_messages(live):
-    settings, url = live
+    settings, url, keys = live
     too_long = "가" * (settings.answer.max_question_chars + 1)
-    with chat_client(url) as client:
+    with chat_client(url, keys["public"]) as client:
         chat, sources, notice = ask(client, too_long)
     reply = text_of(chat[-1])
     assert "질문이 너무 깁니다" in reply and reply.startswith("⛔")

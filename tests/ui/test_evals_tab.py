@@ -3,7 +3,7 @@
 Runs live in a real temporary SQLite history store (``evals.history.History``). The handlers are
 called directly with real ``gr.Request`` objects built from Starlette requests (fast), and once
 through the mounted app, served by uvicorn and driven with ``gradio_client`` the way
-test_chat_ui.py drives the chat, with and without the gateway's roles header.
+test_chat_ui.py drives the chat, signed in with real API keys with and without the evaluator role.
 """
 
 from __future__ import annotations
@@ -14,18 +14,18 @@ from pathlib import Path
 
 import gradio as gr
 import pytest
+from conftest import issue_key
 from fastapi import FastAPI
-from gradio_client import Client
 from starlette.requests import Request
-from test_chat_ui import component_texts, serve
+from test_chat_ui import chat_client, component_texts, serve
 
-from assistant.http.identity import roles_from_headers
 from assistant.service import NuriService
 from configs.settings import Settings, load_settings
 from evals.history import History
 from evals.report import render_report
 from evals.results import METRICS, DatasetInfo, ItemResult, RunResult
-from ui.chat import mount_chat
+from guardrails.keys import key_id_of
+from ui.chat import key_roles, mount_chat
 from ui.evals_tab import (
     EVALUATOR_ONLY,
     NO_RUNS_NOTICE,
@@ -37,7 +37,6 @@ from ui.evals_tab import (
 OLD_RUN = "20261130T090000Z-old111"
 NEW_RUN = "20261201T090000Z-new222"
 SCRIPT_QUESTION = "<script>alert(1)</script> 재택근무 일수는?"
-EVALUATOR = {"X-Nuri-Roles": "evaluator"}
 
 
 def make_run(run_id: str, started_at: str, f1: list[float], p95: float) -> RunResult:
@@ -96,15 +95,17 @@ def make_run(run_id: str, started_at: str, f1: list[float], p95: float) -> RunRe
     )
 
 
-def gr_request(headers: dict[str, str] | None = None) -> gr.Request:
-    """A real gr.Request around a Starlette request carrying ``headers``."""
-    raw = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in (headers or {}).items()]
-    scope = {"type": "http", "method": "POST", "path": "/ui/gradio_api/queue/join", "headers": raw, "query_string": b""}
-    return gr.Request(request=Request(scope))
+def gr_request(key: str | None = None) -> gr.Request:
+    """A real gr.Request of a session signed in with ``key`` (Gradio puts the login's user name,
+    the key id, on every request of the session)."""
+    scope = {"type": "http", "method": "POST", "path": "/ui/gradio_api/queue/join", "headers": [], "query_string": b""}
+    return gr.Request(request=Request(scope), username=key_id_of(key) if key else None)
 
 
 def eval_settings(root: Path, history_url: str) -> Settings:
-    return load_settings(index_dir=root / "index").override(eval={"history_url": history_url}, ui={"examples": []})
+    return load_settings(index_dir=root / "index", data_dir=root / "data").override(
+        eval={"history_url": history_url}, ui={"examples": []}
+    )
 
 
 @pytest.fixture(scope="module")
@@ -124,25 +125,39 @@ def settings(tmp_path_factory, runs) -> Settings:
     return eval_settings(root, f"sqlite:///{db}")
 
 
+@pytest.fixture(scope="module")
+def service(settings) -> Iterator[NuriService]:
+    """The key store of a service (no index here: the tab needs none)."""
+    svc = NuriService(settings, start_model=False).open()
+    yield svc
+    svc.close()
+
+
+@pytest.fixture(scope="module")
+def keys(service) -> dict[str, str]:
+    return {
+        "evaluator": issue_key(service, roles=("evaluator",)),
+        "admin": issue_key(service, roles=("admin",)),
+        "user": issue_key(service, roles=("user",)),
+    }
+
+
+def view_of(settings: Settings, service: NuriService) -> EvalsView:
+    return EvalsView(settings, roles_of=key_roles(service))
+
+
 def no_data(outputs: object) -> None:
     text = str(outputs)
     assert OLD_RUN not in text and NEW_RUN not in text
     assert "gemma" not in text and "Traceback" not in text
 
 
-# -- the role -----------------------------------------------------------------------------------
-def test_roles_come_from_the_gateway_header_comma_separated_and_lower_cased():
-    assert roles_from_headers({"X-Nuri-Roles": " Evaluator , admin,, "}, "X-Nuri-Roles") == {"evaluator", "admin"}
-    assert roles_from_headers({"x-nuri-roles": "EVALUATOR"}, "X-Nuri-Roles") == {"evaluator"}
-    assert roles_from_headers({}, "X-Nuri-Roles") == frozenset()
-    assert roles_from_headers(None, "X-Nuri-Roles") == frozenset()
-
-
 # -- handlers, with real requests ---------------------------------------------------------------
-def test_without_the_role_only_the_notice_and_no_data(settings):
-    view = EvalsView(settings)
-    for headers in (None, {"X-Nuri-Roles": "viewer, admin"}, {"X-Nuri-Agency": "evaluator"}):
-        request = gr_request(headers)
+def test_without_the_role_only_the_notice_and_no_data(settings, service, keys):
+    view = view_of(settings, service)
+    revoked = issue_key(service, roles=("evaluator",))
+    service.keys.revoke(key_id_of(revoked))
+    for request in (gr_request(None), gr_request(keys["user"]), gr_request(revoked)):
         notice, panel, table, run, run_a, run_b = view.runs(request)
         assert EVALUATOR_ONLY in notice
         assert panel["visible"] is False and table == []
@@ -156,8 +171,9 @@ def test_without_the_role_only_the_notice_and_no_data(settings):
         assert EVALUATOR_ONLY in notice and table_md == ""
 
 
-def test_evaluator_sees_runs_newest_first(settings):
-    notice, panel, table, run, run_a, run_b = EvalsView(settings).runs(gr_request({"X-Nuri-Roles": "admin, Evaluator"}))
+def test_evaluator_sees_runs_newest_first(settings, service, keys):
+    assert view_of(settings, service).runs(gr_request(keys["admin"]))[0] == ""  # admins hold every role
+    notice, panel, table, run, run_a, run_b = view_of(settings, service).runs(gr_request(keys["evaluator"]))
     assert notice == "" and panel["visible"] is True
     assert [row[0] for row in table] == [NEW_RUN, OLD_RUN]
     assert len(table[0]) == len(RUN_HEADERS)
@@ -169,8 +185,8 @@ def test_evaluator_sees_runs_newest_first(settings):
     assert (run_a["value"], run_b["value"]) == (OLD_RUN, NEW_RUN)  # baseline A = the previous run
 
 
-def test_evaluator_opens_a_report_in_a_sandboxed_frame_and_can_download_it(settings, runs):
-    notice, frame, download = EvalsView(settings).report(OLD_RUN, gr_request(EVALUATOR))
+def test_evaluator_opens_a_report_in_a_sandboxed_frame_and_can_download_it(settings, runs, service, keys):
+    notice, frame, download = view_of(settings, service).report(OLD_RUN, gr_request(keys["evaluator"]))
     assert notice == ""
     assert frame.startswith("<iframe") and 'sandbox=""' in frame
     report = render_report(runs[0])
@@ -182,16 +198,17 @@ def test_evaluator_opens_a_report_in_a_sandboxed_frame_and_can_download_it(setti
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in report  # the failed item with <script> in its question
 
 
-def test_evaluator_compares_two_runs(settings):
-    notice, table = EvalsView(settings).compare(OLD_RUN, NEW_RUN, gr_request(EVALUATOR))
+def test_evaluator_compares_two_runs(settings, service, keys):
+    notice, table = view_of(settings, service).compare(OLD_RUN, NEW_RUN, gr_request(keys["evaluator"]))
     assert notice == ""
     assert OLD_RUN in table and NEW_RUN in table
     assert "| metric |" in table and "|---|" in table
     assert "| answer_f1 |" in table
 
 
-def test_missing_run_and_unreadable_store_are_korean_notices(settings, tmp_path):
-    view = EvalsView(settings)
+def test_missing_run_and_unreadable_store_are_korean_notices(settings, tmp_path, service, keys):
+    EVALUATOR = keys["evaluator"]
+    view = view_of(settings, service)
     notice, frame, download = view.report("nope-0000", gr_request(EVALUATOR))
     assert "찾을 수 없습니다" in notice and "nope-0000" in notice and frame == ""
     notice, table = view.compare(OLD_RUN, "nope-0000", gr_request(EVALUATOR))
@@ -201,36 +218,29 @@ def test_missing_run_and_unreadable_store_are_korean_notices(settings, tmp_path)
 
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("x")
-    broken = EvalsView(eval_settings(tmp_path, f"sqlite:///{blocker}/history.db"))
+    broken = view_of(eval_settings(tmp_path, f"sqlite:///{blocker}/history.db"), service)
     outputs = broken.runs(gr_request(EVALUATOR))
     assert outputs[0] == STORE_ERROR_NOTICE and outputs[2] == []
     notice, frame, _ = broken.report(NEW_RUN, gr_request(EVALUATOR))
     assert notice == STORE_ERROR_NOTICE and frame == ""
     assert "Traceback" not in str(outputs) + notice
 
-    empty = EvalsView(eval_settings(tmp_path, f"sqlite:///{tmp_path / 'empty.db'}"))
+    empty = view_of(eval_settings(tmp_path, f"sqlite:///{tmp_path / 'empty.db'}"), service)
     assert empty.runs(gr_request(EVALUATOR))[0] == NO_RUNS_NOTICE
 
 
 # -- through the mounted app --------------------------------------------------------------------
 @pytest.fixture(scope="module")
-def served(settings) -> Iterator[str]:
+def served(settings, service) -> Iterator[str]:
     app = FastAPI()
-    mount_chat(app, NuriService(settings, start_model=False), settings)
+    mount_chat(app, service, settings)
     with serve(app, settings) as base:
         yield base + settings.ui.path
 
 
-def client(url: str, headers: dict[str, str] | None = None) -> Client:
-    return Client(url, verbose=False, headers=headers, download_files=False)
-
-
-def test_page_has_chat_and_evals_tabs_and_no_run_data(served):
-    c = client(served)
-    try:
+def test_page_has_chat_and_evals_tabs_and_no_run_data(served, keys):
+    with chat_client(served, keys["user"]) as c:
         config = c.config
-    finally:
-        c.close()
     texts = component_texts(config)
     labels = {comp.get("props", {}).get("label") for comp in config["components"]}
     assert {"채팅", "평가"} <= labels
@@ -240,9 +250,8 @@ def test_page_has_chat_and_evals_tabs_and_no_run_data(served):
     assert {"ask", "eval_runs", "eval_report", "eval_compare"} <= apis
 
 
-def test_mounted_app_checks_the_role_header_on_every_call(served):
-    c = client(served)
-    try:
+def test_mounted_app_checks_the_signed_in_keys_role_on_every_call(served, keys):
+    with chat_client(served, keys["user"]) as c:
         outputs = c.predict(api_name="/eval_runs")
         assert EVALUATOR_ONLY in outputs[0]
         no_data(outputs)
@@ -250,11 +259,8 @@ def test_mounted_app_checks_the_role_header_on_every_call(served):
         assert EVALUATOR_ONLY in notice and frame == ""
         notice, table = c.predict(OLD_RUN, NEW_RUN, api_name="/eval_compare")
         assert EVALUATOR_ONLY in notice and table == ""
-    finally:
-        c.close()
 
-    c = client(served, EVALUATOR)
-    try:
+    with chat_client(served, keys["evaluator"]) as c:
         outputs = c.predict(api_name="/eval_runs")
         assert outputs[0] == ""
         assert NEW_RUN in str(outputs) and OLD_RUN in str(outputs)
@@ -264,5 +270,3 @@ def test_mounted_app_checks_the_role_header_on_every_call(served):
         assert download  # report.html, served from Gradio's cache
         notice, table = c.predict(OLD_RUN, NEW_RUN, api_name="/eval_compare")
         assert notice == "" and "| metric |" in table and "| answer_f1 |" in table
-    finally:
-        c.close()

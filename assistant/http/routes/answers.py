@@ -5,11 +5,11 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends
 
 from assistant.answers import Answer
+from assistant.callers import Caller
 from assistant.http import deps
-from assistant.http.identity import caller
+from assistant.http.auth import caller
 from assistant.http.schemas import AskRequest
 from assistant.service import NuriService
-from retrieval.types import Principal
 
 router = APIRouter(tags=["answers"])
 
@@ -17,7 +17,7 @@ router = APIRouter(tags=["answers"])
 @router.post("/v1/ask", response_model=Answer)
 def ask(
     body: AskRequest,
-    principal: Principal = Depends(caller),
+    who: Caller = Depends(caller),
     svc: NuriService = Depends(deps.service),
 ) -> Answer:
-    return svc.ask(body.question, body.history, body.filters, principal)
+    return svc.ask(body.question, body.history, body.filters, caller=who)

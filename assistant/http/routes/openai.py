@@ -24,17 +24,17 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import StreamingResponse
 
 from assistant.answers import AnswerEvent, HistoryTurn, final_answer
+from assistant.callers import Caller
 from assistant.errors import AssistantError, InvalidHistoryError, InvalidQuestionError
 from assistant.http import deps
+from assistant.http.auth import caller
 from assistant.http.errors import ApiError, api_error, error_body
-from assistant.http.identity import caller
 from assistant.http.schemas import MODEL_ID, ChatCompletionRequest, ChatMessageIn
 from assistant.prompts import detect_language
 from assistant.service import NuriService
 from assistant.sources import sources_footer, strip_footer, url_annotations
 from configs.settings import Settings
 from retrieval.errors import RetrievalError
-from retrieval.types import Principal
 
 log = logging.getLogger("nuri.api")
 router = APIRouter(tags=["openai"])
@@ -57,7 +57,7 @@ def split_messages(messages: list[ChatMessageIn]) -> tuple[str, list[HistoryTurn
     return messages[-1].text(), history
 
 
-@router.get("/v1/models")
+@router.get("/v1/models", dependencies=[Depends(caller)])
 def models() -> dict[str, Any]:
     return {"object": "list", "data": [{"id": MODEL_ID, "object": "model", "created": 0, "owned_by": "nuri"}]}
 
@@ -65,7 +65,7 @@ def models() -> dict[str, Any]:
 @router.post("/v1/chat/completions")
 def chat_completions(
     body: ChatCompletionRequest,
-    principal: Principal = Depends(caller),
+    who: Caller = Depends(caller),
     svc: NuriService = Depends(deps.service),
     settings: Settings = Depends(deps.settings),
 ) -> Any:
@@ -78,7 +78,7 @@ def chat_completions(
     question, history = split_messages(body.messages)
     cid, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
     footer_lang = detect_language(question) if settings.api.citations_in_content == "footer" else None
-    events = svc.stream(question, history, body.filters, principal)
+    events = svc.stream(question, history, body.filters, caller=who)
     first = next(events)  # retrieval + first model output: failures get a real status
     if not body.stream:
         final = final_answer(_chain(first, events))

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends
 
+from assistant.callers import Caller
 from assistant.http import deps
-from assistant.http.identity import caller
+from assistant.http.auth import caller
 from assistant.http.schemas import SearchRequest
 from assistant.service import NuriService
-from retrieval.types import Hit, Principal
+from retrieval.types import Hit
 
 router = APIRouter(tags=["search"])
 
@@ -16,7 +17,7 @@ router = APIRouter(tags=["search"])
 @router.post("/v1/search", response_model=list[Hit])
 def search(
     body: SearchRequest,
-    principal: Principal = Depends(caller),
+    who: Caller = Depends(caller),
     svc: NuriService = Depends(deps.service),
 ) -> list[Hit]:
-    return svc.search(body.query, top_k=body.top_k, filters=body.filters, principal=principal)
+    return svc.search(body.query, top_k=body.top_k, filters=body.filters, caller=who)

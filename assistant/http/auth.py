@@ -1,0 +1,177 @@
+"""Who is calling, proven: the one place a request's caller is established.
+
+Two ways in, nothing else:
+
+* **API keys** (``Authorization: Bearer nuri_…``), created by ``nuri keys create`` and stored
+  hashed (:mod:`guardrails.keys`). Each key is bound to a principal: agency, clearance
+  (public / internal / restricted) and roles (user, admin, evaluator).
+* **An agency SSO gateway** (``api.auth.gateway``), when enabled: the gateway sends the user's
+  subject, agency, clearance and roles in headers with a timestamp and an HMAC-SHA256 signature
+  made with a secret only it and Nuri share (:func:`gateway_signature`). Unsigned, stale or
+  wrongly signed headers are ignored, so a client that reaches the port directly cannot claim
+  an agency by setting a header.
+
+Anything else gets 401 (``/healthz`` and ``/readyz`` stay open). Each caller is then held to a
+token-bucket rate (``api.auth.rate_limit``): 429 with ``Retry-After`` when spent. What a caller
+may read is decided inside the Qdrant filter from its :class:`~retrieval.types.Principal`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import math
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Protocol
+from urllib.parse import unquote
+
+from fastapi import Request
+
+from assistant.callers import ROLES, Caller, KeyRecordLike, caller_from_record, clearance_of
+from assistant.http.errors import ApiError
+from assistant.http.settings import AuthSettings, GatewaySettings, RateLimitSettings
+from retrieval.types import Principal
+
+
+class KeyAuthenticator(Protocol):
+    def authenticate(self, presented: str) -> KeyRecordLike | None: ...
+
+
+def gateway_signature(
+    secret: str, timestamp: str, subject: str, agency: str, clearance: str, roles: str, method: str, path: str
+) -> str:
+    """The hex HMAC-SHA256 a gateway sends in ``X-Nuri-Signature``: over the header values exactly
+    as sent (the agency still percent-encoded), the request method and path, one per line."""
+    message = "\n".join([timestamp, subject, agency, clearance, roles, method.upper(), path]).encode("utf-8")
+    return hmac.new(secret.encode("utf-8"), message, hashlib.sha256).hexdigest()
+
+
+def _header(headers: Mapping[str, str], name: str) -> str:
+    return (headers.get(name) or headers.get(name.lower()) or "").strip()
+
+
+def _roles(raw: str) -> frozenset[str]:
+    return frozenset(r for part in raw.split(",") if (r := part.strip().lower()) in ROLES)
+
+
+def caller_from_gateway(headers: Mapping[str, str], method: str, path: str, gw: GatewaySettings) -> Caller | None:
+    """The gateway's user when the signature over its headers is valid and fresh, else None."""
+    if not gw.enabled or gw.secret is None:
+        return None
+    signature = _header(headers, gw.signature_header)
+    timestamp = _header(headers, gw.timestamp_header)
+    if not signature or not timestamp.isdigit() or abs(time.time() - int(timestamp)) > gw.max_skew_s:
+        return None
+    subject = _header(headers, gw.subject_header)
+    agency_raw = _header(headers, gw.agency_header)
+    clearance_raw = _header(headers, gw.clearance_header)
+    roles_raw = _header(headers, gw.roles_header)
+    expected = gateway_signature(
+        gw.secret.get_secret_value(), timestamp, subject, agency_raw, clearance_raw, roles_raw, method, path
+    )
+    if not subject or not hmac.compare_digest(expected, signature.lower()):
+        return None
+    agency = unquote(agency_raw) or None
+    principal = Principal(agency=agency, clearance=clearance_of(clearance_raw) if agency else "public")
+    return Caller(principal=principal, roles=_roles(roles_raw) or frozenset({"user"}), subject=f"gateway:{subject}")
+
+
+def caller_from_key(presented: str, keys: KeyAuthenticator) -> Caller | None:
+    record = keys.authenticate(presented)
+    return None if record is None else caller_from_record(record)
+
+
+def bearer_token(headers: Mapping[str, str]) -> str | None:
+    raw = _header(headers, "Authorization")
+    scheme, _, token = raw.partition(" ")
+    return token.strip() or None if scheme.lower() == "bearer" else None
+
+
+@dataclass
+class RateLimiter:
+    """A token bucket per caller: ``burst`` requests at once, refilled at ``requests_per_minute``."""
+
+    settings: RateLimitSettings
+    _buckets: dict[str, tuple[float, float]] = field(default_factory=dict)  # subject -> (tokens, updated)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def take(self, subject: str, now: float | None = None) -> float | None:
+        """None when the request may go ahead, else the seconds until it may (``Retry-After``)."""
+        if not self.settings.enabled:
+            return None
+        now = time.monotonic() if now is None else now
+        rate = self.settings.requests_per_minute / 60.0
+        with self._lock:
+            tokens, updated = self._buckets.get(subject, (float(self.settings.burst), now))
+            tokens = min(float(self.settings.burst), tokens + (now - updated) * rate)
+            if tokens >= 1.0:
+                self._buckets[subject] = (tokens - 1.0, now)
+                return None
+            self._buckets[subject] = (tokens, now)
+            return (1.0 - tokens) / rate
+
+
+class Authenticator:
+    """Resolves and rate-limits callers (one per app; the chat UI signs in through it too)."""
+
+    def __init__(self, settings: AuthSettings, keys: KeyAuthenticator) -> None:
+        self.settings, self.keys = settings, keys
+        self.limiter = RateLimiter(settings.rate_limit)
+
+    def resolve(self, headers: Mapping[str, str], method: str, path: str) -> Caller:
+        token = bearer_token(headers)
+        caller = caller_from_key(token, self.keys) if token else None
+        if caller is None and token is None:
+            caller = caller_from_gateway(headers, method, path, self.settings.gateway)
+        if caller is None:
+            raise unauthenticated(
+                "API 키가 없거나 올바르지 않습니다" if token is None else "API 키가 올바르지 않거나 폐기되었습니다"
+            )
+        self.throttle(caller)
+        return caller
+
+    def throttle(self, caller: Caller) -> None:
+        wait = self.limiter.take(caller.subject)
+        if wait is not None:
+            seconds = max(1, math.ceil(wait))
+            raise ApiError(
+                "rate_limited",
+                f"요청이 너무 많습니다. {seconds}초 후 다시 시도하세요",
+                f"Too many requests; retry in {seconds} s",
+                headers={"Retry-After": str(seconds)},
+            )
+
+
+def unauthenticated(message: str) -> ApiError:
+    return ApiError(
+        "unauthenticated",
+        f"{message} (Authorization: Bearer <키>; 키는 관리자가 `nuri keys create`로 발급)",
+        "Missing or invalid API key (Authorization: Bearer <key>)",
+        headers={"WWW-Authenticate": 'Bearer realm="nuri"'},
+    )
+
+
+def caller(request: Request) -> Caller:
+    """FastAPI dependency: the authenticated caller of this request (401/429 otherwise)."""
+    cached = getattr(request.state, "caller", None)
+    if isinstance(cached, Caller):
+        return cached
+    auth: Authenticator = request.app.state.auth
+    resolved = auth.resolve(request.headers, request.method, request.url.path)
+    request.state.caller = resolved
+    return resolved
+
+
+def require_role(role: str) -> object:
+    """A dependency factory: the caller must hold ``role`` (admins hold every role)."""
+
+    def _check(request: Request) -> Caller:
+        who = caller(request)
+        if not who.has_role(role):
+            raise ApiError("forbidden", f"이 기능에는 '{role}' 역할이 필요합니다", f"This needs the '{role}' role")
+        return who
+
+    return _check

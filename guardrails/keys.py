@@ -1,0 +1,332 @@
+"""API keys bound to principals (``nuri keys create|list|revoke``), stored hashed.
+
+A key reads ``nuri_<key id>_<secret>``: the key id (12 hex digits) is not secret, it names the
+row to look up; the secret is ``secrets.token_urlsafe(32)`` (256 random bits). Only a hash of
+``<key id>:<secret>`` is stored. Because the secret is high-entropy random, a fast hash is
+enough: no one can guess it, so a slow password hash (bcrypt, argon2) would add nothing but
+latency to every request. The hash is SHA-256, or HMAC-SHA256 keyed with a server secret (the
+*pepper*, ``keys.pepper`` / ``NURI_KEYS__PEPPER``) when one is configured, so that a copy of
+the database alone does not let anyone test guesses offline. Each row records which of the two
+it used. Verification compares hashes in constant time (:func:`hmac.compare_digest`), and an
+unknown key id is checked against a dummy hash, so the time taken does not tell a wrong secret
+from a malformed key (whether a key id exists is not secret).
+
+The plaintext key is returned once, by :meth:`KeyStore.create`, and never stored or logged.
+SQLAlchemy Core on one table: a SQLite file (WAL, transactions; safe with several threads and
+processes) or a PostgreSQL URL.
+"""
+
+from __future__ import annotations
+
+import builtins
+import hashlib
+import hmac
+import json
+import logging
+import re
+import secrets
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Literal, get_args
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_serializer, field_validator
+from sqlalchemy import Column, MetaData, String, Table, select, update
+from sqlalchemy.engine import Row
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+
+from guardrails.store import database_url, open_engine, read_transaction, safe_url, write_transaction
+
+log = logging.getLogger("nuri.guardrails.keys")
+
+Clearance = Literal["public", "internal", "restricted"]
+Role = Literal["user", "admin", "evaluator"]
+CLEARANCES: tuple[str, ...] = get_args(Clearance)
+ROLES: tuple[str, ...] = get_args(Role)
+
+KEY_PREFIX = "nuri"
+_KEY_RE = re.compile(r"nuri_([0-9a-f]{12})_([A-Za-z0-9_-]{43})")
+_SCHEME_SHA256 = "sha256"
+_SCHEME_HMAC = "hmac-sha256"
+_DUMMY_HASH = "0" * 64
+
+_meta = MetaData()
+api_keys = Table(
+    "api_keys",
+    _meta,
+    Column("key_id", String(12), primary_key=True),
+    Column("label", String(200), nullable=False),
+    Column("agency", String(200), nullable=False, index=True),
+    Column("clearance", String(16), nullable=False),
+    Column("roles", String(200), nullable=False),  # JSON list, sorted
+    Column("hash_scheme", String(16), nullable=False),
+    Column("secret_hash", String(64), nullable=False),
+    Column("created_at", String(40), nullable=False),
+    Column("revoked_at", String(40), nullable=True),
+    Column("last_used_at", String(40), nullable=True),
+)
+
+
+class KeySettings(BaseModel):
+    """The ``keys:`` block."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    url: str = Field(
+        "sqlite:///{data_dir}/nuri.db",
+        description="API key store (SQLAlchemy URL): `{data_dir}` is the data folder; a relative SQLite path is "
+        "relative to `home`; or a database server URL (PostgreSQL).",
+    )
+    pepper: SecretStr | None = Field(
+        None,
+        description="Server secret mixed into key hashes (HMAC-SHA256); set it through the environment "
+        "(`NURI_KEYS__PEPPER`), never in a committed file. Empty = SHA-256. Keys made with a pepper stop "
+        "working when it is removed or changed.",
+    )
+    last_used_resolution_s: int = Field(
+        60, ge=0, description="`last_used_at` is written at most once per this many seconds per key."
+    )
+
+    def resolved_url(self, data_dir: Path, home: Path | None = None) -> str:
+        """:attr:`url` with ``{data_dir}`` and a relative SQLite path made absolute."""
+        return database_url(self.url, data_dir, home)
+
+
+class KeyStoreError(RuntimeError):
+    """The key store cannot be opened, read or written."""
+
+
+class KeyNotFoundError(KeyError):
+    """No key with that id."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else "key not found"
+
+
+class KeyRecord(BaseModel):
+    """A key's principal and bookkeeping; never its secret or hash."""
+
+    model_config = ConfigDict(frozen=True)
+
+    key_id: str = Field(..., description="The non-secret id inside the key (`nuri_<key_id>_…`).")
+    label: str = Field("", description="What the key is for (free text).")
+    agency: str = Field(..., min_length=1, description="The agency whose documents the key may read.")
+    clearance: Clearance = Field(..., description="Highest access level it may read.")
+    roles: frozenset[Role] = Field(..., min_length=1, description="user, admin, evaluator.")
+    created_at: datetime
+    revoked_at: datetime | None = None
+    last_used_at: datetime | None = None
+
+    @property
+    def active(self) -> bool:
+        return self.revoked_at is None
+
+    @field_validator("agency")
+    @classmethod
+    def _strip(cls, v: str) -> str:
+        v = v.strip()
+        if not v:
+            raise ValueError("agency is empty")
+        return v
+
+    @field_serializer("roles")
+    def _sorted_roles(self, roles: frozenset[str]) -> builtins.list[str]:
+        return sorted(roles)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _iso(dt: datetime) -> str:
+    return dt.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def _parse(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+def key_id_of(presented: str) -> str | None:
+    """The key id of a well-formed key, else None (nothing about the secret)."""
+    m = _KEY_RE.fullmatch(presented) if isinstance(presented, str) else None
+    return m.group(1) if m else None
+
+
+class KeyStore:
+    """API keys in a database (see the module docstring). Thread-safe; several processes may
+    share a SQLite file."""
+
+    def __init__(self, url: str, pepper: str | None = None, last_used_resolution_s: int = 60) -> None:
+        self.url = url
+        self._pepper = pepper.encode("utf-8") if pepper else None
+        self._resolution = timedelta(seconds=last_used_resolution_s)
+        try:
+            self.engine = open_engine(url)
+            with write_transaction(self.engine) as conn:
+                _meta.create_all(conn)
+        except (SQLAlchemyError, OSError, ValueError) as e:
+            raise KeyStoreError(f"API 키 저장소를 열 수 없습니다 ({safe_url(url)}): {e}") from e
+
+    @classmethod
+    def from_settings(cls, settings: KeySettings, data_dir: Path, home: Path | None = None) -> KeyStore:
+        pepper = settings.pepper.get_secret_value() if settings.pepper else None
+        return cls(settings.resolved_url(data_dir, home), pepper, settings.last_used_resolution_s)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> KeyStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- hashing ---------------------------------------------------------------------------
+
+    def _hash(self, scheme: str, key_id: str, secret: str) -> str | None:
+        message = f"{key_id}:{secret}".encode()
+        if scheme == _SCHEME_HMAC:
+            if self._pepper is None:
+                return None
+            return hmac.new(self._pepper, message, hashlib.sha256).hexdigest()
+        return hashlib.sha256(message).hexdigest()
+
+    # -- operations ------------------------------------------------------------------------
+
+    def create(
+        self, agency: str, clearance: str, roles: frozenset[str] | set[str] | builtins.list[str], label: str = ""
+    ) -> tuple[KeyRecord, str]:
+        """A new key for this principal: (its record, the plaintext key — shown once, stored
+        nowhere). ``ValueError`` (pydantic's ``ValidationError``) for an unknown clearance or
+        role, an empty agency or no role."""
+        scheme = _SCHEME_HMAC if self._pepper else _SCHEME_SHA256
+        for _ in range(5):
+            key_id = secrets.token_hex(6)
+            secret = secrets.token_urlsafe(32)
+            record = KeyRecord.model_validate(
+                {
+                    "key_id": key_id,
+                    "label": label.strip(),
+                    "agency": agency,
+                    "clearance": clearance,
+                    "roles": frozenset(roles),
+                    "created_at": _now(),
+                }
+            )
+            digest = self._hash(scheme, key_id, secret)
+            assert digest is not None
+            row = {
+                "key_id": key_id,
+                "label": record.label,
+                "agency": record.agency,
+                "clearance": record.clearance,
+                "roles": json.dumps(sorted(record.roles)),
+                "hash_scheme": scheme,
+                "secret_hash": digest,
+                "created_at": _iso(record.created_at),
+            }
+            try:
+                with write_transaction(self.engine) as conn:
+                    conn.execute(api_keys.insert().values(**row))
+            except IntegrityError:
+                continue  # key id collision (2^-48): draw again
+            except SQLAlchemyError as e:
+                raise KeyStoreError(f"API 키를 저장하지 못했습니다: {e}") from e
+            log.info(
+                "api key created",
+                extra={"key_id": key_id, "agency": record.agency, "clearance": record.clearance,
+                       "roles": sorted(record.roles), "hash_scheme": scheme},
+            )  # fmt: skip
+            return record, f"{KEY_PREFIX}_{key_id}_{secret}"
+        raise KeyStoreError("API 키 ID를 만들지 못했습니다 (충돌 반복)")
+
+    def authenticate(self, presented: str) -> KeyRecord | None:
+        """The active key's record, or None for a malformed, unknown, wrong or revoked key."""
+        m = _KEY_RE.fullmatch(presented) if isinstance(presented, str) else None
+        key_id, secret = m.groups() if m else ("", "")
+        row = self._row(key_id) if m else None
+        expected = row.secret_hash if row is not None else _DUMMY_HASH
+        scheme = row.hash_scheme if row is not None else _SCHEME_SHA256
+        actual = self._hash(scheme, key_id, secret)
+        matches = hmac.compare_digest(actual or _DUMMY_HASH, expected) and actual is not None
+        if m is None or row is None or not matches:
+            if row is not None and actual is None:
+                log.warning("api key needs the pepper, none configured", extra={"key_id": key_id})
+            log.debug("api key rejected", extra={"key_id": key_id or None, "reason": "malformed" if m is None
+                      else "unknown" if row is None else "secret"})  # fmt: skip
+            return None
+        record = self._record(row)
+        if not record.active:
+            log.debug("api key rejected", extra={"key_id": key_id, "reason": "revoked"})
+            return None
+        return self._touch(record)
+
+    def _touch(self, record: KeyRecord) -> KeyRecord:
+        now = _now()
+        if record.last_used_at is not None and now - record.last_used_at < self._resolution:
+            return record
+        stale = _iso(now - self._resolution)
+        try:
+            with write_transaction(self.engine) as conn:
+                conn.execute(
+                    update(api_keys)
+                    .where(api_keys.c.key_id == record.key_id)
+                    .where(api_keys.c.last_used_at.is_(None) | (api_keys.c.last_used_at < stale))
+                    .values(last_used_at=_iso(now))
+                )
+        except SQLAlchemyError as e:  # bookkeeping only: the key is still valid
+            log.warning("last_used_at not written", extra={"key_id": record.key_id, "error": str(e)})
+            return record
+        return record.model_copy(update={"last_used_at": now})
+
+    def get(self, key_id: str) -> KeyRecord | None:
+        row = self._row(key_id)
+        return self._record(row) if row is not None else None
+
+    def revoke(self, key_id: str) -> KeyRecord:
+        """Revoke the key (idempotent: a revoked key keeps its first ``revoked_at``)."""
+        try:
+            with write_transaction(self.engine) as conn:
+                conn.execute(
+                    update(api_keys)
+                    .where(api_keys.c.key_id == key_id, api_keys.c.revoked_at.is_(None))
+                    .values(revoked_at=_iso(_now()))
+                )
+                row = conn.execute(select(api_keys).where(api_keys.c.key_id == key_id)).first()
+        except SQLAlchemyError as e:
+            raise KeyStoreError(f"API 키를 폐기하지 못했습니다: {e}") from e
+        if row is None:
+            raise KeyNotFoundError(f"API 키 '{key_id}'이(가) 없습니다 (nuri keys list)")
+        log.info("api key revoked", extra={"key_id": key_id})
+        return self._record(row)
+
+    def list(self, include_revoked: bool = True) -> builtins.list[KeyRecord]:
+        """Every key, oldest first (records only: no secret, no hash)."""
+        q = select(api_keys).order_by(api_keys.c.created_at, api_keys.c.key_id)
+        if not include_revoked:
+            q = q.where(api_keys.c.revoked_at.is_(None))
+        try:
+            with read_transaction(self.engine) as conn:
+                rows = conn.execute(q).all()
+        except SQLAlchemyError as e:
+            raise KeyStoreError(f"API 키 목록을 읽지 못했습니다: {e}") from e
+        return [self._record(r) for r in rows]
+
+    def _row(self, key_id: str) -> Row | None:
+        try:
+            with read_transaction(self.engine) as conn:
+                return conn.execute(select(api_keys).where(api_keys.c.key_id == key_id)).first()
+        except SQLAlchemyError as e:
+            raise KeyStoreError(f"API 키 저장소를 읽지 못했습니다: {e}") from e
+
+    @staticmethod
+    def _record(row: Row) -> KeyRecord:
+        return KeyRecord(
+            key_id=row.key_id,
+            label=row.label,
+            agency=row.agency,
+            clearance=row.clearance,
+            roles=frozenset(json.loads(row.roles)),
+            created_at=datetime.fromisoformat(row.created_at),
+            revoked_at=_parse(row.revoked_at),
+            last_used_at=_parse(row.last_used_at),
+        )

@@ -1,0 +1,268 @@
+"""The guardrail pipeline: named checks at three points of an exchange, configured in
+``configs/guardrails.yaml`` (the ``guardrails:`` block).
+
+* **Input** (:meth:`Guardrails.screen_input`): personal data in the question and the history is
+  masked or pseudonymised before anything else sees it (model, logs, audit); prompt injection
+  and jailbreaks (rules over normalised text plus a classifier over the question's embedding)
+  and off-policy requests are refused with a clear message.
+* **Context** (:meth:`Guardrails.screen_passages`): a retrieved passage that issues instructions
+  to the model is flagged, and dropped, quoted as data or only reported (``context.action``).
+* **Output** (:class:`OutputGuard`): personal data in the answer that the caller did not supply
+  is masked; pseudonyms are put back for the caller who typed the values.
+
+Every decision is a :class:`~guardrails.decisions.GuardrailDecision` (check name, action,
+Korean and English reason): it reaches the API response, the chat and the audit record.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+from guardrails.context import ContextGuard, ContextSettings
+from guardrails.decisions import GuardrailDecision
+from guardrails.injection import (
+    INJECTION_REFUSAL_EN,
+    INJECTION_REFUSAL_KO,
+    CheckResult,
+    InjectionDetector,
+    InjectionSettings,
+    QueryEncoder,
+)
+from guardrails.pii import PII_LABELS, PiiDetector, PiiSettings, PiiSpan, mask
+from guardrails.policy import PolicyChecker, PolicySettings
+from guardrails.pseudonym import Pseudonymiser, StreamRestorer
+
+log = logging.getLogger("nuri.guardrails")
+
+Lang = Literal["ko", "en"]
+
+
+class OutputSettings(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    mask_pii: bool = Field(
+        True, description="Mask personal data in the answer that the caller did not supply (e.g. from a document)."
+    )
+
+
+class GuardrailSettings(BaseModel):
+    """The ``guardrails:`` block (shipped values: ``configs/guardrails.yaml``)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    pii: PiiSettings = PiiSettings()
+    injection: InjectionSettings = InjectionSettings()
+    policy: PolicySettings = PolicySettings()
+    context: ContextSettings = ContextSettings()
+    output: OutputSettings = OutputSettings()
+
+
+@dataclass
+class InputScreen:
+    """What the input checks made of a question: ``question``/``history`` go on to retrieval and
+    the model (masked or pseudonymised), ``masked_question`` to logs and the audit trail (always
+    masked), ``refusal`` (when set) is shown instead of an answer."""
+
+    question: str
+    history: list[str]
+    masked_question: str
+    decisions: list[GuardrailDecision] = field(default_factory=list)
+    refusal: str | None = None
+    pseudonymiser: Pseudonymiser | None = None
+    pii: list[PiiSpan] = field(default_factory=list)  # spans of the question (offsets into the original)
+    supplied: frozenset[str] = frozenset()  # the caller's own personal data values (normalised), in memory only
+
+    @property
+    def blocked(self) -> bool:
+        return self.refusal is not None
+
+
+@dataclass
+class PassageScreen:
+    """Which passages may reach the model (``keep``) and which are to be quoted strictly as data."""
+
+    keep: list[int]
+    quoted: list[int]
+    decisions: list[GuardrailDecision] = field(default_factory=list)
+
+
+def _value(text: str) -> str:
+    return "".join(ch for ch in text.casefold() if ch.isalnum())
+
+
+class Guardrails:
+    """The checks, built once per server (the classifier's weights, Kiwi for names) and shared
+    by every request; thread-safe (per-request state lives in :class:`InputScreen`)."""
+
+    def __init__(self, settings: GuardrailSettings, encoder: QueryEncoder | None = None) -> None:
+        self.settings = settings
+        self.encoder = encoder
+        self.pii = PiiDetector(settings.pii)
+        self.injection = InjectionDetector(settings.injection, encoder) if settings.injection.enabled else None
+        self.policy = PolicyChecker(settings.policy, encoder) if settings.policy.enabled else None
+        self.context = ContextGuard(settings.context)
+
+    def warm_up(self) -> None:
+        self.pii.warm_up()
+
+    # -- input -----------------------------------------------------------------------------
+    def screen_input(self, question: str, history: Sequence[str] = (), lang: Lang = "ko") -> InputScreen:
+        """Mask/pseudonymise personal data, then refuse attacks and off-policy requests."""
+        pseudo = Pseudonymiser(lang) if self.settings.pii.action == "pseudonymise" else None
+        outcome = self.pii.apply(question, pseudo)
+        spans = list(outcome.spans)
+        turns = [self.pii.apply(t, pseudo) for t in history]
+        all_spans = [*spans, *(s for t in turns for s in t.spans)]
+        screen = InputScreen(
+            question=outcome.text,
+            history=[t.text for t in turns],
+            masked_question=mask(question, spans),
+            pseudonymiser=pseudo,
+            pii=spans,
+            supplied=frozenset(_value(s.text) for s in all_spans),
+        )
+        if all_spans:
+            types = list(dict.fromkeys(s.type for s in all_spans))
+            screen.decisions.append(
+                GuardrailDecision(
+                    name="pii",
+                    action=self.settings.pii.action,
+                    reason=outcome.notice("ko") or _notice(types, self.settings.pii.action, "ko"),
+                    reason_en=outcome.notice("en") or _notice(types, self.settings.pii.action, "en"),
+                )
+            )
+            if outcome.blocked or any(t.blocked for t in turns):
+                screen.refusal = screen.decisions[-1].reason if lang == "ko" else screen.decisions[-1].reason_en
+                return screen
+        vector = self._vector(screen.question)
+        if self.injection is not None:
+            result = self.injection.check(screen.question, vector)
+            worst = result if result.action != "allow" else self._history_attack(screen.history)
+            if worst is not None:
+                screen.decisions.append(
+                    GuardrailDecision(
+                        name="injection", action=worst.action, reason=worst.reason, reason_en=worst.reason_en
+                    )
+                )
+                if worst.action == "block":
+                    screen.refusal = INJECTION_REFUSAL_KO if lang == "ko" else INJECTION_REFUSAL_EN
+                    return screen
+        if self.policy is not None:
+            verdict = self.policy.check(screen.question, vector)
+            if verdict.action != "allow":
+                screen.decisions.append(
+                    GuardrailDecision(
+                        name="policy", action=verdict.action, reason=verdict.reason, reason_en=verdict.reason_en
+                    )
+                )
+                if verdict.action == "block":
+                    screen.refusal = self.policy.refusal(lang, verdict)
+        return screen
+
+    def _history_attack(self, history: Sequence[str]) -> CheckResult | None:
+        """Earlier turns are checked by the rules only (no embedding per turn): an attack planted
+        in a forged history is refused like one in the question."""
+        assert self.injection is not None
+        for turn in history:
+            hits = self.injection.rule_hits(turn)
+            if hits:
+                return self.injection.check(turn)
+        return None
+
+    def _vector(self, text: str) -> np.ndarray | None:
+        """The question's query embedding (the search encodes the same text: the embedder
+        remembers it, so the classifier costs a dot product)."""
+        if self.encoder is None or not text.strip():
+            return None
+        return self.encoder.embed_query(text)
+
+    # -- context ---------------------------------------------------------------------------
+    def screen_passages(self, texts: Sequence[str]) -> PassageScreen:
+        """Passages that issue instructions to the model: flagged and handled per ``context.action``."""
+        action = self.settings.context.action
+        keep, quoted, decisions = [], [], []
+        for i, text in enumerate(texts):
+            result = self.context.check(text) if self.settings.context.enabled else None
+            if result is None or result.action == "allow":
+                keep.append(i)
+                continue
+            decisions.append(
+                GuardrailDecision(
+                    name="context", action=action, stage="context",
+                    reason=f"자료 {i + 1}: {result.reason}", reason_en=f"Passage {i + 1}: {result.reason_en}",
+                )
+            )  # fmt: skip
+            if action != "drop":
+                keep.append(i)
+                if action == "quote":
+                    quoted.append(i)
+        return PassageScreen(keep=keep, quoted=quoted, decisions=decisions)
+
+    # -- output ----------------------------------------------------------------------------
+    def output(self, screen: InputScreen) -> OutputGuard:
+        return OutputGuard(self, screen)
+
+
+_SENTENCE_END = re.compile(r"(?:[.!?。]|다\.)\s|\n")
+
+
+class OutputGuard:
+    """Streams an answer through the output checks: personal data the caller did not supply is
+    masked (sentence by sentence, so a number split across deltas is still seen whole), then
+    the caller's pseudonyms are put back."""
+
+    def __init__(self, guard: Guardrails, screen: InputScreen) -> None:
+        self.guard, self.screen = guard, screen
+        self._buffer = ""
+        self._restorer: StreamRestorer | None = screen.pseudonymiser.restorer() if screen.pseudonymiser else None
+        self.masked: list[str] = []  # types masked so far
+
+    def feed(self, delta: str) -> str:
+        self._buffer += delta
+        cut = max((m.end() for m in _SENTENCE_END.finditer(self._buffer)), default=0)
+        if not cut:
+            return ""
+        ready, self._buffer = self._buffer[:cut], self._buffer[cut:]
+        return self._emit(ready)
+
+    def flush(self) -> str:
+        ready, self._buffer = self._buffer, ""
+        out = self._emit(ready) if ready else ""
+        if self._restorer is not None:
+            out += self._restorer.flush()
+        return out
+
+    def _emit(self, text: str) -> str:
+        if self.guard.settings.output.mask_pii:
+            foreign = [s for s in self.guard.pii.find(text) if _value(s.text) not in self.screen.supplied]
+            if foreign:
+                self.masked += [s.type for s in foreign]
+                text = mask(text, foreign)
+        return self._restorer.feed(text) if self._restorer is not None else text
+
+    def decisions(self) -> list[GuardrailDecision]:
+        if not self.masked:
+            return []
+        types = list(dict.fromkeys(self.masked))
+        return [
+            GuardrailDecision(
+                name="output_pii", action="mask", stage="output",
+                reason=f"답변에 있던 개인정보({_labels(types, 'ko')})를 가렸습니다.",
+                reason_en=f"Personal data in the answer masked: {_labels(types, 'en')}.",
+            )
+        ]  # fmt: skip
+
+
+def _labels(types: Sequence[str], lang: Lang) -> str:
+    return ", ".join(PII_LABELS[t].ko if lang == "ko" else PII_LABELS[t].en for t in types)
+
+
+def _notice(types: Sequence[str], action: str, lang: Lang) -> str:
+    return f"{_labels(types, lang)}: {action}"

@@ -1,0 +1,96 @@
+"""The database under the key store and the audit trail: one SQLAlchemy engine per store, on a
+SQLite file by default (``sqlite:///{data_dir}/nuri.db``) or a database server URL (PostgreSQL).
+
+SQLite is opened in WAL mode with a busy timeout, and SQLAlchemy issues the ``BEGIN`` itself
+(pysqlite's own transaction handling is switched off): a write transaction
+(:func:`write_transaction`) starts with ``BEGIN IMMEDIATE``, so it holds the database's write
+lock from its first statement and two processes never both read the same state and then write.
+On PostgreSQL a write transaction is a plain one; the stores lock the row they serialise on
+(``SELECT … FOR UPDATE``), and :func:`read_transaction` reads one consistent snapshot
+(``REPEATABLE READ``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import Connection, Engine, create_engine, make_url
+
+#: Execution option marking a connection whose transaction writes (SQLite: ``BEGIN IMMEDIATE``).
+_WRITE = "nuri_write"
+#: How long a SQLite writer waits for the lock before "database is locked".
+BUSY_TIMEOUT_S = 30.0
+
+
+def database_url(template: str, data_dir: Path, home: Path | None = None) -> str:
+    """A store's SQLAlchemy URL: ``{data_dir}`` in ``template`` replaced by the data folder
+    (made absolute against ``home``, default the current directory), and a relative SQLite
+    path made absolute the same way."""
+    base = home or Path.cwd()
+    folder = data_dir if data_dir.is_absolute() else base / data_dir
+    url = template.replace("{data_dir}", folder.as_posix())
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        path = Path(str(parsed.database))
+        if not path.is_absolute():
+            url = parsed.set(database=str(base / path)).render_as_string(hide_password=False)
+    return url
+
+
+def open_engine(url: str) -> Engine:
+    """An engine on ``url``; for a SQLite file its folder is created first."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        return create_engine(url, pool_pre_ping=True)
+    on_file = parsed.database not in (None, "", ":memory:")
+    if on_file:
+        Path(str(parsed.database)).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_S})
+
+    @event.listens_for(engine, "connect")
+    def _connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # SQLAlchemy emits BEGIN (below), not the driver
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
+        if on_file:
+            cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(conn: Connection) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get(_WRITE) else "BEGIN")
+
+    return engine
+
+
+@contextmanager
+def write_transaction(engine: Engine) -> Iterator[Connection]:
+    """A transaction that writes: committed on exit, rolled back on an exception. On SQLite it
+    holds the write lock from the start (``BEGIN IMMEDIATE``)."""
+    with engine.connect() as conn:
+        conn.execution_options(**{_WRITE: True})
+        with conn.begin():
+            yield conn
+
+
+@contextmanager
+def read_transaction(engine: Engine) -> Iterator[Connection]:
+    """A transaction that reads one snapshot of the database (SQLite: a WAL read transaction;
+    PostgreSQL: ``REPEATABLE READ``)."""
+    with engine.connect() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execution_options(isolation_level="REPEATABLE READ")
+        with conn.begin():
+            yield conn
+
+
+def safe_url(url: str) -> str:
+    """``url`` without its password, for messages and logs."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except (ValueError, TypeError):
+        return "<url>"
