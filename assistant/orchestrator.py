@@ -46,6 +46,7 @@ class Prepared:
     prompt: ModelPrompt | None = None  # model mode: what the model is sent
     refuse: str | None = None  # why Nuri refuses without calling the model (None: it answers)
     quotes: list[Quote] = field(default_factory=list)  # the passages' sentences, best first
+    flagged: set[int] = field(default_factory=set)  # passages kept as data despite addressing the model
 
 
 def checked_question(question: str | None, max_chars: int) -> str:
@@ -132,7 +133,11 @@ class Orchestrator:
         if self.screen_passages is not None:
             screen = self.screen_passages([h.text for h in prepared.passages])
             trace.guardrails += screen.decisions
-            prepared.passages = [prepared.passages[i] for i in screen.keep]
+            # a passage kept as data ("quote") is shown to the model with a warning; it is never
+            # quoted to the user verbatim (an extractive answer would repeat its instruction)
+            keep = [i for i in screen.keep if s.generation == "model" or i not in screen.quoted]
+            prepared.flagged = {n for n, i in enumerate(keep) if i in screen.quoted}
+            prepared.passages = [prepared.passages[i] for i in keep]
             if not prepared.passages:
                 prepared.refuse = "every passage was withheld by the context guardrail"
                 return prepared
@@ -152,7 +157,7 @@ class Orchestrator:
                 return prepared
         if s.generation == "model":
             prepared.prompt = self.prompts.answer(
-                question, prepared.passages, lang, self.llm.settings.mode, s.max_passage_chars
+                question, prepared.passages, lang, self.llm.settings.mode, s.max_passage_chars, prepared.flagged
             )
         return prepared
 

@@ -25,7 +25,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from guardrails.injection import CATEGORY_EN, CATEGORY_KO, RULES, CheckResult, Rule, RuleHit, match_rules
+from guardrails.injection import CATEGORY_EN, CATEGORY_KO, RULES, Action, CheckResult, Rule, RuleHit, match_rules
 from guardrails.normalize import analyse
 
 log = logging.getLogger("nuri.guardrails.injection")
@@ -36,7 +36,7 @@ class ContextSettings(BaseModel):
 
     enabled: bool = Field(True, description="Check retrieved passages for instructions addressed to the model.")
     action: Literal["drop", "quote", "warn"] = Field(
-        "quote",
+        "drop",
         description="A flagged passage is `drop`ped from the prompt, kept but `quote`d (fenced with a warning "
         "that its instructions are not to be followed), or kept as is with a `warn`ing in the log.",
     )
@@ -121,7 +121,9 @@ CONTEXT_RULES: tuple[Rule, ...] = (
         _ko(
             r"(?:이 ?(?:아래|위|다음)? ?(?:문서|글|자료|공지|공문|내용|민원|메일|파일|페이지|보고서)(?:를|을)? ?(?:읽는|읽은|처리하는|요약하는|분석하는|검토하는|보는|인용하는|"
             r"참고하는) ?(?:AI|인공지능|모델|시스템|프로그램|도구|어시스턴트|챗봇|너|당신)"
-            r"|" + _K_ADDRESSEE + r"(?: ?모델)?(?:(?:은|는|에게|께|님|아|야|의|에 ?대한)(?![가-힣])| ?(?:참고|주의|지침|안내|요청) ?[:：\]]| ?[:：\]]))"
+            r"|"
+            + _K_ADDRESSEE
+            + r"(?: ?모델)?(?:(?:은|는|에게|께|님|아|야|의|에 ?대한)(?![가-힣])| ?(?:참고|주의|지침|안내|요청) ?[:：\]]| ?[:：\]]))"
             r"[^\n]{0,80}?" + _K_ORDER
         ),
         korean=True,
@@ -171,7 +173,7 @@ class ContextGuard:
         if not found:
             return CheckResult(self.name, "allow", "")
         hit = found[0]
-        action = "block" if self.settings.action == "drop" else "warn"
+        action: Action = "block" if self.settings.action == "drop" else "warn"
         return CheckResult(
             self.name,
             action,

@@ -561,7 +561,7 @@ class InjectionModel:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> InjectionModel:
         weights = np.asarray(data["weights"], dtype=np.float32)
-        if weights.ndim != 1 or weights.shape[0] != int(data.get("dim", weights.shape[0])):
+        if weights.ndim != 1 or weights.shape[0] != int(data.get("dim") or weights.shape[0]):
             raise ValueError("injection model: weights do not match dim")
         return cls(
             weights,
@@ -577,7 +577,13 @@ class InjectionModel:
         if path is not None:
             text = Path(path).read_text(encoding="utf-8")
         else:
-            text = resources.files("guardrails.data").joinpath(MODEL_RESOURCE).read_text(encoding="utf-8")
+            ref = resources.files("guardrails").joinpath("data").joinpath(MODEL_RESOURCE)
+            if not ref.is_file():
+                # "guardrails" resolved to a namespace package of the same name (pytest puts
+                # tests/guardrails on sys.path first): read the file beside this module instead
+                text = (Path(__file__).resolve().parent / "data" / MODEL_RESOURCE).read_text(encoding="utf-8")
+            else:
+                text = ref.read_text(encoding="utf-8")
         return cls.from_dict(json.loads(text))
 
 

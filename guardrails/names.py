@@ -1,26 +1,33 @@
 """Person names in context: "신청인 성명: 한상철", "담당자 김민준 주무관", "민원인 이영희 씨가",
 "홍길동 님".
 
-A name is never looked up in a list of names. A candidate is a 2–4 syllable Hangul word that
-starts with a common Korean surname (``SURNAMES``, ``COMPOUND_SURNAMES``) and stands right after
-a *cue before* (성명, 이름, 신청인, 민원인, 담당자, 작성자, 대리인 …, within
-``PiiSettings.name_context_window`` characters), right before a *cue after* (씨, 님, 주무관,
-사무관, 과장, 팀장, 교수, 변호사 …), or in a list right after such a name ("신청인 한상철,
-이영희"). Particles after the name ("이영희가", "한상철입니다") are not part of it.
+A name is never looked up in a list of names. A candidate is a Hangul word of a common Korean
+surname (``SURNAMES``, ``COMPOUND_SURNAMES``) and a one- or two-syllable given name, found by a
+cue, with the particles after it left out ("이영희가", "한상철입니다", "김철씨가" -> 김철):
 
-A candidate is then checked with Kiwi (its morphological analysis of the whole sentence):
+- strong cues: a cue word before it (성명, 이름, 신청인, 민원인, 담당자, 작성자, 대리인, family
+  words …, within ``PiiSettings.name_context_window`` characters: ``CUES_BEFORE``), a title or
+  an honorific after it (씨, 님, 주무관, 사무관, 과장, 팀장, 교수, 변호사 …: ``CUES_AFTER``), or
+  a list after such a name ("신청인 한상철, 이영희");
+- weak cues: any role noun ending in 자/인 before it ("결재권자", "임차인"), a unit of an
+  organisation ("총무과 강민호"), a self-introduction ("…의 장채린입니다"), or a phone number,
+  RRN, account … right next to it ("김선결(850315-…)", "110-123-456789 (심나래)").
 
-- Kiwi tags it a proper noun (``NNP``) or an unknown word (``oov``): a name.
-- Its first morpheme is a known word of two or more syllables that is not a proper noun
-  ("본인", "변경", "주소", "정책", "고객", "선생"): not a name ("신청인 본인이", "정책 과장").
-- Otherwise (Kiwi splits it into single syllables: "한 상 철"): a name.
+Kiwi's analysis of the sentence then decides (:func:`accept`): a candidate Kiwi reads as a
+proper noun (``NNP``) or an unknown word is a name; one it reads as a known word, alone or
+with a particle, a suffix or a verb ending ("본인이", "주소지", "서명란", "원하지", "정보화") is
+not. A candidate Kiwi splits into plain syllables ("한"+"상"+"철") is a name after a strong cue;
+after a weak cue it must be three syllables and free of particles, suffixes and prefixes. When
+Kiwi's best analysis reads a known word but one of its next-best analyses reads the whole
+candidate as a proper noun ("조세"+"나" -> "조세나"), it is a name. Places and organisations
+that Kiwi also tags ``NNP`` ("서울시", "강남구청", "한국") are refused by their ending and by a
+short list of frequent place names.
 
-Places and organisations Kiwi also tags ``NNP`` ("서울시", "강남구청", "한국") are refused by
-their ending (시/군/구/도/청/처/부 …) and by a short list of frequent place names.
-
-Without a cue Nuri does not flag a proper noun as a name: "이순신 장군", "세종대왕" and the
-authors of statutes' commentaries are not personal data of a user, and a bare ``NNP`` is too
-often a place or an organisation.
+Without a cue Nuri does not flag a proper noun as a name: measured, Kiwi's ``NNP`` alone finds
+60% of the names of evals/data/guardrails/pii_ko.jsonl and flags 0.5% of statute sentences
+(허베이, 지출관, 국유림 …); "이순신 장군" is no user's personal data either. Limits: given names
+that are ordinary words ("임시", "한시나" read as 한시 + 나), one-syllable given names before
+a particle ("오승은": 오승 + 은 or 오승은?), and cue words outside the lists.
 """
 
 from __future__ import annotations
@@ -129,6 +136,38 @@ CUES_BEFORE = (
     "아내",
     "어머니",
     "아버지",
+    "부친",
+    "모친",
+    "동생",
+    "남동생",
+    "여동생",
+    "형",
+    "오빠",
+    "누나",
+    "언니",
+    "할머니",
+    "할아버지",
+    "손자",
+    "손녀",
+    "며느리",
+    "사위",
+    "조카",
+    "삼촌",
+    "이모",
+    "고모",
+    "시어머니",
+    "시아버지",
+    "장인",
+    "장모",
+    "대표",
+    "공동대표",
+    "공동 대표",
+    "대표자명",
+    "입금자명",
+    "입금자",
+    "예금주명",
+    "명의자",
+    "명의인",
     "저는",
     "제 이름은",
     "본인은",
@@ -173,7 +212,6 @@ CUES_AFTER = (
     "소방관",
     "간사",
     "사서",
-    "지도관",
     "지도관",
     "지도사",
     "과장",
@@ -239,6 +277,8 @@ _ENDINGS = frozenset(
     ]
 )
 _HONORIFICS = ("씨", "님", "군", "양")
+_TITLE_WORDS = frozenset(CUES_AFTER)
+_HISTORICAL_AFTER = re.compile(r"\s?(?:장군|대왕|열사|의사|제독|대사|선생의\s?(?:동상|생가|묘))")
 _TITLES_LONGEST_FIRST = sorted({*CUES_AFTER, *_HONORIFICS}, key=len, reverse=True)
 _TITLE_FIRST = frozenset(t[0] for t in _TITLES_LONGEST_FIRST)
 
@@ -259,9 +299,16 @@ _ORG_SUFFIX_RE = re.compile(
 )
 _NAME_LAST_SYLLABLES = frozenset("원국동구도소대교관실단회과리")  # also frequent last syllables of given names
 
+#: Syllables frequent in Korean given names (both syllables of a cue-less candidate must be here).
+GIVEN_SYLLABLES = frozenset(
+    "가경계고광교구국군권규균근금기길나남낙내녀노누늘다단달담대덕도돈동두득라람란랑래량려련렬령례로록룡루류륜률리린림"
+    "마만명모목무문미민바박반배백범법보복봉부분빈사산삼상새서석선설섭성세소솔송수숙순술숭슬승시식신실심아안애야양언엽"
+    "여연열영예오옥온완왕요용우욱운웅원월위유육윤율은을음의이익인일임자작장재전점정제조종주준중지진찬창채천철청초춘충"
+    "치태택하학한해향허헌혁현형혜호홍화환황효후훈휘희힘"
+)
 _HANGUL = "가-힣"
 # a unit of an organisation before a name in a contact line: "총무과 강민호 (내선 1234)"
-_DEPARTMENT = r"(?<![가-힣])[가-힣]{1,10}(?:과|팀|실|국|센터|사업소|지원단|담당관)(?=\s)"
+_DEPARTMENT = r"(?<![가-힣])[가-힣]{1,10}(?:과|팀|실|국|센터|사업소|지원단|담당관)"
 
 
 class KiwiToken(Protocol):
@@ -303,7 +350,7 @@ class NameFinder:
         # a cue, an optional particle, then at least one separator (so "이름표" is no cue + "표")
         gap = rf"(?:은|는|이|가|의|란|란에|칸에)?[\s:：=\-–()\[\]<>'\"‘’“”·,]{{1,{window}}}"
         self._before = re.compile(
-            rf"(?:(?<![{_HANGUL}])(?:{_alternation(short)})|{_alternation(long)}|{_DEPARTMENT}){gap}(?=(?P<run>[{_HANGUL}]{{2,9}}))"
+            rf"(?:(?<![{_HANGUL}])(?:{_alternation(short)})|{_alternation(long)}){gap}(?=(?P<run>[{_HANGUL}]{{2,9}}))"
         )
         self._after = re.compile(
             rf"(?<![{_HANGUL}])(?P<run>[{_HANGUL}]{{2,4}})(?P<space>\s?)(?P<title>{_alternation(CUES_AFTER)})"
@@ -311,16 +358,31 @@ class NameFinder:
         self._list = re.compile(rf"(?:\s*[,·ㆍ/]\s*|\s+(?:및|와|과)\s+|(?:와|과|및)\s+)(?P<run>[{_HANGUL}]{{2,9}})")
         self._before_value = re.compile(rf"(?<![{_HANGUL}0-9,.])(?P<run>[{_HANGUL}]{{2,4}})\s?[(（:]?\s?$")
         self._after_value = re.compile(rf"\s?[(（]\s?(?P<run>[{_HANGUL}]{{2,4}})\s?[)）]")
-        # weak cues: any role noun ending in 자/인/권자 ("결재권자", "임대인"); a self-introduction
+        # weak cues: any role noun ending in 자/인 ("결재권자", "임대인"), a unit of an
+        # organisation ("총무과 강민호"), a self-introduction ("…의 홍길동입니다")
         self._role = re.compile(
-            rf"(?<![{_HANGUL}])[{_HANGUL}]{{1,5}}(?:자|인){gap}(?=(?P<run>[{_HANGUL}]{{2,9}}))"
+            rf"(?:(?<![{_HANGUL}])[{_HANGUL}]{{1,5}}(?:자|인|원|관|료)|{_DEPARTMENT}){gap}(?=(?P<run>[{_HANGUL}]{{2,9}}))"
         )
         self._intro = re.compile(
-            rf"(?:^|(?<=[\s,.!?])|(?<=[{_HANGUL}]의\s))(?P<run>[{_HANGUL}]{{2,4}})(?:입니다|이에요|예요|이라고\s?합니다|라고\s?합니다)"
+            rf"(?:^|(?<=[\s,.!?])|(?<=[{_HANGUL}]의\s))(?P<run>[{_HANGUL}]{{2,4}})(?:입니다|이에요|예요|(?:이)?라고\s?(?:합니다|소개|했|하는|불리))"
+        )
+        self._free = re.compile(
+            rf"(?<![{_HANGUL}])(?P<run>(?:{_alternation(COMPOUND_SURNAMES)})[{_HANGUL}]{{2}}|[{_HANGUL}]{{3}})"
+            rf"(?=(?:이|가|은|는|을|를|의|에게|께|과|와|도|이랑|랑|이라고|라고|이며|이고|님|씨)?(?:[\s,·/)]|$))"
         )
         self._any_cue = re.compile(
-            f"{_alternation(CUES_BEFORE)}|{_alternation(CUES_AFTER)}|[{_HANGUL}](?:자|인)(?![{_HANGUL}])|입니다|이에요|예요|합니다"
+            f"{_alternation(CUES_BEFORE)}|{_alternation(CUES_AFTER)}|[{_HANGUL}](?:자|인|원|관|료)(?![{_HANGUL}])|입니다|라고|이에요|예요|합니다"
         )
+
+    def free(self, text: str) -> Iterator[NameCandidate]:
+        """Candidates without any cue: a surname and two given-name syllables followed by a
+        particle, a comma or a list separator ("천보람, 탁정우가"). Weakest of all: accepted only
+        when Kiwi reads exactly those syllables as one proper noun (:func:`accept`)."""
+        for m in self._free.finditer(text):
+            run = m.group("run")
+            given = run[2:] if run[:2] in COMPOUND_SURNAMES else run[1:]
+            if all(ch in GIVEN_SYLLABLES for ch in given):
+                yield NameCandidate(m.start("run"), m.end("run"), "free")
 
     def has_cue(self, text: str) -> bool:
         """Cheap pre-check: could ``text`` hold a name in context (one regex search)?"""
@@ -417,14 +479,37 @@ def accept(candidate: NameCandidate, text: str, tokens: Sequence[KiwiToken], alt
     the neighbourhood of a phone number) Kiwi must not read any particle, ending or suffix
     inside it either ("원이며")."""
     word = text[candidate.start : candidate.end]
+    if word in _TITLE_WORDS:
+        return False  # a title or rank itself ("연구관·지도관", "이사관으로")
     if word in _PLACE_WORDS or (len(word) > 2 and word[:2] in _PLACE_WORDS and _ORG_SUFFIX_RE.search(word)):
         return False
     strong = candidate.cue in _STRONG_CUES
+    if candidate.cue == "free":
+        if _HISTORICAL_AFTER.match(text, candidate.end):
+            return False  # a historical figure, not a person's data: "이순신 장군", "안중근 의사"
+        first_free = next((t for t in tokens if t.start == candidate.start), None)
+        return (
+            first_free is not None
+            and first_free.tag == "NNP"
+            and first_free.len == len(word)
+            and starts_with_surname(word)
+            and not _org_like(word)
+        )
     if len(word) < 3 and candidate.cue in ("role", "intro"):
         return False  # two syllables after a weak cue are too often a word: "정본입니다", "인가"
+    if candidate.start > 0 and text[candidate.start - 1].isdigit():
+        return False  # a unit after a number: "1명과"
     first = next((t for t in tokens if t.start == candidate.start), None)
-    if len(word) == 2 and candidate.cue != "after" and (first is None or not (first.tag == "NNP" or first.oov)):
-        return False  # two syllables Kiwi does not read as a proper noun: "주"+"소" after a name list
+    if len(word) == 2 and (first is None or not (first.tag == "NNP" or first.oov) or first.len != 2):
+        # two syllables Kiwi does not read as one proper noun ("주"+"소", "명"+"과"): a name only
+        # before a title, split into two plain syllables ("김"+"연 님")
+        second = next((t for t in tokens if t.start == candidate.start + 1), None)
+        if candidate.cue != "after" or first is None or first.len != 1 or second is None or second.len != 1:
+            return False
+        if second.tag.startswith((*_FUNCTION_TAGS, *_VERB_TAGS, "NNB")):
+            return False
+    if candidate.cue == "after" and any(t.start < candidate.end < t.start + t.len for t in tokens):
+        return False  # a word running into the title: "소방" + "본부장"
     if first is None:
         # Kiwi's morpheme starts before the candidate (glued to the cue): the cue decides
         return strong and len(word) >= 3 and not _org_like(word)
@@ -447,7 +532,10 @@ def accept(candidate: NameCandidate, text: str, tokens: Sequence[KiwiToken], alt
             and word[-1] not in _NOUN_SUFFIXES
         ):
             return True  # "정재" + "완", "선하" + "어" + "솔": a name Kiwi does not know
-        # a next-best analysis with a proper noun exactly there ("조세" + "나" -> "조세나")
+        # a next-best analysis with a proper noun exactly there ("조세" + "나" -> "조세나"), unless
+        # the best one ends it with a derivational suffix ("정보" + "화")
+        if last is not None and last.tag.startswith("XS"):
+            return False
         return any(
             t.start == candidate.start and t.len == len(word) and t.tag == "NNP"
             for analysis in alternatives()
@@ -457,6 +545,15 @@ def accept(candidate: NameCandidate, text: str, tokens: Sequence[KiwiToken], alt
     # anything, "이" as a particle)
     if any(t.tag.startswith(("NNB", "NR", "SN")) for t in inside) or (first.tag == "NNB" and not strong):
         return False  # a counter or a unit: "한명", "원이며"
+    if any(t.tag.startswith(_VERB_TAGS) for t in inside):
+        return False  # a verb or an adjective: "원"+"하"+"지"
+    if not strong and first.tag == "XPN":
+        # a prefix ("고"+"성능", "최"+"우수") unless a next-best analysis reads a proper noun
+        return any(
+            t.start == candidate.start and t.len == len(word) and t.tag == "NNP"
+            for analysis in alternatives()
+            for t in analysis
+        )
     if strong:
         return True
     if any(t.tag.startswith(_FUNCTION_TAGS) for t in inside):
@@ -466,6 +563,7 @@ def accept(candidate: NameCandidate, text: str, tokens: Sequence[KiwiToken], alt
 
 _STRONG_CUES = frozenset({"before", "after", "list"})
 _FUNCTION_TAGS = ("J", "E", "VCP", "VCN", "XS", "S")
+_VERB_TAGS = ("XSV", "XSA", "E", "VCP", "VCN", "VV", "VA", "VX")
 # last syllables that make a known word a compound noun, not a name ("서명란", "선임계", "안내문")
 _NOUN_SUFFIXES = frozenset("란계표부증법권금료비세액률적처청과팀실소건별등들함")
 

@@ -183,6 +183,31 @@ class Guardrails:
             return None
         return self.encoder.embed_query(text)
 
+    def scan(self, text: str, lang: Lang = "ko") -> dict[str, object]:
+        """The input checks on one text, as ``nuri guard scan --json`` prints them: the overall
+        ``action`` (block > mask/pseudonymise > warn > allow), every enabled check with its
+        decision, the personal data found (character offsets into ``text``, no values) and the
+        masked text."""
+        screen = self.screen_input(text, (), lang)
+        decided = {d.name: d for d in screen.decisions}
+        checks = []
+        for name, on in (
+            ("pii", self.settings.pii.enabled),
+            ("injection", self.injection is not None),
+            ("policy", self.policy is not None),
+        ):
+            if on:
+                d = decided.get(name)
+                checks.append({"name": name, "action": d.action if d else "allow", "reason": d.reason if d else ""})
+        actions = {c["action"] for c in checks}
+        overall = next((a for a in ("block", "mask", "pseudonymise", "warn") if a in actions), "allow")
+        return {
+            "action": "mask" if overall == "pseudonymise" else overall,
+            "checks": checks,
+            "pii": [s.redacted() for s in screen.pii],
+            "masked": screen.masked_question,
+        }
+
     # -- context ---------------------------------------------------------------------------
     def screen_passages(self, texts: Sequence[str]) -> PassageScreen:
         """Passages that issue instructions to the model: flagged and handled per ``context.action``."""

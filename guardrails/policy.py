@@ -36,7 +36,9 @@ _REQUEST_KO = (
     r"|(?:써|작성해|만들어|퍼뜨려|찾아|털어)\s*(?=$|[.!])"
     r"|(?:찾아|알아내|캐|뒤져|추적해|모아)서\s*[^\n]{0,20}(?:줘|주세요|라)(?![가-힣])"
 )
-_REQUEST_EN = r"\b(?:write|draft|create|compose|make|generate|produce|craft|find|dig\s+up|track\s+down|look\s+up|spread)\b"
+_REQUEST_EN = (
+    r"\b(?:write|draft|create|compose|make|generate|produce|craft|find|dig\s+up|track\s+down|look\s+up|spread)\b"
+)
 REQUEST = re.compile(rf"{_REQUEST_KO}|{_REQUEST_EN}", re.I)
 
 
@@ -93,8 +95,8 @@ DEFAULT_TOPICS: tuple[PolicyTopic, ...] = (
         patterns=(
             r"선거\s*운동|유세|지지\s*호소|당선|낙선|재선|득표|표를\s*(?:달라|모아|주)|투표하(?:자|라|도록)|찍어\s*달라|찍자|뽑자|"
             r"[0-9]+\s*번\s*(?:찍|뽑)|뽑아\s*(?:달라|주세요)|(?:여당|야당|상대)\s*후보|"
-            r"후보(?:의|를|에\s*대한)?\s*[^\n]{0,10}(?:약점|비리|공격|흠집|비판)|vote\s+(?:for|against)|governor|mayor|election|"
-            r"(?:후보|정당|[가-힣○]{1,6}당)(?:을|를|의|에게)?\s*(?:지지|홍보|응원|비방|반대)|campaign|vote\s+for|candidate|political\s+party",
+            r"후보(?:의|를|에\s*대한)?\s*[^\n]{0,10}(?:약점|비리|공격|흠집|비판)|vote\s+(?:for|against)|election\s+campaign|"
+            r"(?:후보|정당|[가-힣○]{1,6}당)(?:을|를|의|에게)?\s*(?:지지|홍보|응원|비방|반대)|campaign|candidate|political\s+party",
         ),
         needs=(
             r"글|문구|게시물|홍보물|연설문|원고|포스터|슬로건|카드\s*뉴스|문자|메시지|댓글|트윗|피켓|전단|노래|구호|기사|영상\s*대본|"
@@ -150,7 +152,7 @@ DEFAULT_TOPICS: tuple[PolicyTopic, ...] = (
             "What are the penalties for doxxing under Korean law?",
         ),
         patterns=(
-            r"신상\s*(?:을|를)?\s*(?:털|캐|파|공개|알아)|(?:집\s*주소|사는\s*곳|주소|연락처|전화\s*번호|휴대폰\s*번호|핸드폰\s*번호|주민(?:등록)?\s*번호|"
+            r"신상\s*(?:을|를)?\s*(?:좀\s*)?(?:털|캐|파|공개|알아)|(?:집\s*주소|사는\s*곳|주소|연락처|전화\s*번호|휴대폰\s*번호|핸드폰\s*번호|주민(?:등록)?\s*번호|"
             r"직장|실명|가족\s*관계|차량\s*번호|동선|계좌\s*번호|거주지|어디\s*사는지|집이\s*어딘지|집\s*위치)[^\n]{0,30}(?:찾아|알아내|캐|뒤져|추적|털어)|"
             r"(?:home\s+address|phone\s+number|real\s+name|workplace|where\s+\w+\s+lives?)\b[^\n]{0,40}\b(?:of|for)\b",
         ),

@@ -111,7 +111,9 @@ class Pseudonymiser:
         if self._pattern is None:
             labels = sorted({ph[1:].rsplit("_", 1)[0] for ph in self._values}, key=len, reverse=True)
             alternation = "|".join(re.escape(label) for label in labels) or r"(?!x)x"
-            self._pattern = re.compile(rf"[{_OPEN}]\s?(?P<label>{alternation})\s?[_\s]\s?(?P<n>\d{{1,4}})\s?[{_CLOSE}]")
+            self._pattern = re.compile(
+                rf"[{_OPEN}]\s?(?P<label>{alternation})\s?[_\s]?\s?(?P<n>\d{{1,4}})\s?[{_CLOSE}]"
+            )
         return self._pattern
 
     def restore(self, text: str) -> str:

@@ -430,8 +430,12 @@ def _rates(detector: PiiDetector, pii: list[dict[str, Any]], look: list[dict[str
 def test_measured_rates_meet_the_goals(detector: PiiDetector) -> None:
     pii, look = _load("pii_ko.jsonl"), _load("pii_lookalikes_ko.jsonl")
     every = _rates(detector, pii, look)
-    held_out = _rates(detector, [r for r in pii if "-ho-" in r["id"]], [r for r in look if "-ho-" in r["id"]])
-    print(f"\nPII rates, all data: {every}\nPII rates, held-out quarter: {held_out}")
+    print(f"\nPII rates, all data: {every}")
+    # ids: *-dev-* written with the detector; *-ho-*, *-ho2-*, *-ho3-* written after it (three
+    # rounds: each measured once, before the fixes it prompted)
+    for split in ("-dev-", "-ho-", "-ho2-", "-ho3-"):
+        part = _rates(detector, [r for r in pii if split in r["id"]], [r for r in look if split in r["id"]])
+        print(f"PII rates, {split.strip('-')}: {part}")
     assert every["structured_recall"] == 1.0
     assert every["person_recall"] >= 0.80
     assert every["lookalikes_flagged"] <= 0.02

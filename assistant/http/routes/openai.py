@@ -92,6 +92,7 @@ def chat_completions(
             "choices": [{"index": 0, "message": message, "finish_reason": "stop"}],
             "citations": [c.model_dump() for c in final.citations],
             "refused": final.refused,
+            "guardrails": [g.model_dump() for g in final.guardrails],
         }
     return StreamingResponse(
         _chat_stream(cid, created, first, events, footer_lang),
@@ -135,6 +136,7 @@ def _chat_stream(
                     "stop",
                     citations=citations,
                     refused=answer.refused,
+                    guardrails=[g.model_dump() for g in answer.guardrails],
                 )
     except (AssistantError, RetrievalError) as e:
         err = api_error(e)
