@@ -186,7 +186,7 @@ class NuriService:
         top_k: int | None = None,
         filters: SearchFilters | None = None,
         caller: Caller | None = None,
-        endpoint: str = "search",
+        endpoint: str = "cli:search",
     ) -> list[Hit]:
         """Hybrid search (no model needed): works while the model server is down. The caller's
         principal is the permission filter; the query is recorded masked in the audit trail."""
@@ -203,7 +203,7 @@ class NuriService:
         history: Sequence[HistoryTurn] = (),
         filters: SearchFilters | None = None,
         caller: Caller | None = None,
-        endpoint: str = "ask",
+        endpoint: str = "cli:ask",
     ) -> Iterator[AnswerEvent]:
         """The answer as it is written, through the guardrails: input checks (personal data
         masked or pseudonymised, attacks and off-policy requests refused), the context check on
@@ -217,7 +217,7 @@ class NuriService:
         history: Sequence[HistoryTurn] = (),
         filters: SearchFilters | None = None,
         caller: Caller | None = None,
-        endpoint: str = "ask",
+        endpoint: str = "cli:ask",
     ) -> Answer:
         return final_answer(self.stream(question, history, filters, caller, endpoint))
 

@@ -81,13 +81,13 @@ class InProcessTarget:
         return {} if index is None else {doc_id: state.source for doc_id, state in index.documents().items()}
 
     def search(self, question: str, top_k: int, filters: SearchFilters | None = None) -> list[Hit]:
-        return self.service.search(question, top_k=top_k, filters=filters, caller=self.caller, endpoint="eval")
+        return self.service.search(question, top_k=top_k, filters=filters, caller=self.caller, endpoint="eval:search")
 
     def answer(self, question: str, filters: SearchFilters | None = None) -> AnswerOutcome:
         t0 = time.perf_counter()
         first: float | None = None
         final: Answer | None = None
-        for event in self.service.stream(question, filters=filters, caller=self.caller, endpoint="eval"):
+        for event in self.service.stream(question, filters=filters, caller=self.caller, endpoint="eval:ask"):
             if event.kind == "delta" and event.text and first is None:
                 first = (time.perf_counter() - t0) * 1000
             elif event.kind == "done":

@@ -256,7 +256,7 @@ def test_every_request_is_audited_and_an_edited_or_deleted_record_is_located(wor
     records = list(service.audit.records())
     assert len(records) == before + 2
     search, ask = records[-2:]
-    assert search.endpoint == "search" and ask.endpoint == "ask"
+    assert search.endpoint == "/v1/search" and ask.endpoint == "/v1/ask"
     assert ask.principal_id and ask.principal_id.startswith("key:") and keys["b"] not in ask.model_dump_json()
     assert ask.agency == "나부처" and ask.retrieved and ask.prompt_version and ask.latency_ms is not None
     assert service.audit.verify().ok

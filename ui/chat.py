@@ -215,7 +215,7 @@ def build_chat(service: NuriService, settings: Settings) -> gr.Blocks:
         answer: Answer | None = None
         error: str | None
         try:
-            events = service.stream(question, list(state.turns), filters=None, caller=who, endpoint="ui")
+            events = service.stream(question, list(state.turns), filters=None, caller=who, endpoint="ui:chat")
             for event in events:
                 if event.kind == "delta" and event.text:
                     text += event.text

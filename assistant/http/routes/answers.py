@@ -20,4 +20,4 @@ def ask(
     who: Caller = Depends(caller),
     svc: NuriService = Depends(deps.service),
 ) -> Answer:
-    return svc.ask(body.question, body.history, body.filters, caller=who)
+    return svc.ask(body.question, body.history, body.filters, caller=who, endpoint="/v1/ask")

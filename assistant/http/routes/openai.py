@@ -78,7 +78,7 @@ def chat_completions(
     question, history = split_messages(body.messages)
     cid, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
     footer_lang = detect_language(question) if settings.api.citations_in_content == "footer" else None
-    events = svc.stream(question, history, body.filters, caller=who)
+    events = svc.stream(question, history, body.filters, caller=who, endpoint="/v1/chat/completions")
     first = next(events)  # retrieval + first model output: failures get a real status
     if not body.stream:
         final = final_answer(_chain(first, events))

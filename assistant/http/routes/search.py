@@ -20,4 +20,4 @@ def search(
     who: Caller = Depends(caller),
     svc: NuriService = Depends(deps.service),
 ) -> list[Hit]:
-    return svc.search(body.query, top_k=body.top_k, filters=body.filters, caller=who)
+    return svc.search(body.query, top_k=body.top_k, filters=body.filters, caller=who, endpoint="/v1/search")
