@@ -13,9 +13,10 @@ prompted) and over all of them:
 - look-alikes flagged: share of look-alike sentences with any finding.
 
 Names written after the detector (``names_heldout_ko.jsonl``, person names only, each batch
-measured once when it was written): ``b1`` and ``b2`` then prompted changes (more role nouns,
-cue-less names Kiwi reads as one proper noun), ``b3`` was written after the last change. The
-figure of ``b3`` is the honest one for new text.
+measured once when it was written): ``b1``, ``b2`` and ``b3`` then prompted changes (more role
+nouns; cue-less names Kiwi reads as one proper noun; names Kiwi splits into single syllables
+after a cue), ``b4`` was written after the last change. The figure of ``b4`` is the honest one
+for new text; those of ``b1``–``b3`` are tuned on.
 
 Latency: :meth:`guardrails.pii.PiiDetector.find` per sentence over both datasets, after Kiwi is
 constructed (its construction is timed on its own) and one untimed pass; ``--rounds`` timed
@@ -81,7 +82,7 @@ def main(argv: list[str] | None = None) -> None:
         )
     held = load("names_heldout_ko.jsonl")
     print("\n| names written after the detector | person recall |\n|---|---|")
-    for batch in ("-b1-", "-b2-", "-b3-"):
+    for batch in ("-b1-", "-b2-", "-b3-", "-b4-"):
         r = rates(detector, [row for row in held if batch in row["id"]], [])
         print(f"| {batch.strip('-')} | {r['person_recall']} |")
     texts = [r["text"] for r in pii + look]

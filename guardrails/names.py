@@ -543,6 +543,14 @@ def accept(candidate: NameCandidate, text: str, tokens: Sequence[KiwiToken], alt
         )
     # single-syllable first morpheme ("한"+"상"+"철", "유"+"하늘"; the surname may be read as
     # anything, "이" as a particle)
+    if (
+        candidate.cue in ("before", "after", "role")
+        and len(word) == 3
+        and first.len == 1
+        and all(t.len == 1 and not t.tag.startswith(_VERB_TAGS) for t in inside)
+        and all(ch in GIVEN_SYLLABLES for ch in word[1:])
+    ):
+        return True  # Kiwi reads no word of two syllables there, only name syllables: "우"+"민"+"호 님"
     if any(t.tag.startswith(("NNB", "NR", "SN")) for t in inside) or (first.tag == "NNB" and not strong):
         return False  # a counter or a unit: "한명", "원이며"
     if any(t.tag.startswith(_VERB_TAGS) for t in inside):
