@@ -21,7 +21,7 @@ from assistant.modelserver.server import ModelServer, serving
 from assistant.orchestrator import Orchestrator, checked_question
 from assistant.prompts import PromptBook, detect_language
 from configs.settings import Settings
-from guardrails.audit import AuditEntry, AuditError, AuditStore, RetrievedChunk
+from guardrails.audit import AuditEntry, AuditError, AuditIntegrityError, AuditStore, RetrievedChunk
 from guardrails.decisions import GuardrailDecision
 from guardrails.keys import KeyRecord, KeyStore
 from guardrails.pii import mask
@@ -98,7 +98,10 @@ class NuriService:
         if s.audit.enabled:
             self.audit = AuditStore.from_settings(s.audit, data_dir, s.home)
             if s.audit.retention_days:
-                self.audit.apply_retention(s.audit.retention_days)
+                try:
+                    self.audit.apply_retention(s.audit.retention_days)
+                except AuditIntegrityError as e:  # kept as evidence, not pruned: the operator must look
+                    log.error("audit records past retention do not verify; not pruned", extra={"reason": str(e)})
 
     def _share_cpu_with_vllm(self) -> None:
         """vLLM started here runs on the same CPU: its worker keeps the core it is bound to busy
@@ -193,7 +196,7 @@ class NuriService:
         who = caller or operator_caller()
         started = time.perf_counter()
         hits = self._require_index().search(query, top_k=top_k, filters=filters, principal=who.principal)
-        masked = self.guard.pii.apply(query).text if self.guard is not None else query
+        masked = mask_pii(self.guard, query) if self.guard is not None else query
         self._record(who, endpoint, masked, hits, None, [], started, refused=False)
         return hits
 
