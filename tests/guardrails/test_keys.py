@@ -1,5 +1,6 @@
 """API keys: issued bound to a principal, stored only as a hash, checked in constant time,
-revoked; and ``nuri keys create|list|revoke``."""
+revoked; and ``nuri keys create|list|revoke``. The store's tests run on SQLite and on
+PostgreSQL (``store_db``)."""
 
 from __future__ import annotations
 
@@ -10,13 +11,14 @@ import threading
 from pathlib import Path
 
 import pytest
+from conftest import StoreDatabase
 
 from guardrails.keys import KeyNotFoundError, KeySettings, KeyStore
 
 
 @pytest.fixture()
-def db(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path}/keys/nuri.db"
+def db(store_db: StoreDatabase) -> str:
+    return store_db.url
 
 
 @pytest.fixture()
@@ -89,15 +91,14 @@ def test_list_shows_every_key_without_secret_or_hash(store: KeyStore):
     assert json.loads(dumped)[1]["roles"] == ["admin", "user"]
 
 
-def test_only_a_hash_of_the_key_is_stored_or_logged(tmp_path: Path, caplog: pytest.LogCaptureFixture):
+def test_only_a_hash_of_the_key_is_stored_or_logged(store_db: StoreDatabase, caplog: pytest.LogCaptureFixture):
     caplog.set_level(logging.DEBUG, logger="nuri.guardrails.keys")
-    url = f"sqlite:///{tmp_path}/nuri.db"
-    with KeyStore(url) as store:
+    with KeyStore(store_db.url) as store:
         record, key = store.create("누리행정청", "internal", {"user"})
         assert store.authenticate(key) is not None
         assert store.authenticate(key[:-1] + _flip(key[-1])) is None
     secret = key.split("_", 2)[2]
-    stored = b"".join(p.read_bytes() for p in tmp_path.glob("nuri.db*"))
+    stored = store_db.stored_bytes()
     assert record.key_id.encode() in stored
     assert secret.encode() not in stored and key.encode() not in stored
     assert hashlib.sha256(f"{record.key_id}:{secret}".encode()).hexdigest().encode() in stored
@@ -105,16 +106,13 @@ def test_only_a_hash_of_the_key_is_stored_or_logged(tmp_path: Path, caplog: pyte
     assert record.key_id in logged and secret not in logged
 
 
-def test_a_peppered_key_needs_the_same_pepper(tmp_path: Path):
-    url = f"sqlite:///{tmp_path}/nuri.db"
+def test_a_peppered_key_needs_the_same_pepper(store_db: StoreDatabase):
+    url = store_db.url
     with KeyStore(url, pepper="server-secret") as peppered:
         record, key = peppered.create("누리행정청", "public", {"user"})
         assert peppered.authenticate(key) is not None
     secret = key.split("_", 2)[2]
-    assert (
-        hashlib.sha256(f"{record.key_id}:{secret}".encode()).hexdigest().encode()
-        not in (tmp_path / "nuri.db").read_bytes()
-    )
+    assert hashlib.sha256(f"{record.key_id}:{secret}".encode()).hexdigest().encode() not in store_db.stored_bytes()
     with KeyStore(url) as plain, KeyStore(url, pepper="another") as wrong:
         assert plain.authenticate(key) is None
         assert wrong.authenticate(key) is None
@@ -144,7 +142,7 @@ def test_last_use_is_recorded_at_most_once_per_interval(db: str):
         assert first.last_used_at == second.last_used_at == store.get(record.key_id).last_used_at
 
 
-def test_threads_and_two_stores_on_one_file_share_the_keys(db: str):
+def test_threads_and_two_stores_on_one_database_share_the_keys(db: str):
     with KeyStore(db) as one, KeyStore(db, last_used_resolution_s=0) as two:
         made: list[tuple[str, str]] = []
         lock = threading.Lock()
@@ -178,14 +176,18 @@ def test_the_default_url_is_a_sqlite_file_in_the_data_folder(tmp_path: Path):
 
 
 @pytest.fixture()
-def nuri(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]):
+def nuri(tmp_path: Path, store_db: StoreDatabase, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]):
     """``nuri …`` in this process, with ``nuri keys``/``nuri audit`` plugged in and the data
-    folder under ``tmp_path``: returns (exit status, stdout, stderr)."""
+    folder under ``tmp_path``: returns (exit status, stdout, stderr). The key store is the
+    default SQLite file of the data folder (``store_db``'s), or ``store_db``'s PostgreSQL
+    database through ``NURI_KEYS__URL``."""
     import assistant.cli
     from assistant import admin_cli
 
     monkeypatch.setenv("NURI_HOME", str(tmp_path))
     monkeypatch.setenv("NURI_DATA_DIR", str(tmp_path / "data"))
+    if store_db.backend != "sqlite":
+        monkeypatch.setenv("NURI_KEYS__URL", store_db.url)
     monkeypatch.setattr(assistant.cli, "_plugins", admin_cli.register)
 
     def run(*args: str) -> tuple[int, str, str]:
@@ -196,14 +198,14 @@ def nuri(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.Capture
     return run
 
 
-def test_keys_create_prints_the_key_last_and_it_authenticates(nuri, tmp_path: Path):
+def test_keys_create_prints_the_key_last_and_it_authenticates(nuri, store_db: StoreDatabase):
     code, out, err = nuri("keys", "create", "--agency", "누리행정청", "--clearance", "internal",
                           "--role", "user", "--role", "evaluator", "--label", "평가")  # fmt: skip
     assert code == 0, err
     lines = out.strip().splitlines()
     key = lines[-1]
     assert len(lines) > 1 and key.startswith("nuri_")
-    with KeyStore(f"sqlite:///{tmp_path}/data/nuri.db") as store:
+    with KeyStore(store_db.url) as store:
         record = store.authenticate(key)
     assert record is not None and record.roles == frozenset({"user", "evaluator"}) and record.label == "평가"
     assert record.key_id in lines[0]
