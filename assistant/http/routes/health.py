@@ -15,7 +15,9 @@ router = APIRouter(tags=["ops"])
 
 
 @router.get("/healthz")
-def healthz() -> dict[str, str]:
+async def healthz() -> dict[str, str]:
+    """Answered on the event loop, never behind the worker threads busy with searches and answers
+    (a liveness probe must not time out on a busy but healthy server)."""
     return {"status": "ok"}
 
 
