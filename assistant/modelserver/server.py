@@ -73,10 +73,6 @@ def launch_spec(server: ModelServerSettings, llm: LLMSettings, port: int, resolv
             "--n_threads", str(threads),
             "--n_threads_batch", str(threads),
             "--verbose", "False",
-            # llama-cpp-python's server answers one request at a time and by default ends the
-            # running stream as soon as another request waits (a normal end of stream: answers
-            # cut to a character under concurrency, benchmarks/load.py). Queue them instead.
-            "--interrupt_requests", "False",
             *ls.extra_args,
         ]  # fmt: skip
         return LaunchSpec(argv, env, llm.model)
