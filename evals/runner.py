@@ -34,6 +34,7 @@ from evals.schema import EvalItem, dataset_hash
 from evals.scoring import aggregate, by_category, score_items
 from evals.suites import Suite
 from evals.targets import QuestionRejectedError, Target, TargetError
+from guardrails.pipeline import describe
 from retrieval.errors import QueryError, RetrievalError
 from retrieval.index import NuriIndex
 from retrieval.sync import Syncer
@@ -217,7 +218,7 @@ def run_suite(
         model=described["model"],
         embedder=described["embedder"],
         prompt_version=prompt_version(settings.prompt_dir()),
-        guardrails="none" if not guardrails else str(getattr(settings, "guardrails", "")),
+        guardrails="none" if not guardrails else describe(settings.guardrails),
         dataset=DatasetInfo(
             suite=suite.name, files=[str(f) for f in suite.files], sha256=dataset_hash(run_items), items=len(run_items)
         ),  # fmt: skip

@@ -64,6 +64,18 @@ class GuardrailSettings(BaseModel):
     output: OutputSettings = OutputSettings()
 
 
+def describe(settings: GuardrailSettings) -> str:
+    """One line naming the policy in force (recorded with every eval run)."""
+    parts = [
+        f"pii={settings.pii.action if settings.pii.enabled else 'off'}",
+        f"injection={settings.injection.action if settings.injection.enabled else 'off'}",
+        f"policy={'block' if settings.policy.enabled else 'off'}",
+        f"context={settings.context.action if settings.context.enabled else 'off'}",
+        f"output_pii={'mask' if settings.output.mask_pii else 'off'}",
+    ]
+    return ",".join(parts)
+
+
 @dataclass
 class InputScreen:
     """What the input checks made of a question: ``question``/``history`` go on to retrieval and
