@@ -16,7 +16,7 @@ import httpx
 import numpy as np
 import pytest
 
-from retrieval.embedders import OpenAIEmbedder, SentenceTransformerEmbedder, build_embedder
+from retrieval.embedders import OpenAIEmbedder, QueryCache, SentenceTransformerEmbedder, build_embedder
 from retrieval.errors import EncoderUnavailableError
 from retrieval.rerank import Reranker, build_reranker
 from retrieval.settings import EmbedderSettings, RerankSettings
@@ -62,7 +62,7 @@ def test_bundled_encoder_gives_normalised_384d_vectors(embedder):
 def test_sentence_transformers_backend_loads_a_local_directory(tmp_path):
     path = _tiny_bert(tmp_path / "st", cross_encoder=False)
     emb = build_embedder(EmbedderSettings(backend="sentence-transformers", model_path=str(path)))
-    assert isinstance(emb, SentenceTransformerEmbedder)
+    assert isinstance(emb, QueryCache) and isinstance(emb.inner, SentenceTransformerEmbedder)
     m = emb.embed_passages(TEXTS)
     assert m.shape == (3, 32) and emb.dim == 32
     assert np.allclose(np.linalg.norm(m, axis=1), 1.0, atol=1e-3)
@@ -127,7 +127,7 @@ def test_openai_backend_embeds_through_a_real_server(embeddings_server, embedder
         backend="openai", base_url=embeddings_server, model="e5-query", query_prefix="", passage_prefix=""
     )
     emb = build_embedder(settings)
-    assert isinstance(emb, OpenAIEmbedder) and emb.dim == 384
+    assert isinstance(emb, QueryCache) and isinstance(emb.inner, OpenAIEmbedder) and emb.dim == 384
     remote = emb.embed_query("재택근무 며칠 가능?")
     local = embedder.embed_query("재택근무 며칠 가능?")
     assert float(remote @ local) > 0.99  # same model behind the protocol
@@ -139,3 +139,12 @@ def test_unreachable_embeddings_server_is_a_clear_error():
     settings = EmbedderSettings(backend="openai", base_url=f"http://127.0.0.1:{_free_port()}/v1", timeout_s=2)
     with pytest.raises(EncoderUnavailableError, match="연결할 수 없습니다"):
         build_embedder(settings)
+
+
+def test_query_vectors_are_remembered_so_guardrails_and_search_encode_a_question_once(embedder):
+    assert isinstance(embedder, QueryCache)
+    first = embedder.embed_query("재택근무 신청 절차")
+    first[:] = 0.0  # a caller changing its copy does not change what the next caller gets
+    again = embedder.embed_query("재택근무 신청 절차")
+    assert np.allclose(again, embedder.inner.embed_query("재택근무 신청 절차"))
+    assert np.linalg.norm(again) > 0.99
