@@ -53,6 +53,7 @@ def test_profiles_hold_only_what_they_change(profile: str):
 
 def test_default_profile_is_the_schema(monkeypatch: pytest.MonkeyPatch):
     monkeypatch.delenv("NURI_PROFILE", raising=False)
+    monkeypatch.delenv("NURI_DATA_DIR", raising=False)  # the test session's throw-away data folder
     loaded = load_settings().model_dump()
     assert loaded == Settings.model_construct().model_dump() | {"profile": "default"}
 
