@@ -42,24 +42,30 @@ def load(name: str) -> list[dict[str, Any]]:
         return [json.loads(line) for line in f if line.strip()]
 
 
-def rates(detector: PiiDetector, pii: list[dict[str, Any]], look: list[dict[str, Any]]) -> dict[str, Any]:
-    hit = {"structured": 0, "person": 0}
-    total = {"structured": 0, "person": 0}
-    extra = 0
+def counts(detector: PiiDetector, pii: list[dict[str, Any]], look: list[dict[str, Any]]) -> dict[str, int]:
+    """Gold spans found (exact offsets and type), per kind; findings matching no gold span; look-alike
+    sentences with any finding. The one count behind this report and the rate test."""
+    out = dict.fromkeys(("structured", "person", "n_structured", "n_person", "extra", "flagged"), 0)
     for row in pii:
         found = {(s.start, s.end, s.type) for s in detector.find(row["text"])}
         gold = {(g["start"], g["end"], g["type"]) for g in row["pii"]}
         for g in gold:
             key = "person" if g[2] == "person" else "structured"
-            total[key] += 1
-            hit[key] += g in found
-        extra += len(found - gold)
-    flagged = sum(bool(detector.find(row["text"])) for row in look)
+            out[f"n_{key}"] += 1
+            out[key] += g in found
+        out["extra"] += len(found - gold)
+    out["flagged"] = sum(bool(detector.find(row["text"])) for row in look)
+    out["n_lookalikes"] = len(look)
+    return out
+
+
+def rates(detector: PiiDetector, pii: list[dict[str, Any]], look: list[dict[str, Any]]) -> dict[str, Any]:
+    c = counts(detector, pii, look)
     return {
-        "structured_recall": f"{hit['structured']}/{total['structured']}",
-        "person_recall": f"{hit['person']}/{total['person']} = {hit['person'] / max(total['person'], 1):.3f}",
-        "extra_spans": extra,
-        "lookalikes_flagged": f"{flagged}/{len(look)} = {flagged / max(len(look), 1):.3f}",
+        "structured_recall": f"{c['structured']}/{c['n_structured']}",
+        "person_recall": f"{c['person']}/{c['n_person']} = {c['person'] / max(c['n_person'], 1):.3f}",
+        "extra_spans": c["extra"],
+        "lookalikes_flagged": f"{c['flagged']}/{len(look)} = {c['flagged'] / max(len(look), 1):.3f}",
     }
 
 

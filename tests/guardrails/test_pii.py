@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
+from benchmarks.guardrails_pii_rates import counts
 from guardrails import pii_formats as fmt
 from guardrails.pii import PII_LABELS, PII_TYPES, PiiDetector, PiiSettings, PiiSpan, mask, notice
 from guardrails.pseudonym import Pseudonymiser
@@ -404,25 +405,14 @@ def test_the_datasets_are_well_formed() -> None:
 
 
 def _rates(detector: PiiDetector, pii: list[dict[str, Any]], look: list[dict[str, Any]]) -> dict[str, float]:
-    hit = {"structured": 0, "person": 0}
-    total = {"structured": 0, "person": 0}
-    false_spans = 0
-    for r in pii:
-        found = {(s.start, s.end, s.type) for s in detector.find(r["text"])}
-        gold = {(g["start"], g["end"], g["type"]) for g in r["pii"]}
-        for g in gold:
-            key = "person" if g[2] == "person" else "structured"
-            total[key] += 1
-            hit[key] += g in found
-        false_spans += len(found - gold)
-    flagged = sum(bool(detector.find(r["text"])) for r in look)
+    c = counts(detector, pii, look)
     return {
-        "structured_recall": hit["structured"] / total["structured"],
-        "person_recall": hit["person"] / total["person"],
-        "extra_spans_in_pii_sentences": false_spans,
-        "lookalikes_flagged": flagged / len(look),
-        "n_structured": total["structured"],
-        "n_person": total["person"],
+        "structured_recall": c["structured"] / c["n_structured"],
+        "person_recall": c["person"] / c["n_person"],
+        "extra_spans_in_pii_sentences": c["extra"],
+        "lookalikes_flagged": c["flagged"] / len(look),
+        "n_structured": c["n_structured"],
+        "n_person": c["n_person"],
         "n_lookalikes": len(look),
     }
 
