@@ -2,7 +2,7 @@
 and how responsive the server stays while the model writes answers.
 
     python -m benchmarks.load [--clients 8,32,64] [--model-clients 1,8,16] [--duration-s 20]
-                              [--grace-s 60] [--probe-streams 16] [--probe-s 10]
+                              [--grace-s 60] [--probe-streams 16] [--probe-s 15]
                               [--scenarios search,chat,chat-model] [--json-out FILE] [--quick]
 
 Set-up (as ``benchmarks/answer_latency.py``): the bundled sample corpus is indexed into a
@@ -39,14 +39,20 @@ answers, the median length (characters) of the answers not refused and the numbe
 ones (under 20 characters) are kept too: an answer cut short shows there, not as an error.
 ``/healthz`` is called every 0.25 s during every run.
 
-Probe. ``/healthz`` and ``/v1/search`` are called one after the other, every 0.1 s, for
-``--probe-s``: first on an idle server, then while ``--probe-streams`` streamed model answers
-run (closed loop; those still running at the end are cancelled); their p50/p95 are compared.
+Probe. ``/healthz`` and ``/v1/search`` are each called again 0.1 s after their last answer
+(two connections), for ``--probe-s``: first on an idle server, then while ``--probe-streams``
+streamed model answers run (closed loop; those still running at the end are cancelled); their
+p50/p95 are compared.
 
 CPU. The CPU time of the Nuri server, the model server and this load generator is read from
 ``/proc`` around each run (``cpu_*`` = cores busy on average): a server that is slow while its
 CPU is idle is waiting on a lock, not working. Everything runs on one machine: the load
 generator competes with the servers for the cores.
+
+The settings come from the environment as for ``nuri serve`` (``NURI_…``), e.g. the model
+server's flags: ``NURI_MODEL_SERVER__LLAMACPP__EXTRA_ARGS='["--interrupt_requests", "False"]'``
+(llama-cpp-python's server otherwise ends a streamed answer as soon as another request waits:
+answers cut to a few characters under concurrency, which the *answer chars* column shows).
 
 ``--quick`` (seconds, for the test): the default profile only, search and chat at 2 and 4
 clients, 3 s each, no probe.
@@ -373,15 +379,21 @@ async def run_scenario(
 
 
 async def probe_phase(base: str, key: str, seconds: float, questions: Questions) -> dict[str, Any]:
-    """``/healthz`` then ``/v1/search``, one after the other, every 0.1 s, for ``seconds``."""
-    health: list[Sample] = []
-    search: list[Sample] = []
-    async with client_for(base, key, 1) as client:
-        deadline = time.perf_counter() + seconds
-        while time.perf_counter() < deadline:
-            health.append(await health_once(client))
-            search.append(await search_once(client, next(questions)))
-            await asyncio.sleep(0.1)
+    """For ``seconds``: ``/healthz`` and ``/v1/search`` each called again 0.1 s after its last
+    answer, on its own connection (a slow search does not hold the health checks up)."""
+
+    async def sampled(call: Callable[[httpx.AsyncClient], Awaitable[Sample]]) -> list[Sample]:
+        out: list[Sample] = []
+        async with client_for(base, key, 1) as client:
+            deadline = time.perf_counter() + seconds
+            while time.perf_counter() < deadline:
+                out.append(await call(client))
+                await asyncio.sleep(0.1)
+        return out
+
+    health, search = await asyncio.gather(
+        sampled(health_once), sampled(lambda client: search_once(client, next(questions)))
+    )
     return {"healthz": summarise(health, seconds), "search": summarise(search, seconds)}
 
 
@@ -535,7 +547,8 @@ def markdown(result: dict[str, Any]) -> str:
         "",
         f"Machine: {m.get('cpus_usable')} usable CPUs ({m.get('cpu_model')}), {m.get('memory_gib')} GiB, "
         f"load average at start {m.get('load_average_at_start')}; the load generator runs on the same CPUs. "
-        f"Model server: llama.cpp, {result['model']}, max_tokens {result['max_tokens']}. "
+        f"Model server: llama.cpp, {result['model']}, max_tokens {result['max_tokens']}, "
+        f"extra flags {result['model_server_extra_args'] or 'none'}. "
         "Auth on (API key, role user), guardrails on (defaults), audit on, chat UI off; "
         f"rate limit raised for the benchmark key to {RATE_LIMIT['requests_per_minute']:,}/min, "
         f"burst {RATE_LIMIT['burst']:,} (api.auth.rate_limit). Closed loop, {plan['duration_s']:g} s per run; "
@@ -563,7 +576,7 @@ def markdown(result: dict[str, Any]) -> str:
         st = probe["under_load"]["streams"]
         lines += [
             "",
-            f"Responsiveness ({probe['config']}): `/healthz` then `/v1/search`, one after the other every 0.1 s for "
+            f"Responsiveness ({probe['config']}): `/healthz` and `/v1/search`, each again 0.1 s after its last answer, for "
             f"{probe['seconds']:g} s, idle vs while {probe['streams']} streamed model answers run "
             f"({st['ok']} answers finished in the window, {st['unfinished']} cancelled at its end, {st['errors']} "
             f"errors; TTFT p50 {_fmt(st.get('ttft', {}).get('p50_ms'))} ms; answer chars p50 "
@@ -599,7 +612,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--duration-s", type=float, default=20.0, help="seconds in which requests are sent, per run")
     p.add_argument("--grace-s", type=float, default=60.0, help="then, seconds before running requests are cancelled")
     p.add_argument("--probe-streams", type=int, default=16, help="model answers during the probe (0 = no probe)")
-    p.add_argument("--probe-s", type=float, default=10.0, help="seconds of each probe phase (idle, under load)")
+    p.add_argument("--probe-s", type=float, default=15.0, help="seconds of each probe phase (idle, under load)")
     p.add_argument("--scenarios", default=",".join(SCENARIOS), help=f"comma-separated, of: {', '.join(SCENARIOS)}")
     p.add_argument("--repeat-queries", action="store_true", help="don't make the questions unique (cache hits)")
     p.add_argument("--quick", action="store_true", help="seconds: search + extractive chat, 2 and 4 clients, 3 s")
@@ -632,6 +645,7 @@ def main(argv: list[str] | None = None) -> int:
         "machine": machine,
         "model": settings.llm.model,
         "max_tokens": settings.llm.max_tokens,
+        "model_server_extra_args": settings.model_server.llamacpp.extra_args,
         "rate_limit": RATE_LIMIT,
         "key": {"agency": KEY_AGENCY, "clearance": KEY_CLEARANCE, "roles": ["user"]},
         "plan": asdict(plan),
