@@ -554,17 +554,17 @@ def markdown(result: dict[str, Any]) -> str:
         f"burst {RATE_LIMIT['burst']:,} (api.auth.rate_limit). Closed loop, {plan['duration_s']:g} s per run; "
         f'requests still running {plan["grace_s"]:g} s after that are cancelled ("unfinished"); '
         f"questions made unique (no query-vector cache hits): {'yes' if plan['unique_queries'] else 'no'}. "
-        "Answer chars: median length of the non-refused answers (short = under "
-        f"{SHORT_ANSWER_CHARS} characters). CPU: cores busy on average (Nuri / model server / load generator).",
+        "Answer chars: median length of the answers not refused; short: how many of them are under "
+        f"{SHORT_ANSWER_CHARS} characters; refused: answers refused. CPU: cores busy on average (Nuri / model server / load generator).",
         "",
-        "| Scenario | Clients | Req/s | p50 ms | p95 ms | p99 ms | TTFT p50 ms | TTFT p95 ms | Answer chars (short) "
+        "| Scenario | Clients | Req/s | p50 ms | p95 ms | p99 ms | TTFT p50 ms | TTFT p95 ms | Answer chars (short / refused) "
         "| Errors | Unfinished | /healthz p95 ms | CPU nuri / model / loadgen |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in result["runs"]:
         lat, ttft = r["latency"], r.get("ttft", {})
         errs = str(r["errors"]) + (f" {r['errors_by_status']}" if r["errors"] else "")
-        chars = f"{_fmt(r.get('answer_chars_p50'))} ({r['short_answers']})" if "short_answers" in r else "–"
+        chars = f"{_fmt(r.get('answer_chars_p50'))} ({r['short_answers']} / {r['refused']})" if "refused" in r else "–"
         lines.append(
             f"| {LABELS[r['scenario']]} | {r['clients']} | {r['throughput_rps']} | {_fmt(lat['p50_ms'])} "
             f"| {_fmt(lat['p95_ms'])} | {_fmt(lat['p99_ms'])} | {_fmt(ttft.get('p50_ms'))} | {_fmt(ttft.get('p95_ms'))} "
@@ -580,7 +580,7 @@ def markdown(result: dict[str, Any]) -> str:
             f"{probe['seconds']:g} s, idle vs while {probe['streams']} streamed model answers run "
             f"({st['ok']} answers finished in the window, {st['unfinished']} cancelled at its end, {st['errors']} "
             f"errors; TTFT p50 {_fmt(st.get('ttft', {}).get('p50_ms'))} ms; answer chars p50 "
-            f"{_fmt(st.get('answer_chars_p50'))}, {st.get('short_answers', 0)} short).",
+            f"{_fmt(st.get('answer_chars_p50'))}, {st.get('short_answers', 0)} short, {st.get('refused', 0)} refused).",
             "",
             "| Probe | Idle p50 ms | Idle p95 ms | Under load p50 ms | Under load p95 ms | Errors idle / load |",
             "|---|---|---|---|---|---|",
