@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -84,3 +84,9 @@ def final_answer(events: Iterable[AnswerEvent]) -> Answer:
         if event.kind == "done" and event.answer is not None:
             return event.answer
     raise AssistantError("답변이 끝나지 않았습니다")
+
+
+def with_first(first: AnswerEvent, rest: Iterable[AnswerEvent]) -> Iterator[AnswerEvent]:
+    """``first`` (taken early, so that failures before the stream get a real HTTP status), then ``rest``."""
+    yield first
+    yield from rest

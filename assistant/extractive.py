@@ -25,7 +25,7 @@ import numpy as np
 
 from assistant.answerability import ask_types, states_value
 from assistant.settings import ExtractiveSettings
-from retrieval.embedders import Embedder
+from retrieval.embedders import Embedder, VectorLru
 from retrieval.sparse import KoreanSparseEncoder
 from retrieval.types import Hit
 
@@ -64,6 +64,9 @@ def sentences_of(text: str, max_chars: int) -> list[str]:
 class SentencePicker:
     def __init__(self, embedder: Embedder, sparse: KoreanSparseEncoder, settings: ExtractiveSettings) -> None:
         self.embedder, self.sparse, self.settings = embedder, sparse, settings
+        # A passage's sentences come back with every question that retrieves it: their vectors
+        # are kept (the encoder is most of an extractive answer's CPU time).
+        self.sentence_vectors = VectorLru(settings.sentence_cache)
 
     def candidates(self, question: str, passages: Sequence[Hit]) -> list[Quote]:
         s = self.settings
@@ -75,7 +78,7 @@ class SentencePicker:
         q_vec = np.asarray(self.embedder.embed_query(question), dtype=np.float32)
         # each sentence is read with the heading it stands under ("1. 점검 기간: 2024년 5월 13일부터 …")
         context = [f"{_label(passages[n - 1])}: {sent}" for n, sent in units]
-        vecs = np.asarray(self.embedder.embed_passages(context), dtype=np.float32)
+        vecs = self._sentence_vectors(context)
         cos = vecs @ q_vec / (np.linalg.norm(vecs, axis=1) * np.linalg.norm(q_vec) + 1e-9)
         terms = self.sparse.terms_many(context)
         quotes = []
@@ -85,6 +88,16 @@ class SentencePicker:
             score = c + s.lexical_weight * lexical + (s.value_weight if states else 0.0) - s.rank_penalty * (n - 1)
             quotes.append(Quote(passage=n, text=sent, score=score, cosine=c, lexical=lexical))
         return sorted(quotes, key=lambda q: -q.score)
+
+    def _sentence_vectors(self, texts: list[str]) -> np.ndarray:
+        cached = [self.sentence_vectors.get(t) for t in texts]
+        missing = [i for i, v in enumerate(cached) if v is None]
+        if missing:
+            fresh = np.asarray(self.embedder.embed_passages([texts[i] for i in missing]), dtype=np.float32)
+            for i, vector in zip(missing, fresh, strict=True):
+                self.sentence_vectors.put(texts[i], vector)
+                cached[i] = vector
+        return np.vstack([v for v in cached if v is not None]).astype(np.float32, copy=False)
 
     def pick(self, question: str, passages: Sequence[Hit]) -> list[Quote]:
         """The quoted sentences, best first."""

@@ -159,6 +159,38 @@ class OpenAIEmbedder:
         return int(len(text) / self.CHARS_PER_TOKEN) + 2
 
 
+class VectorLru:
+    """The last ``size`` vectors by text (thread-safe; hands out copies). ``size`` 0 keeps none."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._items: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+        self.hits = self.misses = 0
+
+    def get(self, text: str) -> np.ndarray | None:
+        with self._lock:
+            hit = self._items.get(text)
+            if hit is None:
+                self.misses += 1
+                return None
+            self.hits += 1
+            self._items.move_to_end(text)
+            return hit.copy()
+
+    def put(self, text: str, vector: np.ndarray) -> None:
+        if self.size <= 0:
+            return
+        with self._lock:
+            self._items[text] = np.array(vector, dtype=np.float32, copy=True)
+            self._items.move_to_end(text)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
 class QueryCache:
     """An embedder whose query vectors are remembered (the last ``size`` queries): the input
     guardrails and the search both encode the question, and the encoder is the costly part."""
@@ -166,23 +198,17 @@ class QueryCache:
     def __init__(self, inner: Embedder, size: int = 512) -> None:
         self.inner, self.size = inner, size
         self.name, self.dim = inner.name, inner.dim
-        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
-        self._lock = threading.Lock()
+        self._cache = VectorLru(size)
 
     def embed_passages(self, texts: list[str]) -> np.ndarray:
         return self.inner.embed_passages(texts)
 
     def embed_query(self, text: str) -> np.ndarray:
-        with self._lock:
-            hit = self._cache.get(text)
-            if hit is not None:
-                self._cache.move_to_end(text)
-                return hit.copy()
+        hit = self._cache.get(text)
+        if hit is not None:
+            return hit
         vector = self.inner.embed_query(text)
-        with self._lock:
-            self._cache[text] = vector.copy()
-            while len(self._cache) > self.size:
-                self._cache.popitem(last=False)
+        self._cache.put(text, vector)
         return vector
 
     def count_tokens(self, text: str) -> int:

@@ -6,6 +6,7 @@ including an unreachable model server (503, quickly, never a hang or a traceback
 
 from __future__ import annotations
 
+import json
 import socket
 import threading
 import time
@@ -177,3 +178,37 @@ def test_unreachable_model_server_is_503_quickly(sample_index):
         assert time.monotonic() - t0 < 30
         # search still works without the model
         assert httpx.post(f"{srv.url}/v1/search", json={"query": QUESTION}, headers=auth).status_code == 200
+
+
+def test_streamed_ask_sends_deltas_then_the_answer_json(live):
+    """``/v1/ask`` with ``stream: true``: delta events whose text adds up to the answer, then
+    the same answer object as without streaming, then [DONE]."""
+    events = []
+    with httpx.stream(
+        "POST", f"{live.url}/v1/ask", json={"question": QUESTION, "stream": True}, timeout=300, headers=bearer(live.key)
+    ) as resp:
+        assert resp.status_code == 200 and resp.headers["content-type"].startswith("text/event-stream")
+        for line in resp.iter_lines():
+            if line.startswith("data: "):
+                events.append(line[len("data: ") :])
+    assert events[-1] == "[DONE]"
+    parsed = [json.loads(e) for e in events[:-1]]
+    kinds = [e["type"] for e in parsed]
+    assert kinds[-1] == "done" and set(kinds[:-1]) == {"delta"}, kinds
+    answer = parsed[-1]["answer"]
+    assert set(answer) == {"answer", "citations", "refused", "guardrails"}
+    assert answer["refused"] is False and answer["citations"]
+    assert "".join(e["text"] for e in parsed[:-1]).strip() == answer["answer"].strip()
+
+
+def test_streamed_ask_error_before_the_stream_keeps_its_status(sample_index):
+    unreachable = f"http://127.0.0.1:{_free_port()}/v1"
+    settings = answer_settings(unreachable, llm={"connect_timeout_s": 1.0}, ui={"enabled": False})
+    with NuriService(settings, index=sample_index) as service, LiveServer(build_asgi(settings, service=service)) as srv:
+        resp = httpx.post(
+            f"{srv.url}/v1/ask",
+            json={"question": QUESTION, "stream": True},
+            timeout=60,
+            headers=bearer(issue_key(service)),
+        )
+        assert _error(resp, 503)["code"] == "model_unavailable"

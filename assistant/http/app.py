@@ -21,6 +21,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from starlette.types import ASGIApp
 
+from assistant.http.admission import Admission
 from assistant.http.auth import Authenticator
 from assistant.http.errors import install_error_handlers
 from assistant.http.limits import BodySizeLimit
@@ -78,5 +79,8 @@ def _mount_ui(app: FastAPI, svc: NuriService, settings: Settings) -> None:
 
 
 def build_asgi(settings: Settings, service: NuriService | None = None) -> ASGIApp:
-    """The app wrapped in the body-size guard (what the server runs)."""
-    return BodySizeLimit(create_app(settings, service), settings.api.max_body_bytes)
+    """The app behind the admission gates and the body-size guard (what the server runs)."""
+    app = create_app(settings, service)
+    admission = Admission(app, settings.api.admission)
+    app.state.admission = admission
+    return BodySizeLimit(admission, settings.api.max_body_bytes)

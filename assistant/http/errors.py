@@ -82,6 +82,9 @@ ERROR_CODES: tuple[ErrorCode, ...] = (
     ErrorCode(503, "state_unavailable", "Key store or audit trail unavailable",
               "the API key store or the audit trail cannot be read or written (nothing is answered unaudited)",
               (KeyStoreError, AuditError)),
+    ErrorCode(503, "overloaded", "Server at capacity",
+              "the search or answer gate (`api.admission`) is full and its queue too, or the wait ran past "
+              "`queue_timeout_s`; `Retry-After` says when to retry"),
     ErrorCode(503, "not_ready", "Not ready", "`/readyz`: the index or the model server is not ready (the reason is in `message`)"),
 )  # fmt: skip
 _BY_CODE = {e.code: e for e in ERROR_CODES}

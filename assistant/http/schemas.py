@@ -29,6 +29,12 @@ class AskRequest(BaseModel):
     question: str = Field(..., min_length=1, max_length=8000, description="질문")
     history: list[HistoryTurn] = Field(default_factory=list, max_length=MAX_MESSAGES, description="이전 대화")
     filters: SearchFilters | None = None
+    stream: bool = Field(
+        False,
+        description='true: server-sent events as the answer is written — `{"type": "delta", "text"}` …, '
+        'then `{"type": "done", "answer": {…}}` (the same object as without streaming) or '
+        '`{"type": "error", "error": {…}}`, then `[DONE]`',
+    )
 
 
 class ChatMessageIn(BaseModel):

@@ -60,6 +60,43 @@ class AuthSettings(BaseModel):
     rate_limit: RateLimitSettings = RateLimitSettings()
 
 
+class AdmissionSettings(BaseModel):
+    """``api.admission``: concurrency gates of the API (:mod:`assistant.http.admission`)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    enabled: bool = Field(True, description="Gate searches and answers (off: every request starts at once).")
+    search_concurrency: int = Field(
+        8, gt=0, description="`/v1/search` requests running at once (each needs the query encoder and the index)."
+    )
+    answer_concurrency: int = Field(
+        16,
+        gt=0,
+        description="Answers (`/v1/ask`, `/v1/chat/completions`) running at once; a streamed answer holds its "
+        "place until it ends. Match it to what the model servers generate in parallel.",
+    )
+    queue: int = Field(64, ge=0, description="Requests that may wait per gate; beyond it: 503 `overloaded` at once.")
+    queue_timeout_s: float = Field(
+        20.0, gt=0, description="A request waiting longer than this for its gate gets 503 `overloaded`."
+    )
+    retry_after_s: int = Field(2, ge=1, description="`Retry-After` seconds sent with 503 `overloaded`.")
+    worker_threads: int = Field(
+        64,
+        gt=0,
+        description="Worker threads for synchronous work (searches, answers, key checks, the chat UI); must "
+        "exceed search + answer concurrency so other requests still find a thread.",
+    )
+
+    @model_validator(mode="after")
+    def _threads_above_gates(self) -> AdmissionSettings:
+        if self.enabled and self.worker_threads <= self.search_concurrency + self.answer_concurrency:
+            raise ValueError(
+                "api.admission.worker_threads must exceed search_concurrency + answer_concurrency "
+                f"({self.worker_threads} <= {self.search_concurrency + self.answer_concurrency})"
+            )
+        return self
+
+
 class ApiSettings(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -73,3 +110,4 @@ class ApiSettings(BaseModel):
         "`annotations` (url_citation per [n] marker) are always on the message.",
     )
     auth: AuthSettings = AuthSettings()
+    admission: AdmissionSettings = AdmissionSettings()

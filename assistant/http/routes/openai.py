@@ -13,7 +13,6 @@ has started it arrives as an ``error`` event, then ``[DONE]``.
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 import uuid
@@ -23,13 +22,14 @@ from typing import Any
 from fastapi import APIRouter, Depends
 from fastapi.responses import StreamingResponse
 
-from assistant.answers import AnswerEvent, HistoryTurn, final_answer
+from assistant.answers import AnswerEvent, HistoryTurn, final_answer, with_first
 from assistant.callers import Caller
 from assistant.errors import AssistantError, InvalidHistoryError, InvalidQuestionError
 from assistant.http import deps
 from assistant.http.auth import caller
 from assistant.http.errors import ApiError, api_error, error_body
 from assistant.http.schemas import MODEL_ID, ChatCompletionRequest, ChatMessageIn
+from assistant.http.sse import DONE, HEADERS, sse
 from assistant.prompts import detect_language
 from assistant.service import NuriService
 from assistant.sources import sources_footer, strip_footer, url_annotations
@@ -81,7 +81,7 @@ def chat_completions(
     events = svc.stream(question, history, body.filters, caller=who, endpoint="/v1/chat/completions")
     first = next(events)  # retrieval + first model output: failures get a real status
     if not body.stream:
-        final = final_answer(_chain(first, events))
+        final = final_answer(with_first(first, events))
         content = final.answer + (sources_footer(final.citations, footer_lang) if footer_lang else "")
         message = {"role": "assistant", "content": content, "annotations": url_annotations(content, final.citations)}
         return {
@@ -97,18 +97,8 @@ def chat_completions(
     return StreamingResponse(
         _chat_stream(cid, created, first, events, footer_lang),
         media_type="text/event-stream",
-        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        headers=HEADERS,
     )
-
-
-def _chain(first: AnswerEvent, rest: Iterator[AnswerEvent]) -> Iterator[AnswerEvent]:
-    yield first
-    yield from rest
-
-
-def _sse(data: dict[str, Any] | str) -> bytes:
-    payload = data if isinstance(data, str) else json.dumps(data, ensure_ascii=False)
-    return f"data: {payload}\n\n".encode()
 
 
 def _chat_stream(
@@ -116,12 +106,12 @@ def _chat_stream(
 ) -> Iterator[bytes]:
     def chunk(delta: dict[str, Any], finish: str | None = None, **extra: Any) -> bytes:
         choice = {"index": 0, "delta": delta, "finish_reason": finish}
-        return _sse({"id": cid, "object": "chat.completion.chunk", "created": created, "model": MODEL_ID,
+        return sse({"id": cid, "object": "chat.completion.chunk", "created": created, "model": MODEL_ID,
                      "choices": [choice], **extra})  # fmt: skip
 
     yield chunk({"role": "assistant", "content": ""})
     try:
-        for event in _chain(first, events):
+        for event in with_first(first, events):
             if event.kind == "delta" and event.text:
                 yield chunk({"content": event.text})
             elif event.kind == "done" and event.answer is not None:
@@ -141,8 +131,8 @@ def _chat_stream(
     except (AssistantError, RetrievalError) as e:
         err = api_error(e)
         log.warning("stream failed", extra={"code": err.code, "error": err.message})
-        yield _sse(error_body(err, with_status=True))
+        yield sse(error_body(err, with_status=True))
     except Exception:
         log.exception("stream failed unexpectedly")
-        yield _sse(error_body(api_error(RuntimeError()), with_status=True))
-    yield _sse("[DONE]")
+        yield sse(error_body(api_error(RuntimeError()), with_status=True))
+    yield sse(DONE)
