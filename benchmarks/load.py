@@ -3,7 +3,7 @@ and how responsive the server stays while the model writes answers.
 
     python -m benchmarks.load [--clients 8,32,64] [--model-clients 1,8,16] [--duration-s 20]
                               [--grace-s 60] [--probe-streams 16] [--probe-s 15]
-                              [--scenarios search,chat,chat-model] [--json-out FILE] [--quick]
+                              [--scenarios search,ask,ask-model] [--server-env NURI_X=V] [--json-out FILE] [--quick]
 
 Set-up (as ``benchmarks/answer_latency.py``): the bundled sample corpus is indexed into a
 temporary folder, the bundled model server (llama.cpp, Gemma 3 270M) is started once, and
@@ -17,9 +17,10 @@ Two server configurations, one after the other (same index, key and model server
 
 1. the default profile (``answer.generation: extractive``: the answer quotes the passages, no
    model call): scenario ``search`` (``POST /v1/search``; search is the same in both
-   configurations) and scenario ``chat`` (streamed ``/v1/chat/completions``);
-2. ``answer.generation: model`` (``NURI_ANSWER__GENERATION=model``): scenario ``chat-model``
-   (streamed ``/v1/chat/completions``, the model writes the answer: time to first token matters
+   configurations) and scenario ``ask`` (streamed ``/v1/ask``; ``chat``: the same through
+   streamed ``/v1/chat/completions``);
+2. ``answer.generation: model`` (``NURI_ANSWER__GENERATION=model``): scenario ``ask-model``
+   (streamed ``/v1/ask``, the model writes the answer: time to first token matters
    here) and the responsiveness probe. Its client counts are their own (``--model-clients``,
    default 1, 8, 16): the bundled llama.cpp server generates one answer at a time, so more
    clients only queue longer (and 64 queued answers do not fit a run of minutes on a small CPU).
@@ -54,7 +55,7 @@ server's flags: ``NURI_MODEL_SERVER__LLAMACPP__EXTRA_ARGS='["--interrupt_request
 (llama-cpp-python's server otherwise ends a streamed answer as soon as another request waits:
 answers cut to a few characters under concurrency, which the *answer chars* column shows).
 
-``--quick`` (seconds, for the test): the default profile only, search and chat at 2 and 4
+``--quick`` (seconds, for the test): the default profile only, search and ask at 2 and 4
 clients, 3 s each, no probe.
 """
 
@@ -92,7 +93,8 @@ ROOT = Path(__file__).resolve().parent.parent
 QUESTIONS_FILE = ROOT / "evals" / "suites" / "sample_ko.jsonl"
 KEY_AGENCY, KEY_CLEARANCE = "누리행정청", "internal"
 RATE_LIMIT = {"requests_per_minute": 1_000_000, "burst": 100_000}
-SCENARIOS = ("search", "chat", "chat-model")
+SCENARIOS = ("search", "ask", "ask-model", "chat", "chat-model")
+DEFAULT_SCENARIOS = ("search", "ask", "ask-model")
 REQUEST_TIMEOUT_S = 300.0
 SHORT_ANSWER_CHARS = 20  # an answer this short was most likely cut off
 CLK_TCK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
@@ -106,7 +108,8 @@ def load_questions(path: Path = QUESTIONS_FILE, answerable_only: bool = False) -
 
 @dataclass
 class Plan:
-    """What to run: client counts (search/chat, chat-model), seconds per run, grace, probe."""
+    """What to run: client counts (search/ask, ask-model), seconds per run, grace, probe, and
+    settings for the Nuri server (``server_env``: a before/after of one setting)."""
 
     clients: list[int]
     model_clients: list[int]
@@ -116,6 +119,7 @@ class Plan:
     probe_s: float
     scenarios: list[str]
     unique_queries: bool = True
+    server_env: dict[str, str] = field(default_factory=dict)
 
 
 # -- one request ---------------------------------------------------------------------------
@@ -144,9 +148,13 @@ async def search_once(client: httpx.AsyncClient, question: str) -> Sample:
     return Sample(time.perf_counter() - t0, error)
 
 
-async def chat_once(client: httpx.AsyncClient, question: str) -> Sample:
-    """A streamed ``/v1/chat/completions``, read to ``[DONE]``."""
-    body = {"model": "nuri", "messages": [{"role": "user", "content": question}], "stream": True}
+EventReading = tuple[str, bool | None, str | None]  # (text added, refused if known, error code)
+
+
+async def _streamed(
+    client: httpx.AsyncClient, path: str, body: dict[str, Any], read: Callable[[dict[str, Any]], EventReading]
+) -> Sample:
+    """One streamed request read to ``[DONE]``: latency, time to first token, answer length."""
     t0 = time.perf_counter()
     first: float | None = None
     text = ""
@@ -154,7 +162,7 @@ async def chat_once(client: httpx.AsyncClient, question: str) -> Sample:
     error: str | None = None
     done = False
     try:
-        async with client.stream("POST", "/v1/chat/completions", json=body) as resp:
+        async with client.stream("POST", path, json=body) as resp:
             if resp.status_code != 200:
                 await resp.aread()
                 error = str(resp.status_code)
@@ -165,17 +173,12 @@ async def chat_once(client: httpx.AsyncClient, question: str) -> Sample:
                     if line == "data: [DONE]":
                         done = True
                         continue
-                    data = json.loads(line[6:])
-                    if "error" in data:
-                        error = f"stream:{(data['error'] or {}).get('code', 'error')}"
-                        continue
-                    if "refused" in data:
-                        refused = bool(data["refused"])
-                    for choice in data.get("choices", []):
-                        delta = (choice.get("delta") or {}).get("content") or ""
-                        text += delta
-                        if first is None and text.strip():
-                            first = time.perf_counter() - t0
+                    added, said_refused, failed = read(json.loads(line[6:]))
+                    error = f"stream:{failed}" if failed else error
+                    refused = said_refused if said_refused is not None else refused
+                    text += added
+                    if first is None and text.strip():
+                        first = time.perf_counter() - t0
                 if error is None and not done:
                     error = "stream:incomplete"
     except httpx.HTTPError as e:
@@ -183,11 +186,41 @@ async def chat_once(client: httpx.AsyncClient, question: str) -> Sample:
     return Sample(time.perf_counter() - t0, error, first, len(text), refused)
 
 
+def _chat_event(data: dict[str, Any]) -> EventReading:
+    if "error" in data:
+        return "", None, (data["error"] or {}).get("code", "error")
+    text = "".join((c.get("delta") or {}).get("content") or "" for c in data.get("choices", []))
+    return text, (bool(data["refused"]) if "refused" in data else None), None
+
+
+def _ask_event(data: dict[str, Any]) -> EventReading:
+    kind = data.get("type")
+    if kind == "error":
+        return "", None, (data.get("error") or {}).get("code", "error")
+    if kind == "done":
+        return "", bool(data["answer"]["refused"]), None
+    return (data.get("text", "") if kind == "delta" else ""), None, None
+
+
+async def chat_once(client: httpx.AsyncClient, question: str) -> Sample:
+    """A streamed ``/v1/chat/completions``."""
+    body = {"model": "nuri", "messages": [{"role": "user", "content": question}], "stream": True}
+    return await _streamed(client, "/v1/chat/completions", body, _chat_event)
+
+
+async def ask_once(client: httpx.AsyncClient, question: str) -> Sample:
+    """A streamed ``/v1/ask`` (``stream: true``)."""
+    return await _streamed(client, "/v1/ask", {"question": question, "stream": True}, _ask_event)
+
+
 REQUESTS: dict[str, Callable[[httpx.AsyncClient, str], Awaitable[Sample]]] = {
     "search": search_once,
+    "ask": ask_once,
+    "ask-model": ask_once,
     "chat": chat_once,
     "chat-model": chat_once,
 }
+EXTRACTIVE_SCENARIOS, MODEL_SCENARIOS = ("search", "ask", "chat"), ("ask-model", "chat-model")
 
 
 # -- measuring -----------------------------------------------------------------------------
@@ -415,7 +448,7 @@ async def run_probe(
     async with client_for(base, key, streams) as client:
         with CpuMeter(pids) as cpu:
             elapsed, unfinished, loaded = await closed_loop(
-                client, chat_once, questions, streams, ramp + seconds, 0.0, samples, during=probe_after_ramp
+                client, ask_once, questions, streams, ramp + seconds, 0.0, samples, during=probe_after_ramp
             )
             loaded["streams"] = summarise(samples, elapsed, unfinished)
             loaded.update(cpu.cores())
@@ -425,7 +458,9 @@ async def run_probe(
 # -- the servers ---------------------------------------------------------------------------
 
 
-def nuri_env(model_url: str, data_dir: Path, generation: str | None) -> dict[str, str]:
+def nuri_env(
+    model_url: str, data_dir: Path, generation: str | None, extra: dict[str, str] | None = None
+) -> dict[str, str]:
     env = dict(os.environ, PYTHONPATH=str(ROOT), NURI_LLM__BASE_URLS=json.dumps([model_url]), NURI_DATA_DIR=str(data_dir),
                NURI_UI__ENABLED="false", NURI_LOGGING__LEVEL="WARNING", HF_HUB_OFFLINE="1",
                NURI_API__AUTH__RATE_LIMIT__REQUESTS_PER_MINUTE=str(RATE_LIMIT["requests_per_minute"]),
@@ -434,6 +469,7 @@ def nuri_env(model_url: str, data_dir: Path, generation: str | None) -> dict[str
         env.pop(name, None)
     if generation is not None:
         env["NURI_ANSWER__GENERATION"] = generation
+    env.update(extra or {})
     return env
 
 
@@ -498,11 +534,11 @@ def measure(plan: Plan, settings: Settings, work: Path) -> dict[str, Any]:
     runs: list[dict[str, Any]] = []
     probe: dict[str, Any] | None = None
     configs: dict[str, list[str]] = {}
-    # The default profile (extractive answers) serves search and chat; then a server whose model
-    # writes the answers (answer.generation=model) serves chat-model and the probe.
+    # The default profile (extractive answers) serves search and ask; then a server whose model
+    # writes the answers (answer.generation=model) serves ask-model and the probe.
     stages = [
-        (None, [s for s in plan.scenarios if s in ("search", "chat")], False),
-        ("model", [s for s in plan.scenarios if s == "chat-model"], plan.probe_streams > 0),
+        (None, [s for s in plan.scenarios if s in EXTRACTIVE_SCENARIOS], False),
+        ("model", [s for s in plan.scenarios if s in MODEL_SCENARIOS], plan.probe_streams > 0),
     ]
     with ModelServer(settings.model_server, settings.llm, settings.resolve) as server:
         model_pid = server.proc.pid if server.proc is not None else None
@@ -510,7 +546,7 @@ def measure(plan: Plan, settings: Settings, work: Path) -> dict[str, Any]:
         for generation, scenarios, with_probe in stages:
             if not scenarios and not with_probe:
                 continue
-            env = nuri_env(server.base_url, data_dir, generation)
+            env = nuri_env(server.base_url, data_dir, generation, plan.server_env)
             key = key or create_key(env)
             name = f"answer.generation={generation or 'extractive'}"
             configs[name] = scenarios + (["probe"] if with_probe else [])
@@ -520,14 +556,14 @@ def measure(plan: Plan, settings: Settings, work: Path) -> dict[str, Any]:
                 for scenario in scenarios:
                     qs = search_questions if scenario == "search" else questions
                     asyncio.run(_warm(base, key, scenario, qs))
-                    for n in plan.model_clients if scenario == "chat-model" else plan.clients:
+                    for n in plan.model_clients if scenario in MODEL_SCENARIOS else plan.clients:
                         run = asyncio.run(run_scenario(base, key, scenario, n, plan, qs, pids))
                         run["config"] = name
                         run["drain_s"] = wait_idle(pids)  # requests cancelled by the grace limit
                         runs.append(run)
                 if with_probe:
                     print(f"응답성 측정 ({plan.probe_streams}개 답변 생성 중)…", file=sys.stderr)
-                    asyncio.run(_warm(base, key, "chat-model", questions))
+                    asyncio.run(_warm(base, key, "ask-model", questions))
                     probe = asyncio.run(run_probe(base, key, plan.probe_streams, plan.probe_s, questions, pids))
                     probe["config"] = name  # the answers it cancelled end with this server
     return {"configs": configs, "runs": runs, "probe": probe}
@@ -537,7 +573,13 @@ def _fmt(v: Any) -> str:
     return "–" if v is None else f"{v:.0f}" if isinstance(v, float) else str(v)
 
 
-LABELS = {"search": "search `/v1/search`", "chat": "chat stream, extractive", "chat-model": "chat stream, model"}
+LABELS = {
+    "search": "search `/v1/search`",
+    "ask": "ask stream, extractive",
+    "ask-model": "ask stream, model",
+    "chat": "chat stream, extractive",
+    "chat-model": "chat stream, model",
+}
 
 
 def markdown(result: dict[str, Any]) -> str:
@@ -555,7 +597,8 @@ def markdown(result: dict[str, Any]) -> str:
         f'requests still running {plan["grace_s"]:g} s after that are cancelled ("unfinished"); '
         f"questions made unique (no query-vector cache hits): {'yes' if plan['unique_queries'] else 'no'}. "
         "Answer chars: median length of the answers not refused; short: how many of them are under "
-        f"{SHORT_ANSWER_CHARS} characters; refused: answers refused. CPU: cores busy on average (Nuri / model server / load generator).",
+        f"{SHORT_ANSWER_CHARS} characters; refused: answers refused. CPU: cores busy on average (Nuri / model server / load generator). "
+        f"Server settings changed for this run: {', '.join(f'`{k}={v}`' for k, v in plan.get('server_env', {}).items()) or 'none'}.",
         "",
         "| Scenario | Clients | Req/s | p50 ms | p95 ms | p99 ms | TTFT p50 ms | TTFT p95 ms | Answer chars (short / refused) "
         "| Errors | Unfinished | /healthz p95 ms | CPU nuri / model / loadgen |",
@@ -607,26 +650,38 @@ def _ints(text: str) -> list[int]:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m benchmarks.load", description="Load benchmark of nuri serve.")
-    p.add_argument("--clients", type=_ints, default=[8, 32, 64], help="concurrent clients of each run (search, chat)")
-    p.add_argument("--model-clients", type=_ints, default=[1, 8, 16], help="concurrent clients of chat-model runs")
+    p.add_argument("--clients", type=_ints, default=[8, 32, 64], help="concurrent clients of each run (search, ask)")
+    p.add_argument("--model-clients", type=_ints, default=[1, 8, 16], help="concurrent clients of ask-model runs")
     p.add_argument("--duration-s", type=float, default=20.0, help="seconds in which requests are sent, per run")
     p.add_argument("--grace-s", type=float, default=60.0, help="then, seconds before running requests are cancelled")
     p.add_argument("--probe-streams", type=int, default=16, help="model answers during the probe (0 = no probe)")
     p.add_argument("--probe-s", type=float, default=15.0, help="seconds of each probe phase (idle, under load)")
-    p.add_argument("--scenarios", default=",".join(SCENARIOS), help=f"comma-separated, of: {', '.join(SCENARIOS)}")
+    p.add_argument(
+        "--scenarios", default=",".join(DEFAULT_SCENARIOS), help=f"comma-separated, of: {', '.join(SCENARIOS)}"
+    )
+    p.add_argument(
+        "--server-env",
+        action="append",
+        default=[],
+        metavar="NURI_X=VALUE",
+        help="a setting for the Nuri server (repeatable), e.g. NURI_API__ADMISSION__ENABLED=false for a before/after",
+    )
     p.add_argument("--repeat-queries", action="store_true", help="don't make the questions unique (cache hits)")
-    p.add_argument("--quick", action="store_true", help="seconds: search + extractive chat, 2 and 4 clients, 3 s")
+    p.add_argument("--quick", action="store_true", help="seconds: search + extractive ask, 2 and 4 clients, 3 s")
     p.add_argument("--json-out", type=Path)
     args = p.parse_args(argv)
     scenarios = [s.strip() for s in args.scenarios.split(",") if s.strip()]
     if unknown := set(scenarios) - set(SCENARIOS):
         p.error(f"unknown scenario(s): {', '.join(sorted(unknown))}")
     unique = not args.repeat_queries
+    server_env = dict(item.split("=", 1) for item in args.server_env if "=" in item)
+    if bad := [item for item in args.server_env if "=" not in item or not item.startswith("NURI_")]:
+        p.error(f"--server-env expects NURI_...=VALUE: {', '.join(bad)}")
     if args.quick:
-        plan = Plan([2, 4], [], 3.0, 20.0, 0, 0.0, ["search", "chat"], unique)
+        plan = Plan([2, 4], [], 3.0, 20.0, 0, 0.0, ["search", "ask"], unique, server_env)
     else:
         plan = Plan(args.clients, args.model_clients, args.duration_s, args.grace_s, args.probe_streams, args.probe_s,
-                    scenarios, unique)  # fmt: skip
+                    scenarios, unique, server_env)  # fmt: skip
     setup_logging("WARNING")
     # A terminated benchmark stops its servers too (the context managers run on SystemExit).
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))

@@ -40,20 +40,20 @@ def test_quick_load_benchmark_end_to_end(tmp_path: Path) -> None:
     assert result["machine"]["cpu_count"] >= 1 and result["date"]
     assert result["rate_limit"]["requests_per_minute"] > 120
     assert result["key"]["roles"] == ["user"]
-    assert result["configs"] == {"answer.generation=extractive": ["search", "chat"]}
+    assert result["configs"] == {"answer.generation=extractive": ["search", "ask"]}
     runs = result["runs"]
-    assert [(r["scenario"], r["clients"]) for r in runs] == [("search", 2), ("search", 4), ("chat", 2), ("chat", 4)]
+    assert [(r["scenario"], r["clients"]) for r in runs] == [("search", 2), ("search", 4), ("ask", 2), ("ask", 4)]
     for r in runs:
         assert r["errors"] == 0, r["errors_by_status"]
         assert r["ok"] > 0 and r["throughput_rps"] > 0
         assert all(r["latency"][f"p{q}_ms"] > 0 for q in (50, 95, 99))
         assert r["healthz_during"]["ok"] > 0 and r["healthz_during"]["errors"] == 0
         assert {"cpu_nuri", "cpu_model", "cpu_loadgen", "drain_s", "unfinished"} <= r.keys()
-        if r["scenario"] == "chat":
+        if r["scenario"] == "ask":
             assert r["ttft"]["p50_ms"] > 0 and r["ttft"]["p95_ms"] >= r["ttft"]["p50_ms"]
             assert r["answer_chars_p50"] > 0 and r["refused"] < r["ok"]
     assert result["probe"] is None
 
     # The printed report is the Markdown table of the same figures.
     assert stdout.strip() == markdown(result).strip()
-    assert "| search `/v1/search` | 4 |" in stdout and "| chat stream, extractive | 2 |" in stdout
+    assert "| search `/v1/search` | 4 |" in stdout and "| ask stream, extractive | 2 |" in stdout
