@@ -6,6 +6,7 @@
     nuri serve [--index DIR] [--host H] [--port P]
     nuri llm serve [--engine llamacpp|vllm] [--port P]
     nuri demo
+    nuri index create [--dim N] [--json] | nuri index info [--json]   (assistant.index_cli)
     nuri eval run|validate|list|compare|gate|report ...   (from the evals package, see below)
 
 Commands of higher stages (``nuri eval`` from ``evals``) are plugged in through the entry-point
@@ -114,6 +115,9 @@ def _parser() -> argparse.ArgumentParser:
     sv.add_argument("--port", type=int)
 
     sub.add_parser("demo", help="샘플 문서를 색인하고 서버 실행 (make demo)")
+    from assistant.index_cli import register as register_index  # imports this module: not at the top
+
+    register_index(sub)
     _plugins(sub)
     return p
 

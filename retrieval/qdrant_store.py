@@ -43,6 +43,103 @@ def to_client_filter(flt: FilterSpec, must_not: list[FieldMatch] | None = None) 
     return translate_filter(flt, _match, models.Filter, must_not or ())
 
 
+def connect(settings: IndexSettings) -> QdrantClient:
+    """A client of the configured Qdrant server or cluster (any node's URL)."""
+    if not settings.url:
+        raise IndexUnavailableError("Qdrant 서버 주소가 없습니다 (index.url / NURI_INDEX__URL)")
+    return QdrantClient(url=settings.url, api_key=settings.api_key, timeout=int(settings.timeout_s))
+
+
+def collection_params(settings: IndexSettings, dim: int) -> dict[str, Any]:
+    """The arguments of ``create_collection`` for Nuri's layout: a named dense vector (cosine) and
+    a named sparse vector (IDF), the HNSW parameters and the cluster layout from ``index:``.
+    Cluster settings left null are not sent, so the server's defaults apply."""
+    params: dict[str, Any] = {
+        "vectors_config": {DENSE: models.VectorParams(size=dim, distance=models.Distance.COSINE)},
+        "sparse_vectors_config": {SPARSE: models.SparseVectorParams(modifier=models.Modifier.IDF)},
+        "hnsw_config": models.HnswConfigDiff(m=settings.hnsw_m, ef_construct=settings.hnsw_ef_construct),
+    }
+    for name in ("shard_number", "replication_factor", "write_consistency_factor", "on_disk_payload"):
+        value = getattr(settings, name)
+        if value is not None:
+            params[name] = value
+    return params
+
+
+def create_collection(client: QdrantClient, settings: IndexSettings, dim: int) -> None:
+    """Create the collection and the keyword payload indexes the filters use."""
+    client.create_collection(settings.collection, **collection_params(settings, dim))
+    for name in KEYWORD_FIELDS:
+        client.create_payload_index(settings.collection, name, models.PayloadSchemaType.KEYWORD)
+    log.info(
+        "qdrant collection created",
+        extra={
+            "collection": settings.collection,
+            "dim": dim,
+            "shard_number": settings.shard_number,
+            "replication_factor": settings.replication_factor,
+            "write_consistency_factor": settings.write_consistency_factor,
+        },
+    )
+
+
+def collection_dim(info: models.CollectionInfo) -> int | None:
+    """The size of the collection's dense vector, or None when it has none under Nuri's name."""
+    vectors = info.config.params.vectors
+    if isinstance(vectors, dict) and DENSE in vectors:
+        return int(vectors[DENSE].size)
+    return None
+
+
+def ensure_collection(client: QdrantClient, settings: IndexSettings, dim: int) -> bool:
+    """Create the collection unless it exists; True when it was created. An existing collection
+    must have Nuri's dense vector with ``dim`` dimensions, or :class:`IndexUnavailableError`."""
+    name = settings.collection
+    try:
+        exists = client.collection_exists(name)
+        if not exists:
+            create_collection(client, settings, dim)
+            return True
+        info = client.get_collection(name)
+    except (ResponseHandlingException, UnexpectedResponse, OSError) as e:
+        raise IndexUnavailableError(f"Qdrant 서버에 연결할 수 없습니다: {settings.url} ({e})") from e
+    found = collection_dim(info)
+    if found != dim:
+        what = f"{found}차원" if found is not None else f"'{DENSE}' 벡터 없음"
+        raise IndexUnavailableError(
+            f"Qdrant 컬렉션 {name}이(가) 이미 있지만 임베딩 차원이 다릅니다 ({what}, 설정된 임베딩: {dim}차원). "
+            "다른 index.collection을 쓰거나 컬렉션을 지우고 다시 만드세요"
+        )
+    return False
+
+
+def describe_collection(client: QdrantClient, settings: IndexSettings) -> dict[str, Any]:
+    """What ``nuri index info`` shows: status, points and the stored configuration."""
+    name = settings.collection
+    try:
+        if not client.collection_exists(name):
+            raise IndexUnavailableError(f"Qdrant 컬렉션이 없습니다: {name} (`nuri index create`로 만드세요)")
+        info = client.get_collection(name)
+    except (ResponseHandlingException, UnexpectedResponse, OSError) as e:
+        raise IndexUnavailableError(f"Qdrant 서버에 연결할 수 없습니다: {settings.url} ({e})") from e
+    p = info.config.params
+    return {
+        "collection": name,
+        "status": str(getattr(info.status, "value", info.status)),
+        "points": info.points_count,
+        "indexed_vectors": info.indexed_vectors_count,
+        "segments": info.segments_count,
+        "dim": collection_dim(info),
+        "shard_number": p.shard_number,
+        "replication_factor": p.replication_factor,
+        "write_consistency_factor": p.write_consistency_factor,
+        "on_disk_payload": p.on_disk_payload,
+        "hnsw": {"m": info.config.hnsw_config.m, "ef_construct": info.config.hnsw_config.ef_construct},
+        "payload_indexes": sorted(info.payload_schema),
+        "metadata": dict(info.config.metadata or {}),
+    }
+
+
 class QdrantStore:
     """One collection on a Qdrant server (or a qdrant-client local-mode instance in tests)."""
 
@@ -55,32 +152,22 @@ class QdrantStore:
     ) -> None:
         self._s = settings
         self._name = settings.collection
-        if client is None:
-            if not settings.url:
-                raise IndexUnavailableError("Qdrant 서버 주소가 없습니다 (index.url / NURI_INDEX__URL)")
-            client = QdrantClient(url=settings.url, api_key=settings.api_key, timeout=int(settings.timeout_s))
-        self._client = client
+        self._client = client if client is not None else connect(settings)
         try:
-            exists = client.collection_exists(self._name)
+            exists = self._client.collection_exists(self._name)
         except (ResponseHandlingException, UnexpectedResponse, OSError) as e:
             raise IndexUnavailableError(f"Qdrant 서버에 연결할 수 없습니다: {settings.url} ({e})") from e
         if not exists:
             if not create:
-                raise IndexUnavailableError(f"Qdrant 컬렉션이 없습니다: {self._name} (먼저 `nuri ingest` 실행)")
+                raise IndexUnavailableError(
+                    f"Qdrant 컬렉션이 없습니다: {self._name} (먼저 `nuri index create` 또는 `nuri ingest` 실행)"
+                )
             if dim is None:
                 raise IndexUnavailableError("새 컬렉션을 만들려면 임베딩 차원이 필요합니다")
             self._create(dim)
 
     def _create(self, dim: int) -> None:
-        s = self._s
-        self._client.create_collection(
-            self._name,
-            vectors_config={DENSE: models.VectorParams(size=dim, distance=models.Distance.COSINE)},
-            sparse_vectors_config={SPARSE: models.SparseVectorParams(modifier=models.Modifier.IDF)},
-            hnsw_config=models.HnswConfigDiff(m=s.hnsw_m, ef_construct=s.hnsw_ef_construct),
-        )
-        for name in KEYWORD_FIELDS:
-            self._client.create_payload_index(self._name, name, models.PayloadSchemaType.KEYWORD)
+        create_collection(self._client, self._s, dim)
 
     def upsert(self, points: list[IndexPoint]) -> None:
         if not points:

@@ -64,6 +64,31 @@ class IndexSettings(BaseModel):
     hnsw_ef_construct: int = Field(128, description="HNSW build beam width (new indexes).")
     upsert_batch: int = Field(256, gt=0, description="Points written per upsert.")
     encode_batch_chunks: int = Field(64, gt=0, description="Chunks encoded together during ingest (across documents).")
+    # Cluster layout of a new collection (backend: qdrant; `nuri index create`). None = the server's
+    # default. Qdrant's local mode (the tests) accepts and ignores them.
+    shard_number: int | None = Field(
+        None,
+        ge=1,
+        description="Shards of a new Qdrant collection (backend: qdrant): a few per node, so that nodes added "
+        "later can take some; null = the server's default (1).",
+    )
+    replication_factor: int | None = Field(
+        None,
+        ge=1,
+        description="Copies of each shard on different Qdrant nodes (backend: qdrant); 2 survives the loss of "
+        "one node; null = the server's default (1).",
+    )
+    write_consistency_factor: int | None = Field(
+        None,
+        ge=1,
+        description="Replicas that must confirm a write before it succeeds (backend: qdrant; at most "
+        "replication_factor); null = the server's default (1).",
+    )
+    on_disk_payload: bool | None = Field(
+        None,
+        description="Keep point payloads (chunk text, metadata) on disk instead of in RAM (backend: qdrant); "
+        "null = the server's default.",
+    )
 
 
 class GraphSettings(BaseModel):
