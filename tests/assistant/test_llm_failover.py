@@ -396,3 +396,66 @@ def test_health_probes_every_endpoint_at_once(replicas) -> None:
     assert [p.error for p in probes] == [None, "시간 초과", "연결 실패"]
     assert elapsed < 0.5 + 0.5  # in parallel: one health_timeout_s, not three
     assert client.list_models() == [MODEL]
+
+
+# -- through the HTTP API ------------------------------------------------------------------
+QUESTION = "상반기 정보보안 점검 기간은 언제인가요?"
+ANSWER = (  # the stream dying after two thirds has sent whole sentences (what the API sends on)
+    "상반기 정보보안 점검은 5월에 합니다 [1]. 하반기 점검은 11월에 합니다 [1]. 점검 결과는 보고합니다 [1]. "
+    "미흡한 부서는 다시 점검합니다 [1]. 점검표는 보안 담당관이 관리합니다 [1]."
+)
+
+
+@pytest.fixture(scope="module")
+def api(sample_index) -> Iterator[Any]:
+    """The real app (auth, guardrails, orchestrator) on the sample corpus, its model on two
+    replicas whose behaviour each test sets: (TestClient with an API key, replica 1, replica 2)."""
+    from conftest import answer_settings, bearer, issue_key
+    from fastapi.testclient import TestClient
+
+    from assistant.http.app import build_asgi
+    from assistant.service import NuriService
+
+    with Replica("ok", ANSWER) as r1, Replica("ok", ANSWER) as r2:
+        llm = settings(r1.url, r2.url).model_dump(exclude={"api_key"})
+        s = answer_settings(r1.url, llm=llm, ui={"enabled": False})
+        with NuriService(s, index=sample_index) as service, TestClient(build_asgi(s, service)) as client:
+            client.headers.update(bearer(issue_key(service)))
+            yield client, r1, r2
+
+
+@pytest.mark.slow  # the service (guardrails, encoder) on the sample index: ~30 s on 2 CPU cores
+def test_api_answers_from_the_healthy_replica_and_readyz_reports_each(api) -> None:
+    client, r1, r2 = api
+    for _ in range(2):  # warm-up, one answer from each replica: the next request starts at r1 again
+        assert client.post("/v1/ask", json={"question": QUESTION}).status_code == 200
+    r1.mode = "hang"
+    t0 = time.monotonic()
+    resp = client.post("/v1/ask", json={"question": QUESTION})
+    elapsed = time.monotonic() - t0
+    assert resp.status_code == 200, resp.text
+    assert "5월" in resp.json()["answer"] and (r1.generations, r2.generations) == (2, 2)
+    assert elapsed < FIRST_TOKEN_S + 2.0, elapsed
+    print(f"\n/v1/ask, first replica hanging: {elapsed * 1000:.0f} ms (first_token_timeout_s={FIRST_TOKEN_S})")
+    ready = client.get("/readyz")
+    assert ready.status_code == 200, ready.text
+    assert [(e["url"], e["up"]) for e in ready.json()["model_endpoints"]] == [(r1.url, False), (r2.url, True)]
+
+
+@pytest.mark.slow
+def test_api_stream_cut_after_text_ends_with_an_error_event(api) -> None:
+    client, r1, r2 = api
+    r1.mode = r2.mode = "dies_after_text"
+    body = {"model": "nuri", "messages": [{"role": "user", "content": QUESTION}], "stream": True}
+    t0 = time.monotonic()
+    with client.stream("POST", "/v1/chat/completions", json=body) as resp:
+        assert resp.status_code == 200, resp.read()
+        events = [line.removeprefix("data: ") for line in resp.iter_lines() if line.startswith("data: ")]
+    assert time.monotonic() - t0 < 5
+    assert "5월" in json.loads(events[1])["choices"][0]["delta"]["content"]  # the text that came
+    assert events[-1] == "[DONE]"
+    error = json.loads(events[-2])["error"]
+    assert error["code"] == "model_unavailable" and error["status"] == 503
+    assert "답변 생성 중 모델 서버 연결이 끊겼습니다" in error["message"]
+    resp = client.post("/v1/ask", json={"question": QUESTION})  # not streamed: a 503 JSON error
+    assert resp.status_code == 503 and "다시 질문해 주세요" in resp.json()["error"]["message"]
