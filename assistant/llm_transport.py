@@ -111,7 +111,7 @@ class DeadlineTransport(httpx2.HTTPTransport):
             ssl_context=httpx2.create_ssl_context(),
             max_connections=max_connections,
             max_keepalive_connections=max_keepalive,
-            keepalive_expiry=5.0,
+            keepalive_expiry=4.0,  # below uvicorn's 5 s (vLLM, llama.cpp): no reuse of a connection it closes
             network_backend=_DeadlineBackend(),
         )
 
