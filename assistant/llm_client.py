@@ -1,27 +1,53 @@
 """The client side of the generative model: the OpenAI-compatible API (what `vllm serve` exposes).
 
-One ``LLMClient`` holds an ``openai.OpenAI`` client per configured endpoint. ``stream`` yields
+``LLMClient`` talks to one or more replicas of the model (``llm.base_urls``). ``stream`` yields
 text deltas from ``/v1/chat/completions`` (``mode: chat``) or ``/v1/completions``
-(``mode: completion``, for base models prompted few-shot). Endpoints are tried in order until
-one answers; once tokens flow, a failure is reported rather than silently restarted elsewhere.
-Every failure becomes :class:`LLMUnavailableError` (no server answered) or
-:class:`ModelResponseError` (a server refused the request) with a one-line Korean message.
+(``mode: completion``, for base models prompted few-shot).
+
+Replicas and failover:
+
+* Requests are spread over the healthy endpoints in turn (round-robin starting point). An
+  endpoint that fails (connection error, timeout, HTTP 408/429/5xx, a stream broken before any
+  text) is passed over for ``llm.cooldown_s``, doubling with each further failure up to
+  ``llm.cooldown_max_s``; endpoints in cooldown are still tried, soonest-available first, after
+  the healthy ones failed. A completed answer clears the endpoint's record.
+* After every endpoint failed once, ``llm.max_retries`` further rounds follow, with exponential
+  backoff and jitter, all within ``llm.deadline_s`` for the whole request.
+* Timeouts: ``connect_timeout_s`` to connect, ``first_token_timeout_s`` until the first streamed
+  chunk (a replica that accepts the connection and sends nothing), ``timeout_s`` between chunks,
+  ``deadline_s`` in all (:mod:`assistant.llm_transport` makes every socket read honour them).
+* A stream that breaks before any text reached the caller is retried on another endpoint,
+  transparently; after text was yielded it is not restarted (the caller would get the text
+  twice): :class:`LLMUnavailableError` says the answer was cut off.
+* HTTP 4xx other than 408/429 (a prompt too long for the context, an unknown model) would fail
+  on every replica: :class:`ModelResponseError` at once, no failover.
+
+Every failure becomes :class:`LLMUnavailableError` (no server answered: each endpoint's reason
+is in the message) or :class:`ModelResponseError` (a server refused the request) with a
+one-line Korean message. ``health`` probes every endpoint's ``/v1/models`` (``/readyz``).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Generator, Iterable, Iterator
-from dataclasses import dataclass
+import random
+import threading
+import time
+from collections.abc import Generator, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import httpx2
 import openai
 
 from assistant.errors import LLMUnavailableError, ModelResponseError
+from assistant.llm_transport import http_client, read_deadline
 from assistant.settings import LLMSettings
 
 log = logging.getLogger("nuri.llm")
+
+_RETRYABLE_STATUS = frozenset({408, 429})  # and every 5xx
 
 
 @dataclass(slots=True)
@@ -39,53 +65,103 @@ class ModelPrompt:
     stop: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True, slots=True)
+class EndpointHealth:
+    """One endpoint's answer to a health probe, with what requests have seen of it."""
+
+    url: str
+    up: bool  # answered GET /v1/models
+    serves_model: bool  # ... and lists ``llm.model``
+    models: list[str]
+    latency_ms: float
+    error: str | None
+    failures: int  # consecutive failed requests
+    cooling_s: float  # seconds it is still passed over
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(slots=True)
+class _Endpoint:
+    url: str
+    client: openai.OpenAI
+    failures: int = 0
+    cooling_until: float = 0.0
+    last_error: str | None = None
+
+
+class _AttemptFailed(Exception):
+    """One request to one endpoint failed in a way another endpoint may not (internal)."""
+
+    def __init__(self, reason: str, text_sent: bool) -> None:
+        super().__init__(reason)
+        self.reason, self.text_sent = reason, text_sent
+
+
 class LLMClient:
     def __init__(self, settings: LLMSettings, base_urls: list[str] | None = None) -> None:
         self.settings = settings
         urls = base_urls or settings.base_urls
         if not urls:
             raise LLMUnavailableError("모델 서버 주소(llm.base_urls)가 설정되지 않았습니다")
-        timeout = httpx2.Timeout(settings.timeout_s, connect=settings.connect_timeout_s)
-        self.endpoints = [
-            (url, openai.OpenAI(base_url=url, api_key=settings.api_key, timeout=timeout,
-                                max_retries=settings.max_retries))
+        # One connection pool for all endpoints; the openai client's own retries are off (ours govern).
+        self._http = http_client(httpx2.Timeout(settings.timeout_s, connect=settings.connect_timeout_s))
+        self._endpoints = [
+            _Endpoint(url, openai.OpenAI(base_url=url, api_key=settings.api_key, http_client=self._http, max_retries=0))
             for url in urls
-        ]  # fmt: skip
+        ]
+        self._lock = threading.Lock()
+        self._turn = 0
 
     @property
     def model(self) -> str:
         return self.settings.model
 
+    @property
+    def urls(self) -> list[str]:
+        return [e.url for e in self._endpoints]
+
+    def close(self) -> None:
+        self._http.close()
+
+    # -- answering -------------------------------------------------------------------------
     def stream(self, prompt: ModelPrompt, max_tokens: int | None = None) -> Generator[str, None, None]:
-        """Text deltas of the model's answer."""
-        errors: list[str] = []
-        for url, client in self.endpoints:
-            try:
-                chunks = self._open(client, prompt, max_tokens)
-            except (openai.APIConnectionError, openai.APITimeoutError, openai.InternalServerError) as e:
-                log.warning("model endpoint failed", extra={"url": url, "error": type(e).__name__})
-                errors.append(f"{url}: {_describe(e)}")
-                continue
-            except openai.APIStatusError as e:
-                raise ModelResponseError(
-                    f"모델 서버가 요청을 거부했습니다 ({url}, HTTP {e.status_code}): {_body(e)}"
-                ) from e
-            yield from self._deltas(url, chunks)
-            return
-        raise LLMUnavailableError("모델 서버에 연결할 수 없습니다: " + "; ".join(errors))
+        """Text deltas of the model's answer, from the first endpoint that gives one."""
+        s = self.settings
+        started = time.monotonic()
+        deadline = started + s.deadline_s
+        reasons: list[str] = []
+        attempt = 0
+        for round_ in range(s.max_retries + 1):
+            if round_:
+                pause = s.backoff_s * 2 ** (round_ - 1) * random.uniform(0.5, 1.5)
+                if time.monotonic() + pause >= deadline:
+                    break
+                time.sleep(pause)
+            for ep in self._order():
+                if time.monotonic() >= deadline:
+                    break
+                attempt += 1
+                try:
+                    yield from self._attempt(ep, prompt, max_tokens, deadline)
+                    return
+                except _AttemptFailed as failed:
+                    reasons.append(f"{ep.url}: {failed.reason}")
+                    self._failed(ep, failed.reason, attempt, round_, started)
+                    if failed.text_sent:
+                        raise LLMUnavailableError(
+                            f"답변 생성 중 모델 서버 연결이 끊겼습니다 ({ep.url}: {failed.reason}). "
+                            "답변이 중간에 끊겼으니 다시 질문해 주세요"
+                        ) from failed
+        elapsed = time.monotonic() - started
+        limit = f", 제한 시간 {s.deadline_s:g}초 초과" if elapsed >= s.deadline_s else ""
+        raise LLMUnavailableError(
+            f"모델 서버에 연결할 수 없습니다 (시도 {attempt}회, {elapsed:.1f}초{limit}): " + "; ".join(reasons)
+        )
 
     def complete(self, prompt: ModelPrompt, max_tokens: int | None = None) -> str:
         return "".join(self.stream(prompt, max_tokens))
-
-    def list_models(self) -> list[str]:
-        """Model ids served by the first endpoint that answers (readiness checks)."""
-        errors: list[str] = []
-        for url, client in self.endpoints:
-            try:
-                return [m.id for m in client.with_options(max_retries=0, timeout=5.0).models.list()]
-            except openai.OpenAIError as e:
-                errors.append(f"{url}: {_describe(e)}")
-        raise LLMUnavailableError("모델 서버에 연결할 수 없습니다: " + "; ".join(errors))
 
     def request(self, prompt: ModelPrompt, max_tokens: int | None = None) -> dict[str, Any]:
         """The keyword arguments of the streamed ``create`` call for ``prompt``: generation
@@ -107,37 +183,167 @@ class LLMClient:
             kwargs["prompt"] = prompt.text or ""
         return kwargs
 
-    def _open(self, client: openai.OpenAI, prompt: ModelPrompt, max_tokens: int | None) -> Iterable[Any]:
+    def _attempt(self, ep: _Endpoint, prompt: ModelPrompt, max_tokens: int | None, deadline: float) -> Iterator[str]:
+        """The answer from ``ep``; :class:`_AttemptFailed` when another endpoint may do better."""
+        s = self.settings
+        first_by = min(time.monotonic() + s.first_token_timeout_s, deadline)
+        sent = started = finished = False
+        chunks: Any = None
+        try:
+            with read_deadline(first_by):
+                chunks = self._open(ep.client, prompt, max_tokens)
+            by = first_by
+            while True:
+                with read_deadline(by):
+                    chunk = next(chunks, None)
+                if chunk is None:
+                    break
+                started = True
+                if chunk.choices:
+                    choice = chunk.choices[0]
+                    finished = finished or bool(choice.finish_reason)
+                    text = choice.delta.content if hasattr(choice, "delta") else choice.text
+                    if text:
+                        sent = True
+                        yield text
+                now = time.monotonic()
+                if now >= deadline:
+                    raise _AttemptFailed(f"제한 시간 {s.deadline_s:g}초 초과", sent)
+                by = min(now + s.timeout_s, deadline)
+            if not finished:
+                raise _AttemptFailed("스트림이 완료 표시 없이 끝남", sent)
+        except openai.APIStatusError as e:
+            if e.status_code in _RETRYABLE_STATUS or e.status_code >= 500:
+                raise _AttemptFailed(f"HTTP {e.status_code}", sent) from e
+            raise ModelResponseError(
+                f"모델 서버가 요청을 거부했습니다 ({ep.url}, HTTP {e.status_code}): {_body(e)}"
+            ) from e
+        except (openai.APIError, httpx2.HTTPError, ValueError) as e:
+            raise _AttemptFailed(self._reason(e, started, deadline), sent) from e
+        finally:
+            if chunks is not None:
+                chunks.close()  # also when the caller stops early: the server stops generating
+        self._succeeded(ep)
+
+    def _open(self, client: openai.OpenAI, prompt: ModelPrompt, max_tokens: int | None) -> Any:
         kwargs = self.request(prompt, max_tokens)
         if "messages" in kwargs:
             return client.chat.completions.create(**kwargs)
         return client.completions.create(**kwargs)
 
-    def _deltas(self, url: str, chunks: Iterable[Any]) -> Iterator[str]:
+    def _reason(self, e: Exception, started: bool, deadline: float) -> str:
+        """Why an attempt failed, in Korean, for the error message and the log."""
+        s = self.settings
+        cause = e.__cause__ if isinstance(e, openai.APIConnectionError) and e.__cause__ is not None else e
+        if isinstance(cause, httpx2.ConnectTimeout):
+            return f"연결 시간 초과 ({s.connect_timeout_s:g}초)"
+        if isinstance(e, openai.APITimeoutError) or isinstance(cause, httpx2.TimeoutException):
+            if time.monotonic() >= deadline - 0.01:
+                return f"제한 시간 {s.deadline_s:g}초 초과"
+            if not started:
+                return f"첫 응답 없음 ({s.first_token_timeout_s:g}초)"
+            return f"응답 중단 ({s.timeout_s:g}초 동안 다음 토큰 없음)"
+        if isinstance(cause, httpx2.ConnectError):
+            return "연결 실패"
+        if isinstance(e, openai.APIConnectionError | httpx2.HTTPError):
+            return "응답 도중 연결 끊김" if started else "응답 전에 연결 끊김"
+        if isinstance(e, openai.APIError):
+            return f"스트림 오류: {e.message[:200]}"
+        return f"잘못된 응답 ({type(e).__name__})"
+
+    # -- endpoint state --------------------------------------------------------------------
+    def _order(self) -> list[_Endpoint]:
+        """This request's endpoints: the healthy ones in turn (each request starts one further),
+        then those in cooldown, soonest available first."""
+        with self._lock:
+            now = time.monotonic()
+            healthy = [e for e in self._endpoints if e.cooling_until <= now]
+            cooling = sorted((e for e in self._endpoints if e.cooling_until > now), key=lambda e: e.cooling_until)
+            k = self._turn % len(healthy) if healthy else 0
+            self._turn += 1
+        return healthy[k:] + healthy[:k] + cooling
+
+    def _failed(self, ep: _Endpoint, reason: str, attempt: int, round_: int, started: float) -> None:
+        s = self.settings
+        with self._lock:
+            now = time.monotonic()
+            if ep.cooling_until <= now:  # failures of requests already in flight count once
+                ep.failures += 1
+                ep.cooling_until = now + min(s.cooldown_s * 2 ** (ep.failures - 1), s.cooldown_max_s)
+            ep.last_error = reason
+            failures, cooldown = ep.failures, ep.cooling_until - now
+        log.warning(
+            "model endpoint failed",
+            extra={
+                "url": ep.url,
+                "reason": reason,
+                "attempt": attempt,
+                "round": round_,
+                "failures": failures,
+                "cooldown_s": round(cooldown, 1),
+                "elapsed_ms": round((time.monotonic() - started) * 1000, 1),
+            },
+        )
+
+    def _succeeded(self, ep: _Endpoint) -> None:
+        with self._lock:
+            recovered = ep.failures > 0
+            ep.failures, ep.cooling_until, ep.last_error = 0, 0.0, None
+        if recovered:
+            log.info("model endpoint recovered", extra={"url": ep.url})
+
+    # -- health ----------------------------------------------------------------------------
+    def health(self, until_ready: bool = False) -> list[EndpointHealth]:
+        """Probe ``GET /v1/models`` of every endpoint at once (each within ``llm.health_timeout_s``),
+        or, with ``until_ready``, one after the other (healthy first) until one serves the model."""
+        if until_ready:
+            with self._lock:
+                now = time.monotonic()
+                order = sorted(self._endpoints, key=lambda e: max(e.cooling_until - now, 0.0))
+            out = []
+            for ep in order:
+                out.append(self._probe(ep))
+                if out[-1].serves_model:
+                    break
+            return out
+        with ThreadPoolExecutor(max_workers=len(self._endpoints), thread_name_prefix="llm-probe") as pool:
+            return list(pool.map(self._probe, self._endpoints))
+
+    def list_models(self) -> list[str]:
+        """Model ids served by the first endpoint that answers (healthy ones first)."""
+        probes = self.health(until_ready=True)
+        for probe in probes:
+            if probe.up:
+                return probe.models
+        raise LLMUnavailableError("모델 서버에 연결할 수 없습니다: " + "; ".join(f"{p.url}: {p.error}" for p in probes))
+
+    def _probe(self, ep: _Endpoint) -> EndpointHealth:
+        s = self.settings
+        timeout = httpx2.Timeout(s.health_timeout_s, connect=min(s.connect_timeout_s, s.health_timeout_s))
+        t0 = time.monotonic()
+        models: list[str] = []
+        error = None
         try:
-            for chunk in chunks:
-                if not chunk.choices:
-                    continue
-                choice = chunk.choices[0]
-                text = choice.delta.content if hasattr(choice, "delta") else choice.text
-                if text:
-                    yield text
-        except (openai.APIConnectionError, openai.APITimeoutError, httpx2.HTTPError) as e:
-            raise LLMUnavailableError(f"답변 생성 중 모델 서버 연결이 끊겼습니다 ({url}): {_describe(e)}") from e
-        finally:
-            close = getattr(chunks, "close", None)
-            if close is not None:
-                close()
-
-
-def _describe(e: Exception) -> str:
-    if isinstance(e, openai.APITimeoutError):
-        return "시간 초과"
-    if isinstance(e, openai.APIConnectionError):
-        return "연결 실패"
-    if isinstance(e, openai.APIStatusError):
-        return f"HTTP {e.status_code}"
-    return type(e).__name__
+            models = [m.id for m in ep.client.with_options(timeout=timeout, max_retries=0).models.list()]
+        except openai.APIStatusError as e:
+            error = f"HTTP {e.status_code}"
+        except openai.APIConnectionError as e:
+            error = "시간 초과" if isinstance(e, openai.APITimeoutError) else "연결 실패"
+        except (openai.OpenAIError, httpx2.HTTPError, ValueError) as e:
+            error = type(e).__name__
+        latency = (time.monotonic() - t0) * 1000
+        with self._lock:
+            failures, cooling = ep.failures, max(ep.cooling_until - time.monotonic(), 0.0)
+        return EndpointHealth(
+            url=ep.url,
+            up=error is None,
+            serves_model=self.model in models,
+            models=models,
+            latency_ms=round(latency, 1),
+            error=error,
+            failures=failures,
+            cooling_s=round(cooling, 1),
+        )
 
 
 def _body(e: openai.APIStatusError) -> str:

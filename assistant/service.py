@@ -16,7 +16,7 @@ from collections.abc import Iterator, Sequence
 from assistant.answers import Answer, AnswerEvent, AnswerTrace, HistoryTurn, final_answer
 from assistant.callers import Caller, caller_from_record, operator_caller
 from assistant.errors import AssistantError, LLMUnavailableError
-from assistant.llm_client import LLMClient
+from assistant.llm_client import EndpointHealth, LLMClient
 from assistant.modelserver.server import ModelServer, serving
 from assistant.orchestrator import Orchestrator, checked_question
 from assistant.prompts import PromptBook, detect_language
@@ -141,21 +141,27 @@ class NuriService:
     @property
     def not_ready_reason(self) -> str | None:
         """Why answers cannot be given now, or None. Checks the model server is still there."""
+        return self.readiness()[0]
+
+    def readiness(self, probe_all: bool = False) -> tuple[str | None, list[EndpointHealth]]:
+        """Why answers cannot be given now (or None), and the model endpoints' health probes:
+        every endpoint with ``probe_all`` (``/readyz`` reports each), else one after the other
+        until one serves the model. Ready while at least one endpoint serves it."""
         if self.index is None:
-            return f"색인을 사용할 수 없습니다: {self.index_error or '열리지 않음'}"
+            return f"색인을 사용할 수 없습니다: {self.index_error or '열리지 않음'}", []
         if self.llm is None:
-            return f"모델을 사용할 수 없습니다: {self.model_error or '설정 없음'}"
+            return f"모델을 사용할 수 없습니다: {self.model_error or '설정 없음'}", []
         if self.model_server is not None and self.model_server.proc is not None:
             code = self.model_server.proc.poll()
             if code is not None:
-                return f"내장 모델 서버가 종료되었습니다 (종료 코드 {code})"
-        try:
-            served = self.llm.list_models()
-        except LLMUnavailableError as e:
-            return str(e)
-        if self.llm.model not in served:
-            return f"모델 서버에 '{self.llm.model}' 모델이 없습니다 (제공: {', '.join(served)})"
-        return None
+                return f"내장 모델 서버가 종료되었습니다 (종료 코드 {code})", []
+        probes = self.llm.health(until_ready=not probe_all)
+        if any(p.serves_model for p in probes):
+            return None, probes
+        served = sorted({m for p in probes for m in p.models})
+        if served:
+            return f"모델 서버에 '{self.llm.model}' 모델이 없습니다 (제공: {', '.join(served)})", probes
+        return "모델 서버에 연결할 수 없습니다: " + "; ".join(f"{p.url}: {p.error}" for p in probes), probes
 
     def _require_index(self) -> NuriIndex:
         if self.index is None:

@@ -32,7 +32,8 @@ class LLMSettings(BaseModel):
 
     base_urls: list[str] = Field(
         default_factory=list,
-        description="OpenAI-compatible endpoints (…/v1), JSON list, tried in order on connection failure; "
+        description="OpenAI-compatible endpoints (…/v1), JSON list: replicas of one model, taken in turn "
+        "(round-robin); a failing one is passed over for `cooldown_s` and the request fails over to the next; "
         "empty = start the bundled model server (`model_server`) and use it.",
     )
     model: str = Field("gemma3-270m", description="Model name as the server serves it.")
@@ -43,8 +44,40 @@ class LLMSettings(BaseModel):
         "`completion` = /v1/completions with a few-shot prompt (base models such as the bundled Gemma 3 270M).",
     )
     connect_timeout_s: float = Field(3.0, gt=0, description="Seconds to connect to an endpoint.")
-    timeout_s: float = Field(120.0, gt=0, description="Whole request / gap between streamed tokens, seconds.")
-    max_retries: int = Field(1, ge=0, description="Retries per endpoint on connection errors/5xx.")
+    first_token_timeout_s: float = Field(
+        60.0,
+        gt=0,
+        description="Seconds from sending a request to the first streamed chunk (queueing and prompt "
+        "processing); a replica silent that long is given up and the next one tried.",
+    )
+    timeout_s: float = Field(
+        120.0, gt=0, description="Seconds between two streamed chunks; a stream stalled longer is given up."
+    )
+    deadline_s: float = Field(
+        300.0,
+        gt=0,
+        description="Seconds a whole model request may take, retries and generation included; past it the "
+        "request fails (503) instead of waiting on.",
+    )
+    max_retries: int = Field(
+        1,
+        ge=0,
+        description="Retry rounds after every endpoint failed once (connection error, timeout, 408/429/5xx, "
+        "stream broken before any text): each endpoint is tried at most `max_retries`+1 times per request.",
+    )
+    backoff_s: float = Field(
+        0.5, ge=0, description="Pause before the first retry round; doubles each round, ±50% jitter."
+    )
+    cooldown_s: float = Field(
+        5.0,
+        ge=0,
+        description="Seconds a failed endpoint is passed over while others are healthy; doubles with each "
+        "further failure (up to `cooldown_max_s`); a success clears it.",
+    )
+    cooldown_max_s: float = Field(120.0, ge=0, description="Longest cooldown of a failing endpoint, seconds.")
+    health_timeout_s: float = Field(
+        2.0, gt=0, description="Seconds a health probe (`GET /v1/models`, for /readyz) waits per endpoint."
+    )
     max_tokens: int = Field(200, gt=0, description="Longest answer, in model tokens.")
     temperature: float = Field(0.0, ge=0, description="Sampling temperature (0 = greedy).")
     frequency_penalty: float = Field(

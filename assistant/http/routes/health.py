@@ -1,5 +1,6 @@
 """Liveness and readiness: ``GET /healthz`` (the process is up) and ``GET /readyz`` (index loaded
-and model server answering; 503 ``not_ready`` with the reason otherwise)."""
+and at least one model endpoint serving the model, each endpoint's probe reported; 503
+``not_ready`` with the reason otherwise)."""
 
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ async def healthz() -> dict[str, str]:
 
 @router.get("/readyz")
 def readyz(svc: NuriService = Depends(deps.service)) -> dict[str, Any]:
-    reason = svc.not_ready_reason
+    reason, probes = svc.readiness(probe_all=True)
     points = 0
     if reason is None and svc.index is not None:
         try:
@@ -37,5 +38,5 @@ def readyz(svc: NuriService = Depends(deps.service)) -> dict[str, Any]:
         "chunks": points,
         "embedder": svc.index.embedder.name,
         "model": svc.llm.model,
-        "model_endpoints": [url for url, _ in svc.llm.endpoints],
+        "model_endpoints": [p.as_dict() for p in probes],
     }
