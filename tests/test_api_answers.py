@@ -10,6 +10,7 @@ import json
 import socket
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import openai
@@ -212,3 +213,21 @@ def test_streamed_ask_error_before_the_stream_keeps_its_status(sample_index):
             headers=bearer(issue_key(service)),
         )
         assert _error(resp, 503)["code"] == "model_unavailable"
+
+
+def test_concurrent_model_answers_are_not_cut_short(live):
+    """Three users asking at once each get a whole answer: the bundled llama.cpp server used to
+    end a stream as soon as another request arrived (answers of a few characters)."""
+
+    def ask(_: int) -> dict:
+        resp = httpx.post(f"{live.url}/v1/ask", json={"question": QUESTION}, timeout=300, headers=bearer(live.key))
+        assert resp.status_code == 200, resp.text
+        return resp.json()
+
+    with ThreadPoolExecutor(3) as pool:
+        answers = list(pool.map(ask, range(3)))
+    alone = ask(0)
+    assert not alone["refused"] and len(alone["answer"]) > 20
+    for body in answers:
+        assert not body["refused"] and len(body["answer"]) >= 20, body["answer"]
+        assert body["citations"]

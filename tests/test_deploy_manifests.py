@@ -352,7 +352,7 @@ def test_every_image_is_pinned(rendered: list[dict[str, Any]]) -> None:
         name, _, tag = image.rpartition(":") if "@" not in image else (image, "", "digest")
         assert name and tag and tag != "latest" and re.search(r"\d", tag), f"unpinned image: {image}"
     assert re.search(r"^FROM \$\{PYTHON_IMAGE\}", (DEPLOY / "Dockerfile").read_text(), re.M)
-    assert re.search(r"^ARG PYTHON_IMAGE=python:3\.12-slim$", (DEPLOY / "Dockerfile").read_text(), re.M)
+    assert re.search(r"^ARG PYTHON_IMAGE=python:3\.11-slim$", (DEPLOY / "Dockerfile").read_text(), re.M)
 
 
 def test_kustomizations_name_files_that_exist() -> None:

@@ -70,10 +70,11 @@ class AdmissionSettings(BaseModel):
         8, gt=0, description="`/v1/search` requests running at once (each needs the query encoder and the index)."
     )
     answer_concurrency: int = Field(
-        16,
+        4,
         gt=0,
         description="Answers (`/v1/ask`, `/v1/chat/completions`) running at once; a streamed answer holds its "
-        "place until it ends. Match it to what the model servers generate in parallel.",
+        "place until it ends. Match it to what the model servers generate in parallel (the bundled llama.cpp "
+        "writes one answer at a time; vLLM batches dozens).",
     )
     queue: int = Field(64, ge=0, description="Requests that may wait per gate; beyond it: 503 `overloaded` at once.")
     queue_timeout_s: float = Field(

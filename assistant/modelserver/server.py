@@ -73,6 +73,7 @@ def launch_spec(server: ModelServerSettings, llm: LLMSettings, port: int, resolv
             "--n_threads", str(threads),
             "--n_threads_batch", str(threads),
             "--verbose", "False",
+            "--interrupt_requests", str(ls.interrupt_requests),
             *ls.extra_args,
         ]  # fmt: skip
         return LaunchSpec(argv, env, llm.model)

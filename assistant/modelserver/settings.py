@@ -41,6 +41,13 @@ class LlamaCppSettings(BaseModel):
     n_ctx: int = Field(4096, gt=0, description="Context window, tokens.")
     n_threads: int | None = Field(None, description="CPU threads; empty = all cores.")
     n_batch: int = Field(512, gt=0, description="Prompt tokens processed per batch.")
+    interrupt_requests: bool = Field(
+        False,
+        description="llama-cpp-python's own default (true) ends a streamed answer as soon as another request "
+        "arrives: with two users at once, answers were cut to a few characters (benchmarks/load.py). false: "
+        "answers take turns (llama.cpp writes one at a time; `api.admission.answer_concurrency` bounds the "
+        "queue); an answer whose caller left still runs to its end (at most `llm.max_tokens`).",
+    )
     extra_args: list[str] = Field(default_factory=list, description="Extra `llama_cpp.server` flags.")
 
 

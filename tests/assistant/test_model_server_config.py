@@ -49,3 +49,11 @@ def test_encoder_threads_untouched_otherwise(engine: str, base_urls: list[str], 
     svc = NuriService(s)
     svc._share_cpu_with_vllm()
     assert svc.settings.embedder.num_threads == threads
+
+
+def test_bundled_llamacpp_never_cuts_a_streamed_answer_for_the_next_request() -> None:
+    """llama-cpp-python's server interrupts a stream when another request arrives unless told
+    not to: under concurrency answers came back a few characters long (load benchmark)."""
+    s = load_settings()
+    spec = launch_spec(s.model_server, s.llm, 8124, s.resolve)
+    assert spec.argv[spec.argv.index("--interrupt_requests") + 1] == "False"
