@@ -35,7 +35,10 @@ with a request number (`` (n)``) so that the server's query-vector cache
 Throughput = requests completed without error / seconds from the start until the last one
 ended; latency = request start to the end of the body (stream); time to first token (TTFT) =
 request start to the first non-blank content delta. Errors are counted by HTTP status (or
-exception name, or ``stream:<code>`` for an error event inside a stream): the goal is 0. For
+exception name, or ``stream:<code>`` for an error event inside a stream): the goal is 0. A
+request the server sheds (503 ``overloaded`` from the admission gate's bounded queue,
+``api.admission``) is counted as *shed*, not as an error, and its client waits the
+``Retry-After`` it was given before its next request, as a well-behaved client does. For
 answers, the median length (characters) of the answers not refused and the number of short
 ones (under 20 characters) are kept too: an answer cut short shows there, not as an error.
 ``/healthz`` is called every 0.25 s during every run.
@@ -127,25 +130,41 @@ class Plan:
 
 @dataclass
 class Sample:
-    """One request: ``error`` is None when it succeeded."""
+    """One request: ``error`` is None when it succeeded; ``overloaded`` when the server shed it
+    (503 ``overloaded`` with ``Retry-After``: ``retry_after_s``), which is not an error."""
 
     latency_s: float
     error: str | None = None
     ttft_s: float | None = None
     chars: int = 0
     refused: bool | None = None
+    retry_after_s: float | None = None
+
+
+OVERLOADED = "overloaded"
+
+
+def _failed(resp: httpx.Response) -> tuple[str, float | None]:
+    """The error of a non-200 answer (its body read): ``overloaded`` with its Retry-After, or the status."""
+    try:
+        code = (resp.json().get("error") or {}).get("code")
+    except ValueError:
+        code = None
+    if resp.status_code == 503 and code == OVERLOADED:
+        return OVERLOADED, float(resp.headers.get("Retry-After", "1"))
+    return str(resp.status_code), None
 
 
 async def search_once(client: httpx.AsyncClient, question: str) -> Sample:
     t0 = time.perf_counter()
     try:
         resp = await client.post("/v1/search", json={"query": question})
-        error = None if resp.status_code == 200 else str(resp.status_code)
+        error, retry = (None, None) if resp.status_code == 200 else _failed(resp)
         if error is None and not isinstance(resp.json(), list):
             error = "bad-body"
     except httpx.HTTPError as e:
-        error = type(e).__name__
-    return Sample(time.perf_counter() - t0, error)
+        error, retry = type(e).__name__, None
+    return Sample(time.perf_counter() - t0, error, retry_after_s=retry)
 
 
 EventReading = tuple[str, bool | None, str | None]  # (text added, refused if known, error code)
@@ -160,12 +179,13 @@ async def _streamed(
     text = ""
     refused: bool | None = None
     error: str | None = None
+    retry: float | None = None
     done = False
     try:
         async with client.stream("POST", path, json=body) as resp:
             if resp.status_code != 200:
                 await resp.aread()
-                error = str(resp.status_code)
+                error, retry = _failed(resp)
             else:
                 async for line in resp.aiter_lines():
                     if not line.startswith("data: "):
@@ -183,7 +203,7 @@ async def _streamed(
                     error = "stream:incomplete"
     except httpx.HTTPError as e:
         error = type(e).__name__
-    return Sample(time.perf_counter() - t0, error, first, len(text), refused)
+    return Sample(time.perf_counter() - t0, error, first, len(text), refused, retry)
 
 
 def _chat_event(data: dict[str, Any]) -> EventReading:
@@ -309,9 +329,13 @@ async def closed_loop(
 
     async def worker() -> None:
         while not stop.is_set():
-            samples.append(await request(client, next(questions)))
+            sample = await request(client, next(questions))
+            samples.append(sample)
             if bar is not None:
                 bar.update(1)
+            if sample.retry_after_s:  # a shed request: as a well-behaved client, wait as told
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), sample.retry_after_s)
 
     t0 = time.perf_counter()
     tasks = [asyncio.ensure_future(worker()) for _ in range(clients)]
@@ -362,7 +386,7 @@ def wait_idle(pids: dict[str, int | None], limit_s: float = 180.0, below: float 
 
 def summarise(samples: list[Sample], elapsed_s: float, unfinished: int = 0) -> dict[str, Any]:
     ok = [s for s in samples if s.error is None]
-    errors = Counter(s.error for s in samples if s.error is not None)
+    errors = Counter(s.error for s in samples if s.error not in (None, OVERLOADED))
     out: dict[str, Any] = {
         "requests": len(samples) + unfinished,
         "ok": len(ok),
@@ -372,6 +396,7 @@ def summarise(samples: list[Sample], elapsed_s: float, unfinished: int = 0) -> d
         "latency": ms_percentiles([s.latency_s for s in ok]),
         "errors": sum(errors.values()),
         "errors_by_status": dict(errors),
+        "shed": sum(s.error == OVERLOADED for s in samples),
     }
     if any(s.refused is not None or s.ttft_s is not None for s in samples):
         answered = [s for s in ok if not s.refused]
@@ -596,13 +621,14 @@ def markdown(result: dict[str, Any]) -> str:
         f"burst {RATE_LIMIT['burst']:,} (api.auth.rate_limit). Closed loop, {plan['duration_s']:g} s per run; "
         f'requests still running {plan["grace_s"]:g} s after that are cancelled ("unfinished"); '
         f"questions made unique (no query-vector cache hits): {'yes' if plan['unique_queries'] else 'no'}. "
+        "Shed: 503 `overloaded` from the server's admission gate (api.admission), the client then waits its Retry-After. "
         "Answer chars: median length of the answers not refused; short: how many of them are under "
         f"{SHORT_ANSWER_CHARS} characters; refused: answers refused. CPU: cores busy on average (Nuri / model server / load generator). "
         f"Server settings changed for this run: {', '.join(f'`{k}={v}`' for k, v in plan.get('server_env', {}).items()) or 'none'}.",
         "",
         "| Scenario | Clients | Req/s | p50 ms | p95 ms | p99 ms | TTFT p50 ms | TTFT p95 ms | Answer chars (short / refused) "
-        "| Errors | Unfinished | /healthz p95 ms | CPU nuri / model / loadgen |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| Errors | Shed (503) | Unfinished | /healthz p95 ms | CPU nuri / model / loadgen |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in result["runs"]:
         lat, ttft = r["latency"], r.get("ttft", {})
@@ -611,7 +637,7 @@ def markdown(result: dict[str, Any]) -> str:
         lines.append(
             f"| {LABELS[r['scenario']]} | {r['clients']} | {r['throughput_rps']} | {_fmt(lat['p50_ms'])} "
             f"| {_fmt(lat['p95_ms'])} | {_fmt(lat['p99_ms'])} | {_fmt(ttft.get('p50_ms'))} | {_fmt(ttft.get('p95_ms'))} "
-            f"| {chars} | {errs} | {r['unfinished']} | {_fmt(r['healthz_during']['latency']['p95_ms'])} "
+            f"| {chars} | {errs} | {r['shed']} | {r['unfinished']} | {_fmt(r['healthz_during']['latency']['p95_ms'])} "
             f"| {r['cpu_nuri']} / {r['cpu_model']} / {r['cpu_loadgen']} |"
         )
     probe = result.get("probe")

@@ -45,6 +45,7 @@ def test_quick_load_benchmark_end_to_end(tmp_path: Path) -> None:
     assert [(r["scenario"], r["clients"]) for r in runs] == [("search", 2), ("search", 4), ("ask", 2), ("ask", 4)]
     for r in runs:
         assert r["errors"] == 0, r["errors_by_status"]
+        assert r["shed"] == 0  # 4 clients never fill the default gates (api.admission)
         assert r["ok"] > 0 and r["throughput_rps"] > 0
         assert all(r["latency"][f"p{q}_ms"] > 0 for q in (50, 95, 99))
         assert r["healthz_during"]["ok"] > 0 and r["healthz_during"]["errors"] == 0
