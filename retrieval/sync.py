@@ -193,11 +193,13 @@ class Syncer:
         missing = [p for p in paths if not p.exists()]
         if missing:
             raise InputPathError(f"경로가 없습니다: {missing[0]}")
-        files, discover_errors = discover(paths)
-        report = SyncReport(failed=[(str(p), r) for p, r in discover_errors])
         index = self._index
+        # What the index holds is read before the folders are listed: a document another worker
+        # writes from a file created in between is then unknown to this run, never pruned by it.
         state = index.documents()
         by_source = doc_ids_by_source(state)
+        files, discover_errors = discover(paths)
+        report = SyncReport(failed=[(str(p), r) for p, r in discover_errors])
 
         todo: list[tuple[Path, str]] = []
         for path in files:
