@@ -171,10 +171,13 @@ class OpenAIEmbedder:
     def embed_passages(self, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        b = self._settings.batch_size
-        prefixed = [self._settings.passage_prefix + t for t in texts]
+        s = self._settings
+        # Fewer texts than batch_size x concurrency are split into smaller requests, so that every
+        # request slot is busy (an ingest batch is index.encode_batch_chunks texts).
+        b = min(s.batch_size, -(-len(texts) // s.concurrency))
+        prefixed = [s.passage_prefix + t for t in texts]
         batches = [prefixed[i : i + b] for i in range(0, len(prefixed), b)]
-        if len(batches) == 1 or self._settings.concurrency == 1:
+        if len(batches) == 1 or s.concurrency == 1:
             return np.vstack([self._embed(batch, "passage") for batch in batches])
         return np.vstack(list(self._pool.map(lambda batch: self._embed(batch, "passage"), batches)))
 

@@ -36,8 +36,9 @@ class EmbedderSettings(BaseModel):
         1,
         ge=1,
         le=64,
-        description="Batches of `batch_size` texts in flight at once to the embeddings server (openai "
-        "backend); results keep their order. Raise it to keep a GPU server (vLLM) busy during ingest.",
+        description="Requests in flight at once to the embeddings server (openai backend); results keep "
+        "their order. Fewer texts than batch_size x concurrency are split into this many smaller requests. "
+        "Raise it to keep a GPU server (vLLM) busy during ingest.",
     )
     retries: int = Field(
         3,
