@@ -1,6 +1,6 @@
 """The ``nuri`` command line.
 
-    nuri ingest PATH... [--index DIR] [--no-prune] [--json]
+    nuri ingest PATH... [--index DIR] [--no-prune] [--json] [--shard I/N]
     nuri search "질문" [--top-k N] [--agency X] [--doc-type T] [--as-agency A] [--json] [--index DIR]
     nuri ask "질문" [--json] [--agency X] [--doc-type T] [--as-agency A] [--index DIR]
     nuri serve [--index DIR] [--host H] [--port P]
@@ -82,6 +82,11 @@ def _parser() -> argparse.ArgumentParser:
     ing.add_argument("--no-prune", action="store_true", help="폴더에서 사라진 파일을 색인에서 지우지 않음")
     ing.add_argument("--json", action="store_true", help="요약을 JSON으로 출력")
     ing.add_argument("--quiet", action="store_true", help="진행 막대 숨김")
+    ing.add_argument(
+        "--shard",
+        metavar="I/N",
+        help="N개 작업자 중 I번째: 경로 해시로 나눈 이 몫의 파일만 색인·정리 (한 Qdrant 서버에 여러 작업자)",
+    )
 
     se = sub.add_parser("search", help="하이브리드 검색")
     se.add_argument("query")
@@ -136,14 +141,18 @@ def _open_index(settings: Settings, create: bool) -> NuriIndex:
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
-    from retrieval.sync import Syncer
+    from retrieval.sync import Shard, Syncer
 
     settings = _settings(args)
     missing = [p for p in args.paths if not p.exists()]
     if missing:
         raise CliUsageError(f"경로가 없습니다: {missing[0]}")
+    try:
+        shard = Shard.parse(args.shard) if args.shard else None
+    except ValueError as e:
+        raise CliUsageError(str(e)) from None
     with _open_index(settings, create=True) as index:
-        report = Syncer(index, settings.connectors, progress=not args.quiet).sync(
+        report = Syncer(index, settings.connectors, progress=not args.quiet, shard=shard).sync(
             list(args.paths), prune=not args.no_prune
         )
         total = index.count()

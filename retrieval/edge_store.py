@@ -105,9 +105,10 @@ class EdgeStore:
             )
         )
 
-    def delete_doc(self, doc_id: str, keep_version: str | None = None) -> None:
+    def delete_doc(self, doc_id: str, keep_version: str | None = None, source: str | None = None) -> None:
         keep = [FieldMatch("version", [keep_version])] if keep_version else []
-        flt = to_edge_filter(FilterSpec(must=[FieldMatch("doc_id", [doc_id])]), must_not=keep)
+        must = [FieldMatch("doc_id", [doc_id])] + ([FieldMatch("source", [source])] if source is not None else [])
+        flt = to_edge_filter(FilterSpec(must=must), must_not=keep)
         assert flt is not None  # a doc_id condition is always present
         self._shard.update(qe.UpdateOperation.delete_points_by_filter(flt))
 

