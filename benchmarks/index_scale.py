@@ -19,8 +19,10 @@ Method, per size N:
 3. **Latency**: the query path of ``NuriIndex.search`` without query encoding, as an agency
    user with restricted clearance (the permission filter is a should of public / internal /
    restricted AND allowed_agencies, inside every stage): ``build_filter``, the definitions
-   lookup (``defined_terms``: a filtered dense query), then ``NuriIndex.ranked`` (hybrid query:
-   dense + sparse prefetch, RRF, section collapsing). ``search`` re-encodes "query + defined
+   lookup (``defined_terms``: candidate terms from the definitions' vectors held in memory,
+   then a filtered dense query over their chunks; the vectors are read during the untimed
+   pass), then ``NuriIndex.ranked`` (hybrid query: dense + sparse prefetch, RRF, section
+   collapsing). ``search`` re-encodes "query + defined
    terms" with Kiwi; here the terms' ids are added to the precomputed sparse query instead
    (the same vector Kiwi gives for a one-word term). One untimed pass, then ``--rounds`` timed.
 4. **Recall@5** against exact search over the same points with the same filter (numpy):
@@ -520,7 +522,9 @@ def notes(plan: Plan, seeds: Seeds, settings: Settings, agency: str) -> list[str
         f"Queries: {plan.n_queries} held-out seeds + noise (cosine ~0.88 to the seed), 2-6 seed terms at weight 1; "
         f"caller = agency '{agency}' with clearance '{PRINCIPAL_CLEARANCE}' (filter: public OR internal OR "
         "restricted AND allowed_agencies).",
-        "Latency = NuriIndex.search minus its encoders (build_filter + defined_terms dense lookup + NuriIndex.ranked: "
+        "Latency = NuriIndex.search minus its encoders (build_filter + defined_terms: in-memory preselection of "
+        "candidate terms, then a filtered dense query over their definition chunks, skipped without candidates; "
+        "the definitions' vectors are read in the untimed pass + NuriIndex.ranked: "
         f"hybrid prefetch dense {s.dense_limit} + sparse {s.sparse_limit}, RRF k={s.rrf_k}, hnsw_ef={s.hnsw_ef}, "
         "section collapsing), in a fresh process per size; one untimed pass then "
         f"{plan.rounds} timed passes. NuriIndex has no search method taking precomputed vectors for the whole path, "

@@ -20,15 +20,18 @@ from retrieval.errors import IndexBusyError, IndexUnavailableError
 from retrieval.payload import KEYWORD_FIELDS, SCAN_FIELDS
 from retrieval.settings import IndexSettings
 from retrieval.store import (
+    DEFINITIONS,
     DENSE,
     SCROLL_PAGE,
     SPARSE,
+    Definitions,
     DocState,
     FieldMatch,
     FilterSpec,
     HybridQuery,
     IndexPoint,
     ScoredPayload,
+    scan_definitions,
     scan_documents,
     translate_filter,
 )
@@ -50,6 +53,8 @@ def to_edge_filter(flt: FilterSpec, must_not: list[FieldMatch] | None = None) ->
 
 class EdgeStore:
     """A Qdrant Edge shard under ``<index_dir>/shard`` plus ``nuri-index.json`` beside it."""
+
+    exclusive = True  # the shard's lock: no other process writes while this one holds it
 
     def __init__(self, index_dir: Path, dim: int | None, settings: IndexSettings, create: bool) -> None:
         self._dir = Path(index_dir)
@@ -134,6 +139,19 @@ class EdgeStore:
             return [r.payload for r in records], next_offset
 
         return scan_documents(page)
+
+    def scan_definitions(self) -> Definitions:
+        edge_filter = to_edge_filter(DEFINITIONS)
+
+        def page(offset: Any) -> tuple[list[tuple[dict[str, Any] | None, Any]], Any]:
+            request = qe.ScrollRequest(
+                offset=offset, limit=SCROLL_PAGE, filter=edge_filter, with_payload=["term"], with_vector=[DENSE]
+            )
+            records, next_offset = self._shard.scroll(request)
+            pairs = [(r.payload, r.vector.get(DENSE) if isinstance(r.vector, dict) else None) for r in records]
+            return pairs, next_offset
+
+        return scan_definitions(page)
 
     def hybrid_query(self, q: HybridQuery) -> list[ScoredPayload]:
         edge_filter = to_edge_filter(q.flt)

@@ -17,15 +17,18 @@ from retrieval.errors import IndexUnavailableError
 from retrieval.payload import KEYWORD_FIELDS, SCAN_FIELDS
 from retrieval.settings import IndexSettings
 from retrieval.store import (
+    DEFINITIONS,
     DENSE,
     SCROLL_PAGE,
     SPARSE,
+    Definitions,
     DocState,
     FieldMatch,
     FilterSpec,
     HybridQuery,
     IndexPoint,
     ScoredPayload,
+    scan_definitions,
     scan_documents,
     translate_filter,
 )
@@ -143,6 +146,8 @@ def describe_collection(client: QdrantClient, settings: IndexSettings) -> dict[s
 class QdrantStore:
     """One collection on a Qdrant server (or a qdrant-client local-mode instance in tests)."""
 
+    exclusive = False  # other processes (a sync, other replicas) may write the collection
+
     def __init__(
         self,
         settings: IndexSettings,
@@ -223,6 +228,23 @@ class QdrantStore:
             return [r.payload for r in records], next_offset
 
         return scan_documents(page)
+
+    def scan_definitions(self) -> Definitions:
+        client_filter = to_client_filter(DEFINITIONS)
+
+        def page(offset: Any) -> tuple[list[tuple[dict[str, Any] | None, Any]], Any]:
+            records, next_offset = self._client.scroll(
+                self._name,
+                scroll_filter=client_filter,
+                limit=SCROLL_PAGE,
+                offset=offset,
+                with_payload=["term"],
+                with_vectors=[DENSE],
+            )
+            pairs = [(r.payload, r.vector.get(DENSE) if isinstance(r.vector, dict) else None) for r in records]
+            return pairs, next_offset
+
+        return scan_definitions(page)
 
     def hybrid_query(self, q: HybridQuery) -> list[ScoredPayload]:
         client_filter = to_client_filter(q.flt)

@@ -162,6 +162,14 @@ class DefinitionSettings(BaseModel):
     )
     min_relevance: float = Field(0.86, description="Definition's dense cosine similarity needed to add its term.")
     max_terms: int = Field(2, ge=0, le=10, description="Terms added at most.")
+    refresh_seconds: float = Field(
+        60.0,
+        ge=0,
+        description="How long a process keeps its in-memory copy of the definitions' vectors (used to "
+        "pick the candidate terms before the filtered query in Qdrant) when other processes may write "
+        "the index (the qdrant backend); its own writes refresh it at once, and an Edge index is "
+        "written by no other process.",
+    )
 
 
 class SearchSettings(BaseModel):

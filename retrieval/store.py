@@ -15,6 +15,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
+import numpy as np
+
 from retrieval.sparse import SparseVector
 
 DENSE = "dense"
@@ -163,7 +165,53 @@ def scan_documents(
             return docs
 
 
+# Every definition chunk (``term`` set): what :func:`scan_definitions` reads back.
+DEFINITIONS = FilterSpec(must_not=[FieldMatch("term", [""])])
+
+
+@dataclass(slots=True)
+class Definitions:
+    """The term and unit dense vector of every definition chunk (``vectors[i]`` defines
+    ``terms[i]``), kept in memory to preselect the candidate terms of a query."""
+
+    terms: list[str]
+    vectors: np.ndarray  # (len(terms), dim) float32, rows of norm 1
+
+
+def scan_definitions(
+    scroll: Callable[[Any], tuple[Iterable[tuple[dict[str, Any] | None, Any]], Any]],
+) -> Definitions:
+    """:class:`Definitions` read page by page: ``scroll(offset)`` returns one page of
+    (payload with ``term``, dense vector) pairs of the points :data:`DEFINITIONS` selects and
+    the next offset (None after the last page)."""
+    terms: list[str] = []
+    pages: list[np.ndarray] = []
+    offset = None
+    while True:
+        records, offset = scroll(offset)
+        rows = []
+        for payload, vector in records:
+            term = (payload or {}).get("term")
+            if isinstance(term, str) and term and vector is not None:
+                terms.append(term)
+                rows.append(vector)
+        if rows:
+            pages.append(np.asarray(rows, dtype=np.float32))
+        if offset is None:
+            break
+    if not pages:
+        return Definitions([], np.zeros((0, 0), dtype=np.float32))
+    vectors = np.concatenate(pages)
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    vectors /= np.where(norms > 0, norms, 1.0)
+    return Definitions(terms, vectors)
+
+
 class VectorStore(Protocol):
+    exclusive: bool
+    """Only this process writes the index (an Edge shard is locked by the process that opened
+    it); otherwise other processes may change it at any time (a Qdrant server)."""
+
     def upsert(self, points: list[IndexPoint]) -> None: ...
 
     def delete_doc(self, doc_id: str, keep_version: str | None = None, source: str | None = None) -> None:
@@ -171,6 +219,10 @@ class VectorStore(Protocol):
         ``source``, only those written from that file."""
 
     def scan_docs(self) -> dict[str, DocState]: ...
+
+    def scan_definitions(self) -> Definitions:
+        """The term and dense vector of every definition chunk (a scroll, not a search)."""
+        ...
 
     def hybrid_query(self, query: HybridQuery) -> list[ScoredPayload]: ...
 

@@ -8,8 +8,13 @@ from pathlib import Path
 
 import pytest
 from conftest import index_on_backend
+from qdrant_client import QdrantClient
 
-from retrieval.index import NuriIndex, build_filter
+from connectors.settings import ConnectorSettings
+from connectors.statute import parse_statute
+from connectors.types import AccessLevel
+from retrieval.index import DocumentVersion, NuriIndex, build_filter
+from retrieval.qdrant_store import QdrantStore
 from retrieval.settings import GraphSettings
 from retrieval.sync import Syncer
 from retrieval.types import Principal
@@ -122,3 +127,70 @@ def test_each_definition_is_its_own_hit_and_its_term_joins_the_keyword_query(sta
     dense = statute_index.embedder.embed_query("근무지 밖에서 공무를 보는 것").tolist()
     terms = statute_index.defined_terms(dense, build_filter(None, OPERATOR))
     assert terms and terms[0] == "출장"
+
+
+RULES = """---
+제목: 가상보안규정
+법령MST: 900003
+법령ID: '900003'
+법령구분: 훈령
+소관부처:
+- 누리행정청
+시행일자: 2026-01-01
+---
+# 가상보안규정
+
+##### 제2조 (정의)
+
+이 규정에서 사용하는 용어의 뜻은 다음과 같다.
+
+  1\\. "봉인매체"란 비밀을 담아 봉인 표지를 붙이고 금고에 보관하는 이동식 저장장치를 말한다.
+"""
+
+
+def test_definitions_written_later_count_and_only_for_callers_who_may_read_them(statute_index: NuriIndex, tmp_path):
+    """The in-memory definitions are read again after a write, and a restricted definition's
+    term joins the query of a caller of its agency only (the filter runs inside Qdrant)."""
+    query = statute_index.embedder.embed_query(
+        "비밀을 담아 봉인 표지를 붙이고 금고에 보관하는 이동식 저장장치"
+    ).tolist()
+    agency = Principal(agency="누리행정청", clearance="restricted")
+    assert "봉인매체" not in statute_index.defined_terms(query, build_filter(None, OPERATOR))  # read now
+    path = tmp_path / "규정.md"
+    path.write_text(RULES, encoding="utf-8")
+    doc = parse_statute(path, ConnectorSettings())
+    doc.access, doc.allowed_agencies = AccessLevel.RESTRICTED, ["누리행정청"]
+    statute_index.write([DocumentVersion(doc, "v1", statute_index.chunk(doc))])
+    statute_index.commit()
+    assert "봉인매체" in statute_index.defined_terms(query, build_filter(None, agency))
+    assert "봉인매체" in statute_index.defined_terms(query, build_filter(None, OPERATOR))
+    for caller in (Principal(), Principal(agency="한빛데이터원", clearance="restricted")):
+        assert "봉인매체" not in statute_index.defined_terms(query, build_filter(None, caller))
+    statute_index.delete_document(doc.doc_id)
+    statute_index.commit()
+    assert "봉인매체" not in statute_index.defined_terms(query, build_filter(None, OPERATOR))
+
+
+def test_a_shared_collection_is_read_again_after_refresh_seconds(settings, embedder, tmp_path):
+    """On the qdrant backend another process may write: a reader re-reads the definitions once
+    ``definitions.refresh_seconds`` have passed (0 here), and not before (an hour)."""
+    client = QdrantClient(":memory:")
+
+    def on_client(refresh_seconds: float) -> NuriIndex:
+        r = settings.retrieval
+        defs = r.search.definitions.model_copy(update={"refresh_seconds": refresh_seconds})
+        r = r.model_copy(update={"search": r.search.model_copy(update={"definitions": defs})})
+        store = QdrantStore(settings.index, dim=embedder.dim, create=True, client=client)
+        return NuriIndex.open(r, tmp_path / "unused", embedder=embedder, store=store)
+
+    writer, fresh, hourly = on_client(60), on_client(0), on_client(3600)
+    query = embedder.embed_query("비밀을 담아 봉인 표지를 붙이고 금고에 보관하는 이동식 저장장치").tolist()
+    everyone = build_filter(None, OPERATOR)
+    assert not fresh.defined_terms(query, everyone) and not hourly.defined_terms(query, everyone)
+    path = tmp_path / "규정.md"
+    path.write_text(RULES, encoding="utf-8")
+    doc = parse_statute(path, ConnectorSettings())
+    writer.write([DocumentVersion(doc, "v1", writer.chunk(doc))])
+    writer.commit()
+    assert fresh.defined_terms(query, everyone) == ["봉인매체"]
+    assert hourly.defined_terms(query, everyone) == []
