@@ -145,14 +145,15 @@ OVERLOADED = "overloaded"
 
 
 def _failed(resp: httpx.Response) -> tuple[str, float | None]:
-    """The error of a non-200 answer (its body read): ``overloaded`` with its Retry-After, or the status."""
+    """The error of a non-200 answer (its body read): ``overloaded`` with its Retry-After, or the
+    status and the error code of Nuri's error body (``503 model_unavailable``)."""
     try:
         code = (resp.json().get("error") or {}).get("code")
     except ValueError:
         code = None
     if resp.status_code == 503 and code == OVERLOADED:
         return OVERLOADED, float(resp.headers.get("Retry-After", "1"))
-    return str(resp.status_code), None
+    return f"{resp.status_code} {code}" if code else str(resp.status_code), None
 
 
 async def search_once(client: httpx.AsyncClient, question: str) -> Sample:
