@@ -44,6 +44,7 @@ from assistant.modelserver.server import ModelServer, free_port
 from assistant.orchestrator import Orchestrator
 from assistant.prompts import PromptBook
 from benchmarks.machine import machine_info
+from benchmarks.servers import wait_ready
 from configs.logs import setup_logging
 from configs.settings import Settings, load_settings
 from retrieval.index import NuriIndex
@@ -167,17 +168,11 @@ def _measure(
     nuri: subprocess.Popen[bytes],
 ) -> int:
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 300
-    while True:
-        try:
-            if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        if nuri.poll() is not None or time.monotonic() > deadline:
-            print("Nuri 서버가 시작되지 않았습니다", file=sys.stderr)
-            return 1
-        time.sleep(0.5)
+    try:
+        wait_ready(f"{base}/readyz", nuri, 300, what="nuri serve", interval_s=0.5)
+    except RuntimeError:
+        print("Nuri 서버가 시작되지 않았습니다", file=sys.stderr)
+        return 1
     s = settings.llm
 
     def reset() -> None:

