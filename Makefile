@@ -76,8 +76,8 @@ eval: setup
 	HF_HUB_OFFLINE=1 $(VENV)/bin/nuri eval run sample safety
 
 calibrate: setup
-	HF_HUB_OFFLINE=1 $(PY) -m evals.calibrate_refusal --index $(EVAL_INDEX)
-	HF_HUB_OFFLINE=1 $(PY) -m evals.calibrate_answerability --index $(EVAL_INDEX)
+	HF_HUB_OFFLINE=1 $(PY) -m fitting.calibrate_refusal --index $(EVAL_INDEX)
+	HF_HUB_OFFLINE=1 $(PY) -m fitting.calibrate_answerability --index $(EVAL_INDEX)
 
 bench: setup
 	HF_HUB_OFFLINE=1 $(PY) -m benchmarks.run

@@ -19,13 +19,15 @@ import json
 import sys
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from pydantic import ValidationError
+from assistant.cli_errors import CliUsageError, CommandError
+from connectors.types import CLEARANCES, ROLES
 
-from assistant.cli import CliUsageError, CommandError
-from configs.settings import load_settings
-from guardrails.audit import AuditError, AuditSettings, AuditStore
-from guardrails.keys import CLEARANCES, ROLES, KeyNotFoundError, KeyStore, KeyStoreError, key_id_of
+if TYPE_CHECKING:
+    from guardrails.audit import AuditStore
+    from guardrails.keys import KeyStore
+    from guardrails.settings import AuditSettings
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -34,8 +36,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     create = keys_sub.add_parser("create", help="API 키 발급: 키는 마지막 줄에 한 번만 표시됩니다")
     create.add_argument("--agency", required=True, help="기관 (이 기관의 문서를 열람)")
-    create.add_argument("--clearance", required=True, choices=CLEARANCES, help="열람 등급")
-    create.add_argument("--role", action="append", required=True, choices=ROLES, help="역할 (여러 번 가능)")
+    create.add_argument("--clearance", required=True, choices=list(CLEARANCES), help="열람 등급")
+    create.add_argument("--role", action="append", required=True, choices=list(ROLES), help="역할 (여러 번 가능)")
     create.add_argument("--label", default="", help="용도 메모")
     create.set_defaults(handler=cmd_keys_create)
 
@@ -68,31 +70,31 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _key_store() -> KeyStore:
+    from configs.settings import load_settings
+    from guardrails.keys import KeyStore
+
     settings = load_settings()
-    try:
-        return KeyStore.from_settings(settings.keys, settings.resolve(settings.data_dir), settings.home)
-    except KeyStoreError as e:
-        raise CommandError(str(e)) from e
+    return KeyStore.from_settings(settings.keys, settings.resolve(settings.data_dir), settings.home)
 
 
 def _audit_store() -> tuple[AuditStore, AuditSettings]:
+    from configs.settings import load_settings
+    from guardrails.audit import AuditStore
+
     settings = load_settings()
-    try:
-        store = AuditStore.from_settings(settings.audit, settings.resolve(settings.data_dir), settings.home)
-    except AuditError as e:
-        raise CommandError(str(e)) from e
+    store = AuditStore.from_settings(settings.audit, settings.resolve(settings.data_dir), settings.home)
     return store, settings.audit
 
 
 def cmd_keys_create(args: argparse.Namespace) -> int:
+    from pydantic import ValidationError
+
     with _key_store() as store:
         try:
             record, key = store.create(args.agency, args.clearance, set(args.role), args.label)
         except ValidationError as e:
             first = e.errors()[0]
             raise CliUsageError(f"{'.'.join(str(x) for x in first.get('loc', ()))}: {first.get('msg')}") from e
-        except KeyStoreError as e:
-            raise CommandError(str(e)) from e
     print(f"API 키 발급: id {record.key_id} · 기관 {record.agency} · 등급 {record.clearance} · "
           f"역할 {','.join(sorted(record.roles))}{f' · {record.label}' if record.label else ''}")  # fmt: skip
     print("아래 키는 다시 볼 수 없습니다. 안전한 곳에 보관하세요 (Authorization: Bearer <키>).")
@@ -102,10 +104,7 @@ def cmd_keys_create(args: argparse.Namespace) -> int:
 
 def cmd_keys_list(args: argparse.Namespace) -> int:
     with _key_store() as store:
-        try:
-            records = store.list(include_revoked=not args.active)
-        except KeyStoreError as e:
-            raise CommandError(str(e)) from e
+        records = store.list(include_revoked=not args.active)
     if args.json:
         print(json.dumps([r.model_dump(mode="json") for r in records], ensure_ascii=False, indent=2))
         return 0
@@ -123,15 +122,14 @@ def cmd_keys_list(args: argparse.Namespace) -> int:
 
 
 def cmd_keys_revoke(args: argparse.Namespace) -> int:
+    from guardrails.keys import key_id_of
+
     key_id = key_id_of(args.key_id) or args.key_id
     if key_id != args.key_id:  # never echo a full key back
         raise CliUsageError("키 전체가 아니라 키 ID를 주세요 (nuri keys list); 그 키는 노출되었을 수 있으니 폐기하세요")
     with _key_store() as store:
         before = store.get(key_id)
-        try:
-            record = store.revoke(key_id)
-        except (KeyNotFoundError, KeyStoreError) as e:
-            raise CommandError(str(e)) from e
+        record = store.revoke(key_id)
     if before is not None and not before.active:
         print(f"이미 폐기된 키입니다: {key_id} (폐기 {record.revoked_at:%Y-%m-%d %H:%M} UTC)")
     else:
@@ -142,10 +140,7 @@ def cmd_keys_revoke(args: argparse.Namespace) -> int:
 def cmd_audit_verify(args: argparse.Namespace) -> int:
     store, _ = _audit_store()
     with store:
-        try:
-            report = store.verify()
-        except AuditError as e:
-            raise CommandError(str(e)) from e
+        report = store.verify()
     if args.json:
         print(report.model_dump_json(indent=2))
         return 0 if report.ok else 1
@@ -191,8 +186,6 @@ def cmd_audit_export(args: argparse.Namespace) -> int:
             args.output.parent.mkdir(parents=True, exist_ok=True)
             with args.output.open("w", encoding="utf-8", newline="") as out:
                 n = store.export(since, until, args.format, out)
-        except AuditError as e:
-            raise CommandError(str(e)) from e
         except OSError as e:
             raise CommandError(f"파일을 쓸 수 없습니다 ({args.output}): {e}") from e
     print(f"감사 기록 {n}건을 {args.output}에 내보냈습니다 ({args.format})")
@@ -204,11 +197,8 @@ def cmd_audit_prune(args: argparse.Namespace) -> int:
         raise CliUsageError("--days는 0 이상이어야 합니다 (0 = 영구 보관)")
     store, audit = _audit_store()
     days = audit.retention_days if args.days is None else args.days
-    with store:
-        try:
-            report = store.apply_retention(days, actor="cli")
-        except AuditError as e:  # AuditIntegrityError included: the records are kept
-            raise CommandError(str(e)) from e
+    with store:  # records that do not verify are kept: AuditIntegrityError, exit 1
+        report = store.apply_retention(days, actor="cli")
     if report is None:
         print("보존 기간이 0(영구 보관)이라 삭제하지 않았습니다 (audit.retention_days)")
     elif report.deleted == 0:

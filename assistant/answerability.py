@@ -16,7 +16,7 @@ and the asked values none states) gives the probability that the passages do *no
 question; above ``answer.answerability.threshold`` Nuri refuses. Dense similarity alone cannot
 tell a near-domain question from an answerable one (both are similar to something); the terms
 the passages lack can. Its weights live in configuration and are fitted, with two-fold
-cross-validated refusal figures, by ``python -m evals.calibrate_answerability``.
+cross-validated refusal figures, by ``python -m fitting.calibrate_answerability``.
 """
 
 from __future__ import annotations

@@ -42,10 +42,13 @@ class Answer(BaseModel):
 
 
 class HistoryTurn(BaseModel):
+    """An earlier message of the conversation (its length is checked with the question's:
+    ``answer.max_turn_chars``, 400 ``invalid_history``)."""
+
     model_config = ConfigDict(extra="forbid")
 
     role: Literal["user", "assistant"]
-    content: str = Field(..., max_length=8000)
+    content: str
 
 
 @dataclass(slots=True)
@@ -65,17 +68,19 @@ class AnswerTrace:
     unanswerable: float | None = None  # the answerability model's P(the passages do not answer)
     model: str = ""
     hits: list[Hit] = field(default_factory=list)
-    guardrails: list[GuardrailDecision] = field(default_factory=list)  # context checks (the service adds the rest)
+    decisions: list[GuardrailDecision] = field(default_factory=list)  # the context and grounding checks
 
 
 @dataclass(slots=True)
 class AnswerEvent:
-    """One step of a streamed answer: a text ``delta``, or ``done`` with the final answer."""
+    """One step of a streamed answer: a text ``delta``, or ``done`` with the final answer (and
+    the question's language, for what an endpoint adds to it)."""
 
     kind: Literal["delta", "done"]
     text: str = ""
     answer: Answer | None = None
     trace: AnswerTrace | None = None
+    language: Literal["ko", "en"] = "ko"
 
 
 def final_answer(events: Iterable[AnswerEvent]) -> Answer:

@@ -7,9 +7,8 @@ import getpass
 from dataclasses import dataclass
 from typing import Protocol, cast
 
-from retrieval.types import CLEARANCE_RANK, Clearance, Principal
-
-ROLES = frozenset({"user", "admin", "evaluator"})
+from connectors.types import Clearance
+from retrieval.types import CLEARANCE_RANK, Principal
 
 
 class KeyRecordLike(Protocol):

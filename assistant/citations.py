@@ -31,6 +31,7 @@ import re
 from collections.abc import Sequence
 
 from assistant.answers import Citation
+from guardrails.decisions import Action, GuardrailDecision
 from retrieval.types import Hit
 
 _MARKER = re.compile(r"\[\s*(\d{1,3}(?:\s*[,，]\s*\d{1,3})*)\s*\]")
@@ -79,6 +80,16 @@ def bigrams(text: str) -> set[str]:
     return {t[i : i + 2] for i in range(len(t) - 1)}
 
 
+#: What the grounded-answer checks did, as guardrail decisions: (tracker counter, action, Korean
+#: reason, English reason), ``{n}`` the count.
+_GROUNDING: tuple[tuple[str, Action, str, str], ...] = (
+    ("articles_removed", "withhold", "인용한 자료에 없는 조항을 언급한 문장 {n}개를 뺐습니다.",
+     "{n} sentence(s) naming an article no cited passage holds were withheld."),
+    ("dropped", "warn", "근거 자료에 없는 인용 번호 {n}개를 지웠습니다.",
+     "{n} citation marker(s) pointing at no passage were removed."),
+)  # fmt: skip
+
+
 class CitationTracker:
     def __init__(
         self, hits: Sequence[Hit], attribute: bool = True, min_overlap: float = 0.5, check_sentences: bool = False
@@ -101,6 +112,16 @@ class CitationTracker:
         self._seen: list[str] = []  # normalised complete sentences
         self.repeating = False
         self.text = ""
+
+    def decisions(self) -> list[GuardrailDecision]:
+        """The grounded-answer checks that acted (sentences withheld, markers removed)."""
+        return [
+            GuardrailDecision(
+                name="grounding", action=action, stage="output", reason=ko.format(n=n), reason_en=en.format(n=n)
+            )
+            for counter, action, ko, en in _GROUNDING
+            if (n := getattr(self, counter))
+        ]
 
     # -- streaming -------------------------------------------------------------------------
     def feed(self, delta: str) -> str:

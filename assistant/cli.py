@@ -13,7 +13,13 @@ Commands of higher stages (``nuri eval`` from ``evals``) are plugged in through 
 group ``nuri.commands``: each entry is a function ``register(subparsers)`` that adds its parser
 and sets ``handler`` on it, so this module never imports them.
 
-Errors print one line on stderr (``nuri: 오류: …``) and exit non-zero; never a traceback.
+Every command imports what it uses when it runs, not when the parser is built: ``nuri --help``
+loads no model, database driver or configuration (``benchmarks/cli_startup.py`` measures it).
+
+Errors print one line on stderr (``nuri: 오류: …``) and exit non-zero; never a traceback. Every
+deliberate error is a :class:`~connectors.errors.NuriError`; its ``code`` picks the exit status
+(:data:`EXIT_STATUS`: 2 wrong usage, 3 a service the command needs is unavailable, try again
+later; 1 otherwise).
 """
 
 from __future__ import annotations
@@ -25,33 +31,32 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
-from pydantic import ValidationError
-
-from assistant.callers import Caller, operator_caller
-from assistant.errors import AssistantError
-from configs.logs import setup_logging
-from configs.settings import ConfigFileError, Settings, load_settings
-from connectors.types import ParseError
-from retrieval.errors import RetrievalError
-from retrieval.types import Hit, Principal, SearchFilters
+from assistant.cli_errors import CliUsageError
+from connectors.errors import NuriError
+from connectors.types import CLEARANCES
 
 if TYPE_CHECKING:
     from assistant.answers import Answer
+    from assistant.callers import Caller
+    from configs.settings import Settings
     from retrieval.index import NuriIndex
+    from retrieval.types import Hit
 
 log = logging.getLogger("nuri.cli")
 
-
-class CliUsageError(Exception):
-    """Wrong command-line usage; exit status 2."""
-
-
-class CommandError(Exception):
-    """A command failed for a reason the user can act on; printed as one line, exit status 1."""
-
-
 COMMAND_GROUP = "nuri.commands"
-CLEARANCES = ["public", "internal", "restricted"]
+#: Exit status per error code (any other error: 1).
+EXIT_STATUS = {
+    "usage": 2,
+    "index_unavailable": 3,
+    "encoder_unavailable": 3,
+    "model_unavailable": 3,
+    "state_unavailable": 3,
+    "audit_unavailable": 3,
+    "eval_history_unavailable": 3,
+}
+#: How the one line on stderr starts, per error code (any other: ``오류``).
+_PREFIX = {"usage": "사용법 오류", "invalid_config": "설정 오류"}
 
 
 def _plugins(sub: argparse._SubParsersAction) -> None:
@@ -94,7 +99,7 @@ def _parser() -> argparse.ArgumentParser:
     se.add_argument("--agency", help="이 기관(소관부처)의 문서만")
     se.add_argument("--doc-type", help="이 문서 유형만 (예: statute, guideline)")
     se.add_argument("--as-agency", help="이 기관 사용자 권한으로 검색 (기본: 운영자, 전체 열람)")
-    se.add_argument("--as-clearance", choices=CLEARANCES, default="internal", help="--as-agency의 열람 등급")
+    se.add_argument("--as-clearance", choices=list(CLEARANCES), default="internal", help="--as-agency의 열람 등급")
     se.add_argument("--json", action="store_true")
     se.add_argument("--index", type=Path)
 
@@ -103,7 +108,7 @@ def _parser() -> argparse.ArgumentParser:
     ak.add_argument("--agency", help="이 기관(소관부처)의 문서만")
     ak.add_argument("--doc-type", help="이 문서 유형만")
     ak.add_argument("--as-agency", help="이 기관 사용자 권한으로 (기본: 운영자, 전체 열람)")
-    ak.add_argument("--as-clearance", choices=CLEARANCES, default="internal", help="--as-agency의 열람 등급")
+    ak.add_argument("--as-clearance", choices=list(CLEARANCES), default="internal", help="--as-agency의 열람 등급")
     ak.add_argument("--json", action="store_true", help='{"answer", "citations", "refused"} 출력')
     ak.add_argument("--index", type=Path)
 
@@ -120,14 +125,14 @@ def _parser() -> argparse.ArgumentParser:
     sv.add_argument("--port", type=int)
 
     sub.add_parser("demo", help="샘플 문서를 색인하고 서버 실행 (make demo)")
-    from assistant.index_cli import register as register_index  # imports this module: not at the top
-
     register_index(sub)
     _plugins(sub)
     return p
 
 
 def _settings(args: argparse.Namespace) -> Settings:
+    from configs.settings import load_settings
+
     overrides: dict[str, object] = {}
     if getattr(args, "index", None):
         overrides["index_dir"] = args.index
@@ -182,6 +187,9 @@ def _print_hits(hits: list[Hit], as_json: bool) -> None:
 
 def _cli_caller(args: argparse.Namespace) -> Caller:
     """The operator (reads everything), or a user of ``--as-agency`` with ``--as-clearance``."""
+    from assistant.callers import Caller, operator_caller
+    from retrieval.types import Principal
+
     me = operator_caller()
     if not args.as_agency:
         return me
@@ -189,6 +197,8 @@ def _cli_caller(args: argparse.Namespace) -> Caller:
 
 
 def cmd_search(args: argparse.Namespace) -> int:
+    from retrieval.types import SearchFilters
+
     settings = _settings(args)
     filters = SearchFilters(agency=args.agency, doc_type=args.doc_type)
     principal = _cli_caller(args).principal
@@ -212,7 +222,10 @@ def _print_answer(answer: Answer, as_json: bool) -> None:
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
+    """The answer is printed only once it is in the audit trail (a trail that cannot take it:
+    exit 3, no answer)."""
     from assistant.service import NuriService
+    from retrieval.types import SearchFilters
 
     settings = _settings(args)
     filters = SearchFilters(agency=args.agency, doc_type=args.doc_type)
@@ -277,26 +290,21 @@ def main(argv: list[str] | None = None) -> int:
     try:
         args = _parser().parse_args(argv)
     except CliUsageError as e:
-        print(f"nuri: 사용법 오류: {e}", file=sys.stderr)
-        return 2
+        return _fail(e)
     # Without -v only errors are logged: the one-line message on stderr is the user's answer.
+    from configs.logs import setup_logging
+
     setup_logging("ERROR", json_format=True)
     try:
         if args.verbose:
-            log_settings = load_settings().logging
+            log_settings = _settings(argparse.Namespace()).logging
             setup_logging(log_settings.level, log_settings.json_format)
         handler = getattr(args, "handler", None) or COMMANDS[args.command]
         return int(handler(args))
-    except CliUsageError as e:
-        print(f"nuri: 사용법 오류: {e}", file=sys.stderr)
-        return 2
-    except (RetrievalError, ParseError, FileNotFoundError, AssistantError, ConfigFileError, CommandError) as e:
+    except NuriError as e:
+        return _fail(e)
+    except FileNotFoundError as e:
         print(f"nuri: 오류: {e}", file=sys.stderr)
-        return 1
-    except ValidationError as e:
-        first = e.errors()[0]
-        loc = ".".join(str(x) for x in first.get("loc", ()))
-        print(f"nuri: 설정 오류: {loc}: {first.get('msg')}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("nuri: 중단됨", file=sys.stderr)
@@ -307,9 +315,19 @@ def main(argv: list[str] | None = None) -> int:
         return 1
 
 
-if __name__ == "__main__":
-    # Through the importable module, so that plugged-in commands (which import assistant.cli)
-    # raise the same exception classes this ``main`` catches.
-    from assistant.cli import main as _main
+def _fail(e: NuriError) -> int:
+    """One line on stderr for ``e``, and the exit status of its code."""
+    message = " ".join(str(e).split())  # one line, whatever the message holds
+    print(f"nuri: {_PREFIX.get(e.code, '오류')}: {message}", file=sys.stderr)
+    return EXIT_STATUS.get(e.code, 1)
 
-    sys.exit(_main())
+
+def register_index(sub: argparse._SubParsersAction) -> None:
+    """``nuri index`` (:mod:`assistant.index_cli`, imported when its parser is added)."""
+    from assistant.index_cli import register
+
+    register(sub)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -17,13 +17,6 @@ import json
 import sys
 from typing import Any
 
-from assistant.cli import CommandError
-from assistant.prompts import detect_language
-from configs.settings import load_settings
-from guardrails.pipeline import Guardrails
-from retrieval.embedders import build_embedder
-from retrieval.errors import RetrievalError
-
 
 def register(sub: argparse._SubParsersAction) -> None:
     guard = sub.add_parser("guard", help="가드레일 (입력 검사)")
@@ -34,12 +27,13 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_guard_scan(args: argparse.Namespace) -> int:
+    from assistant.question import detect_language
+    from configs.settings import load_settings
+    from guardrails.pipeline import Guardrails
+    from retrieval.embedders import build_embedder
+
     settings = load_settings()
-    try:
-        encoder = build_embedder(settings.embedder)
-    except RetrievalError as e:
-        raise CommandError(f"인코더를 불러올 수 없습니다: {e}") from e
-    guard = Guardrails(settings.guardrails, encoder)
+    guard = Guardrails(settings.guardrails, build_embedder(settings.embedder))  # no encoder: exit 3
     bad = 0
     for n, line in enumerate(sys.stdin, start=1):
         if not line.strip():

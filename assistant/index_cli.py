@@ -18,11 +18,12 @@ import argparse
 import json
 from typing import TYPE_CHECKING, Any
 
-from configs.settings import Settings, load_settings
+from assistant.cli_errors import CliUsageError
 
 if TYPE_CHECKING:
     from qdrant_client import QdrantClient
 
+    from configs.settings import Settings
     from retrieval.settings import IndexSettings
 
 
@@ -48,8 +49,6 @@ def connect(settings: IndexSettings) -> QdrantClient:
 
 
 def _embedding_dim(settings: Settings, dim: int | None) -> int:
-    from assistant.cli import CliUsageError
-
     if dim is not None:
         if dim <= 0:
             raise CliUsageError("--dim은 양의 정수여야 합니다")
@@ -67,6 +66,7 @@ def _edge_note(settings: Settings) -> str:
 
 
 def cmd_index_create(args: argparse.Namespace) -> int:
+    from configs.settings import load_settings
     from retrieval.qdrant_store import ensure_collection
 
     settings = load_settings()
@@ -97,6 +97,7 @@ def cmd_index_create(args: argparse.Namespace) -> int:
 
 
 def cmd_index_info(args: argparse.Namespace) -> int:
+    from configs.settings import load_settings
     from retrieval.qdrant_store import describe_collection
 
     settings = load_settings()

@@ -1,17 +1,21 @@
-"""The RAG orchestrator: question -> (follow-up rewrite) -> hybrid retrieval -> prompt -> model ->
-answer with validated ``[n]`` citations, or a polite refusal when nothing relevant was found.
+"""The RAG orchestrator: a checked :class:`~assistant.question.Question` -> (follow-up rewrite) ->
+hybrid retrieval -> the context guardrail on the passages -> prompt -> model -> answer with
+validated ``[n]`` citations (or the passages' sentences quoted), or a polite refusal when nothing
+relevant was found.
 
-``stream`` yields :class:`AnswerEvent` deltas as the model writes (the API's SSE and the
-Gradio chat use it) and a final ``done`` event with the :class:`Answer`; ``ask`` returns just
-the answer. The same code runs against the bundled llama.cpp server and against vLLM: only
-``llm.mode`` (chat for instruction models, completion for base models) changes the prompt.
+``stream`` yields :class:`AnswerEvent` deltas as the model writes and a final ``done`` event with
+the :class:`Answer` and its :class:`AnswerTrace` (whose ``decisions`` hold the context and grounding
+checks); ``ask`` returns just the answer. The input and output guardrails and the audit record are
+the service's (:class:`~assistant.service.NuriService`). The same code runs against the bundled
+llama.cpp server and against vLLM: only ``llm.mode`` (chat for instruction models, completion for
+base models) changes the prompt.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 from assistant.answerability import (
@@ -22,12 +26,12 @@ from assistant.answerability import (
 )
 from assistant.answers import Answer, AnswerEvent, AnswerTrace, Citation, HistoryTurn, final_answer
 from assistant.citations import CitationTracker
-from assistant.errors import InvalidQuestionError
 from assistant.extractive import Quote, SentencePicker, compose
 from assistant.llm_client import LLMClient, ModelPrompt
-from assistant.prompts import Lang, PromptBook, Turn, detect_language
+from assistant.prompts import PromptBook
+from assistant.question import Question, QuestionLimits
 from assistant.settings import AnswerSettings
-from guardrails.pipeline import PassageScreen
+from guardrails.pipeline import Guardrails
 from retrieval.index import NuriIndex
 from retrieval.types import Hit, Principal, SearchFilters
 
@@ -38,8 +42,7 @@ log = logging.getLogger("nuri.orchestrator")
 class Prepared:
     """A question made ready for the model (see :meth:`Orchestrator.prepare`)."""
 
-    question: str
-    lang: Lang
+    question: Question
     trace: AnswerTrace
     started: float
     passages: list[Hit] = field(default_factory=list)
@@ -47,16 +50,6 @@ class Prepared:
     refuse: str | None = None  # why Nuri refuses without calling the model (None: it answers)
     quotes: list[Quote] = field(default_factory=list)  # the passages' sentences, best first
     flagged: set[int] = field(default_factory=set)  # passages kept as data despite addressing the model
-
-
-def checked_question(question: str | None, max_chars: int) -> str:
-    """The question stripped; InvalidQuestionError (400) when blank or over ``max_chars``."""
-    question = (question or "").strip()
-    if not question:
-        raise InvalidQuestionError("질문이 비어 있습니다")
-    if len(question) > max_chars:
-        raise InvalidQuestionError(f"질문이 너무 깁니다 ({len(question)}자 > {max_chars}자)")
-    return question
 
 
 def passages_for(hits: list[Hit], floor: float) -> list[Hit]:
@@ -83,39 +76,46 @@ class Orchestrator:
         llm: LLMClient,
         settings: AnswerSettings,
         prompts: PromptBook,
-        screen_passages: Callable[[list[str]], PassageScreen] | None = None,
+        guard: Guardrails,
     ) -> None:
         self.index, self.llm, self.settings = index, llm, settings
         self.prompts = prompts
-        self.screen_passages = screen_passages  # the context guardrail (instructions hidden in documents)
+        self.guard = guard  # the input check (questions) and the context check (instructions in documents)
         self.picker = SentencePicker(index.embedder, index.sparse, settings.extractive)
+        self.limits = QuestionLimits(
+            max_chars=settings.max_question_chars,
+            max_turn_chars=settings.max_turn_chars,
+            max_history_turns=settings.max_history_turns,
+            max_query_chars=index.settings.search.max_query_chars,
+        )
+
+    def question(self, text: str | None, history: Sequence[HistoryTurn] = ()) -> Question:
+        """``text`` (and the conversation before it) checked and screened once."""
+        return Question.ask(text, history, self.limits, self.guard)
 
     def ask(
         self,
-        question: str,
+        text: str,
         history: Sequence[HistoryTurn] = (),
         filters: SearchFilters | None = None,
         principal: Principal | None = None,
     ) -> Answer:
-        return final_answer(self.stream(question, history, filters, principal))
+        """``text`` checked and screened (:meth:`question`), then answered: for scripts and tests.
+        The product answers through :meth:`NuriService.stream`, which adds the output checks and
+        the audit record."""
+        return final_answer(self.stream(self.question(text, history), filters, principal))
 
     def prepare(
-        self,
-        question: str,
-        history: Sequence[HistoryTurn] = (),
-        filters: SearchFilters | None = None,
-        principal: Principal | None = None,
+        self, question: Question, filters: SearchFilters | None = None, principal: Principal | None = None
     ) -> Prepared:
-        """Everything before the model is called: the question checked, a follow-up rewritten,
-        passages retrieved with the caller's permissions, the refusal decided and the prompt
-        built (``prompt`` is None when Nuri refuses)."""
+        """Everything before the model is called: a follow-up rewritten, passages retrieved with
+        the caller's permissions and screened by the context check, the refusal decided and the
+        prompt built (``prompt`` is None when Nuri refuses)."""
         s = self.settings
-        question = checked_question(question, s.max_question_chars)
         t0 = time.perf_counter()
-        lang = detect_language(question)
+        lang = question.language
         trace = AnswerTrace(language=lang, model=self.llm.model)
-        turns = [Turn(t.role, t.content) for t in history if t.content.strip()][-2 * s.max_history_turns :]
-        trace.retrieval_query = self._retrieval_query(question, turns, lang)
+        trace.retrieval_query = self._retrieval_query(question)
 
         t1 = time.perf_counter()
         hits = self.index.search(
@@ -125,39 +125,39 @@ class Orchestrator:
         trace.hits = hits
         relevances = [h.relevance for h in hits if h.relevance is not None]
         trace.best_relevance = max(relevances) if relevances else None
-        prepared = Prepared(question=question, lang=lang, trace=trace, started=t0)
+        prepared = Prepared(question=question, trace=trace, started=t0)
         if trace.best_relevance is None or trace.best_relevance < s.min_relevance:
             prepared.refuse = "no relevant passage"
             return prepared
         prepared.passages = self._passages(hits)
-        if self.screen_passages is not None:
-            screen = self.screen_passages([h.text for h in prepared.passages])
-            trace.guardrails += screen.decisions
-            # a passage kept as data ("quote") is shown to the model with a warning; it is never
-            # quoted to the user verbatim (an extractive answer would repeat its instruction)
-            keep = [i for i in screen.keep if s.generation == "model" or i not in screen.quoted]
-            prepared.flagged = {n for n, i in enumerate(keep) if i in screen.quoted}
-            prepared.passages = [prepared.passages[i] for i in keep]
-            if not prepared.passages:
-                prepared.refuse = "every passage was withheld by the context guardrail"
-                return prepared
+        screen = self.guard.screen_passages([h.text for h in prepared.passages])
+        trace.decisions += screen.decisions
+        # a passage kept as data ("quote") is shown to the model with a warning; it is never
+        # quoted to the user verbatim (an extractive answer would repeat its instruction)
+        keep = [i for i in screen.keep if s.generation == "model" or i not in screen.quoted]
+        prepared.flagged = {n for n, i in enumerate(keep) if i in screen.quoted}
+        prepared.passages = [prepared.passages[i] for i in keep]
+        if not prepared.passages:
+            prepared.refuse = "every passage was withheld by the context guardrail"
+            return prepared
         trace.passages = len(prepared.passages)
-        missing = unanswered_types(question, [h.text for h in prepared.passages]) if s.check_asked_values else set()
+        text = question.screened
+        missing = unanswered_types(text, [h.text for h in prepared.passages]) if s.check_asked_values else set()
         if missing:
             prepared.refuse = f"asked value not stated: {', '.join(sorted(missing))}"
             return prepared
         a = s.answerability
         if a.enabled or s.generation == "extractive":
-            prepared.quotes = self.picker.candidates(question, prepared.passages)
+            prepared.quotes = self.picker.candidates(text, prepared.passages)
         if a.enabled:
-            features = self.answerability(question, trace.best_relevance or 0.0, prepared.passages, prepared.quotes)
+            features = self.answerability(text, trace.best_relevance or 0.0, prepared.passages, prepared.quotes)
             trace.unanswerable = unanswerable_probability(features, a.weights, a.bias)
             if trace.unanswerable > a.threshold:
                 prepared.refuse = f"passages do not answer (p={trace.unanswerable:.2f})"
                 return prepared
         if s.generation == "model":
             prepared.prompt = self.prompts.answer(
-                question, prepared.passages, lang, self.llm.settings.mode, s.max_passage_chars, prepared.flagged
+                text, prepared.passages, lang, self.llm.settings.mode, s.max_passage_chars, prepared.flagged
             )
         return prepared
 
@@ -168,14 +168,10 @@ class Orchestrator:
         return measure_answerability(self.index, question, relevance, passages, quotes)
 
     def stream(
-        self,
-        question: str,
-        history: Sequence[HistoryTurn] = (),
-        filters: SearchFilters | None = None,
-        principal: Principal | None = None,
+        self, question: Question, filters: SearchFilters | None = None, principal: Principal | None = None
     ) -> Iterator[AnswerEvent]:
         s = self.settings
-        prepared = self.prepare(question, history, filters, principal)
+        prepared = self.prepare(question, filters, principal)
         trace, t0 = prepared.trace, prepared.started
         if prepared.refuse is not None:
             yield from self._refuse(prepared)
@@ -204,6 +200,7 @@ class Orchestrator:
             yield AnswerEvent("delta", text=tail)
         trace.markers_dropped, trace.markers_attributed = tracker.dropped, tracker.attributed
         trace.articles_removed = tracker.articles_removed
+        trace.decisions += tracker.decisions()
         if not tracker.text.strip():
             yield from self._refuse(prepared)
             return
@@ -220,7 +217,7 @@ class Orchestrator:
             prepared.refuse = "no sentence answers the question"
             yield from self._refuse(prepared)
             return
-        text, order = compose(quotes, prepared.passages, prepared.lang)
+        text, order = compose(quotes, prepared.passages, prepared.question.language)
         trace = prepared.trace
         trace.first_token_ms = trace.total_ms = (time.perf_counter() - prepared.started) * 1000
         yield AnswerEvent("delta", text=text)
@@ -229,7 +226,7 @@ class Orchestrator:
         yield AnswerEvent("done", answer=Answer(answer=text, citations=citations, refused=False), trace=trace)
 
     def _refuse(self, prepared: Prepared) -> Iterator[AnswerEvent]:
-        refusal = self.prompts.refusal(prepared.lang)
+        refusal = self.prompts.refusal(prepared.question.language)
         yield AnswerEvent("delta", text=refusal)
         prepared.trace.total_ms = (time.perf_counter() - prepared.started) * 1000
         self._log(prepared.trace, refused=True, reason=prepared.refuse)
@@ -238,19 +235,21 @@ class Orchestrator:
     def _passages(self, hits: list[Hit]) -> list[Hit]:
         return passages_for(hits, self.settings.passage_min_relevance)
 
-    def _retrieval_query(self, question: str, turns: list[Turn], lang: Lang) -> str:
-        """A standalone query for retrieval: the question itself, or a rewrite of a follow-up."""
+    def _retrieval_query(self, question: Question) -> str:
+        """A standalone query for retrieval: the question itself, or for a follow-up the question
+        after the previous one (``concat``) or the model's rewrite (``llm``), within the search's
+        query limit."""
         mode = self.settings.rewrite
-        if not turns or mode == "off":
-            return question
-        previous = next((t.content for t in reversed(turns) if t.role == "user"), "")
+        if not question.history or mode == "off":
+            return question.retrieval_query()
         if mode == "concat":
-            return f"{' '.join(previous.split())[:300]} {question}".strip()
-        prompt = self.prompts.rewrite(question, turns, lang, self.llm.settings.mode)
+            return question.retrieval_query(question.previous)
+        text = question.screened
+        prompt = self.prompts.rewrite(text, question.history, question.language, self.llm.settings.mode)
         rewritten = " ".join(self.llm.complete(prompt, max_tokens=96).split())
-        if not rewritten or len(rewritten) > max(200, 4 * len(question)):
+        if not question.fits(rewritten) or len(rewritten) > max(200, 4 * len(text)):
             log.info("rewrite rejected, using question with previous turn", extra={"rewrite": rewritten[:200]})
-            return f"{' '.join(previous.split())[:300]} {question}".strip()
+            return question.retrieval_query(question.previous)
         return rewritten
 
     def _log(self, trace: AnswerTrace, refused: bool, citations: int = 0, reason: str | None = None) -> None:

@@ -1,31 +1,43 @@
-"""``NuriService``: everything a server needs to answer, opened and closed together.
+"""``NuriService``: everything a server needs to answer, opened and closed together, and the
+one pass an answer takes through it.
 
-The index (Qdrant Edge or a Qdrant URL), the model endpoint(s) (configured ``llm.base_urls``,
-or the bundled model server started here and stopped on close) and the orchestrator. The HTTP
-API and the Gradio chat both use one service; ``not_ready_reason`` says why it cannot answer
-yet (index missing, model server down), so ``/readyz`` and the UI can tell the user.
+The index (Qdrant Edge or a Qdrant URL), the guardrails (always there: "no guardrails" is a
+configuration of them), the model endpoint(s) (configured ``llm.base_urls``, or the bundled model
+server started here and stopped on close), the orchestrator, the API keys and the audit trail.
+The HTTP API, the Gradio chat, ``nuri ask`` and the eval suite all answer through
+:meth:`NuriService.stream`:
+
+1. the question is checked and screened once (:class:`~assistant.question.Question`: limits,
+   language, input guardrails), and the audit trail is asked whether it can take a record
+   (:meth:`~guardrails.audit.AuditStore.ensure_writable`): a failure here is the request's status;
+2. the orchestrator retrieves, screens the passages and writes the answer; each delta passes the
+   output checks (:class:`~guardrails.pipeline.OutputGuard`) on its way out;
+3. the audit record is written, and only then ``done`` is sent. A trail that cannot take it ends
+   the answer with :class:`~guardrails.audit.AuditError` (503 ``audit_unavailable``) and no
+   ``done``: an answer that was not audited is never given as complete.
+
+``not_ready_reason`` says why it cannot answer yet (index missing, model server down), so
+``/readyz`` and the UI can tell the user.
 """
 
 from __future__ import annotations
 
 import logging
-import time
-import uuid
 from collections.abc import Iterator, Sequence
 
 from assistant.answers import Answer, AnswerEvent, AnswerTrace, HistoryTurn, final_answer
 from assistant.callers import Caller, caller_from_record, operator_caller
 from assistant.errors import AssistantError, LLMUnavailableError
+from assistant.exchange import Endpoint, Exchange
 from assistant.llm_client import EndpointHealth, LLMClient
 from assistant.modelserver.server import ModelServer, serving
-from assistant.orchestrator import Orchestrator, checked_question
-from assistant.prompts import PromptBook, detect_language
+from assistant.orchestrator import Orchestrator
+from assistant.prompts import PromptBook
+from assistant.question import Question
 from configs.settings import Settings
-from guardrails.audit import AuditEntry, AuditError, AuditIntegrityError, AuditStore, RetrievedChunk
-from guardrails.decisions import GuardrailDecision
+from guardrails.audit import AuditIntegrityError, AuditStore
 from guardrails.keys import KeyRecord, KeyStore
-from guardrails.pii import mask
-from guardrails.pipeline import Guardrails, InputScreen
+from guardrails.pipeline import Guardrails
 from retrieval.errors import IndexUnavailableError, RetrievalError
 from retrieval.index import NuriIndex
 from retrieval.types import Hit, SearchFilters
@@ -61,8 +73,7 @@ class NuriService:
                 self.index_error = str(e)
                 log.warning("index not ready", extra={"reason": str(e)})
                 return self  # nothing to answer from: don't start a model server either
-        if self.guard is None:
-            self.guard = Guardrails(s.guardrails, self.index.embedder)
+        self.guard = Guardrails(s.guardrails, self.index.embedder)
         try:
             urls = list(s.llm.base_urls)
             if not urls and self._start_model:
@@ -85,7 +96,7 @@ class NuriService:
                 self.llm,
                 s.answer,
                 PromptBook(s.prompt_dir()),
-                self.guard.screen_passages if self.guard else None,
+                self.guard,
             )
         return self
 
@@ -163,10 +174,11 @@ class NuriService:
             return f"모델 서버에 '{self.llm.model}' 모델이 없습니다 (제공: {', '.join(served)})", probes
         return "모델 서버에 연결할 수 없습니다: " + "; ".join(f"{p.url}: {p.error}" for p in probes), probes
 
-    def _require_index(self) -> NuriIndex:
-        if self.index is None:
+    def _require_index(self) -> tuple[NuriIndex, Guardrails]:
+        """The index and the guardrails built on its encoder (both there once the index opened)."""
+        if self.index is None or self.guard is None:
             raise IndexUnavailableError(f"색인을 사용할 수 없습니다: {self.index_error or '열리지 않음'}")
-        return self.index
+        return self.index, self.guard
 
     def _orchestrator(self) -> Orchestrator:
         if self.orchestrator is None:
@@ -195,15 +207,16 @@ class NuriService:
         top_k: int | None = None,
         filters: SearchFilters | None = None,
         caller: Caller | None = None,
-        endpoint: str = "cli:search",
+        endpoint: Endpoint = Endpoint.CLI_SEARCH,
     ) -> list[Hit]:
         """Hybrid search (no model needed): works while the model server is down. The caller's
-        principal is the permission filter; the query is recorded masked in the audit trail."""
+        principal is the permission filter; the query is recorded masked in the audit trail
+        before the results are returned."""
+        index, guard = self._require_index()
         who = caller or operator_caller()
-        started = time.perf_counter()
-        hits = self._require_index().search(query, top_k=top_k, filters=filters, principal=who.principal)
-        masked = mask_pii(self.guard, query) if self.guard is not None else query
-        self._record(who, endpoint, masked, hits, None, [], started, refused=False)
+        exchange = Exchange(self.audit, guard.pii, who, endpoint, guard.mask(query))
+        hits = index.search(query, top_k=top_k, filters=filters, principal=who.principal)
+        exchange.record(hits)
         return hits
 
     def stream(
@@ -212,13 +225,20 @@ class NuriService:
         history: Sequence[HistoryTurn] = (),
         filters: SearchFilters | None = None,
         caller: Caller | None = None,
-        endpoint: str = "cli:ask",
+        endpoint: Endpoint = Endpoint.CLI_ASK,
     ) -> Iterator[AnswerEvent]:
-        """The answer as it is written, through the guardrails: input checks (personal data
-        masked or pseudonymised, attacks and off-policy requests refused), the context check on
-        the passages (inside the orchestrator), the output checks on every delta; the exchange
-        is recorded in the audit trail when it ends (also when the caller leaves early)."""
-        return self._guarded(self._orchestrator(), question, history, filters, caller or operator_caller(), endpoint)
+        """The answer as it is written, in one pass (see the module docstring). Invalid input
+        and an audit trail that cannot be written raise here, before any event; the events are
+        ``delta``s, then ``done`` once the exchange is in the audit trail."""
+        orch = self._orchestrator()
+        asked = orch.question(question, history)
+        if self.audit is not None:
+            self.audit.ensure_writable()
+        who = caller or operator_caller()
+        exchange = Exchange(
+            self.audit, orch.guard.pii, who, endpoint, asked.masked, orch.llm.model, orch.prompts.version
+        )
+        return self._answer(orch, asked, filters, exchange)
 
     def ask(
         self,
@@ -226,130 +246,45 @@ class NuriService:
         history: Sequence[HistoryTurn] = (),
         filters: SearchFilters | None = None,
         caller: Caller | None = None,
-        endpoint: str = "cli:ask",
+        endpoint: Endpoint = Endpoint.CLI_ASK,
     ) -> Answer:
         return final_answer(self.stream(question, history, filters, caller, endpoint))
 
-    def _guarded(
-        self,
-        orch: Orchestrator,
-        question: str,
-        history: Sequence[HistoryTurn],
-        filters: SearchFilters | None,
-        who: Caller,
-        endpoint: str,
+    def _answer(
+        self, orch: Orchestrator, question: Question, filters: SearchFilters | None, exchange: Exchange
     ) -> Iterator[AnswerEvent]:
-        started = time.perf_counter()
-        question = checked_question(question, self.settings.answer.max_question_chars)
-        guard = self.guard
-        lang = detect_language(question)
-        if guard is None:
-            screen = InputScreen(question, [t.content for t in history], question)
-        else:
-            screen = guard.screen_input(question, [t.content for t in history], lang)
-        decisions = list(screen.decisions)
-        answer: Answer | None = None
+        out = orch.guard.output(question.screen)
+        sent = ""
         trace: AnswerTrace | None = None
-        emitted = ""
+        final: Answer | None = None
         try:
-            if screen.refusal is not None:
-                answer = Answer(answer=screen.refusal, refused=True, guardrails=decisions)
-                yield AnswerEvent("delta", text=screen.refusal)
-                yield AnswerEvent("done", answer=answer)
-                return
-            turns = [HistoryTurn(role=t.role, content=c) for t, c in zip(history, screen.history, strict=True)]
-            out = guard.output(screen) if guard is not None else None
-            for event in orch.stream(screen.question, turns, filters, who.principal):
-                if event.kind == "delta":
-                    text = out.feed(event.text) if out is not None else event.text
-                    if text:
-                        emitted += text
-                        yield AnswerEvent("delta", text=text)
-                    continue
-                if out is not None:
-                    tail = out.flush()
-                    if tail:
-                        emitted += tail
-                        yield AnswerEvent("delta", text=tail)
-                trace = event.trace
-                if trace is not None:
-                    decisions += trace.guardrails + grounding_decisions(trace)
-                decisions += out.decisions() if out is not None else []
-                assert event.answer is not None
-                answer = event.answer.model_copy(update={"answer": emitted, "guardrails": decisions})
-                yield AnswerEvent("done", answer=answer, trace=trace)
-        finally:
-            self._record(
-                who, endpoint, screen.masked_question, trace.hits if trace else [], answer, decisions, started,
-                refused=answer.refused if answer else False, partial=emitted if answer is None else None,
-            )  # fmt: skip
-
-    def _record(
-        self,
-        who: Caller,
-        endpoint: str,
-        masked_question: str,
-        hits: list[Hit],
-        answer: Answer | None,
-        decisions: list[GuardrailDecision],
-        started: float,
-        refused: bool,
-        partial: str | None = None,
-    ) -> None:
-        """One audit record (never the key, never unmasked personal data: the question is the
-        masked one and the answer has been through the output checks)."""
-        if self.audit is None:
-            return
-        text = answer.answer if answer is not None else partial
-        entry = AuditEntry(
-            request_id=uuid.uuid4().hex,
-            principal_id=who.subject,
-            agency=who.principal.agency,
-            endpoint=endpoint,
-            question=masked_question,
-            retrieved=[RetrievedChunk(chunk_id=f"{h.doc_id}|{h.anchor}", score=round(h.score, 6)) for h in hits],
-            model=self.llm.model if self.llm is not None and endpoint != "search" else None,
-            prompt_version=self.orchestrator.prompts.version
-            if self.orchestrator is not None and endpoint != "search"
-            else None,
-            answer=text if text is None or self.guard is None else mask_pii(self.guard, text),
-            citations=[
-                {"n": c.n, "doc_id": c.doc_id, "anchor": c.anchor} for c in (answer.citations if answer else [])
-            ],
-            decisions=decisions,
-            refused=refused,
-            latency_ms=round((time.perf_counter() - started) * 1000, 1),
-        )
-        try:
-            self.audit.append(entry)
-        except AuditError:
-            log.exception("audit record not written", extra={"endpoint": endpoint, "subject": who.subject})
+            events = (
+                _refusal(question)
+                if question.refusal is not None
+                else orch.stream(question, filters, exchange.who.principal)
+            )
+            for event in events:
+                if event.kind == "done":
+                    trace, final = event.trace, event.answer
+                    text = out.flush()
+                else:
+                    text = out.feed(event.text)
+                if text:
+                    sent += text
+                    yield AnswerEvent("delta", text=text)
+        except BaseException:  # the caller left (GeneratorExit) or the answer failed
+            exchange.record_unfinished(trace.hits if trace else [], sent, question.decisions)
             raise
+        if final is None:
+            raise AssistantError("답변이 끝나지 않았습니다", message_en="The answer did not finish")
+        decisions = [*question.decisions, *(trace.decisions if trace else []), *out.decisions()]
+        answer = final.model_copy(update={"answer": sent, "guardrails": decisions})
+        exchange.record(trace.hits if trace else [], answer, decisions)  # AuditError: no done
+        yield AnswerEvent("done", answer=answer, trace=trace, language=question.language)
 
 
-def mask_pii(guard: Guardrails, text: str) -> str:
-    """``text`` with every personal data value masked (what the audit trail keeps of an answer:
-    pseudonyms restored for the caller are masked again here)."""
-    return mask(text, guard.pii.find(text))
-
-
-def grounding_decisions(trace: AnswerTrace) -> list[GuardrailDecision]:
-    """The grounded-answer checks (sentence support, article numbers) as guardrail decisions."""
-    out = []
-    if trace.articles_removed:
-        out.append(
-            GuardrailDecision(
-                name="grounding", action="withhold", stage="output",
-                reason=f"인용한 자료에 없는 조항을 언급한 문장 {trace.articles_removed}개를 뺐습니다.",
-                reason_en=f"{trace.articles_removed} sentence(s) naming an article no cited passage holds were withheld.",
-            )
-        )  # fmt: skip
-    if trace.markers_dropped:
-        out.append(
-            GuardrailDecision(
-                name="grounding", action="warn", stage="output",
-                reason=f"근거 자료에 없는 인용 번호 {trace.markers_dropped}개를 지웠습니다.",
-                reason_en=f"{trace.markers_dropped} citation marker(s) pointing at no passage were removed.",
-            )
-        )  # fmt: skip
-    return out
+def _refusal(question: Question) -> Iterator[AnswerEvent]:
+    """The input guardrails' refusal, as an answer."""
+    assert question.refusal is not None
+    yield AnswerEvent("delta", text=question.refusal)
+    yield AnswerEvent("done", answer=Answer(answer=question.refusal, refused=True))

@@ -8,9 +8,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from assistant.answerability import AnswerabilityFeatures
-
-# Fitted by `python -m evals.calibrate_answerability` on the statute dev questions (answerable) and
+# Fitted by `python -m fitting.calibrate_answerability` on the statute dev questions (answerable) and
 # the must-refuse ones plus evals/data/unanswerable_ko.jsonl, with the bundled encoder
 # (--max-false-refusal 0.08; README "Answerability" has its cross-validated figures).
 _ANSWERABILITY_WEIGHTS = {
@@ -21,6 +19,8 @@ _ANSWERABILITY_WEIGHTS = {
     "coverage_first": 1.8448,
     "missing_values": 0.9472,
 }
+#: The features the answerability model reads (``assistant.answerability.AnswerabilityFeatures``).
+ANSWERABILITY_FEATURES = tuple(_ANSWERABILITY_WEIGHTS)
 _ANSWERABILITY_BIAS = 75.0715
 _ANSWERABILITY_THRESHOLD = 0.6362
 
@@ -119,7 +119,7 @@ class ExtractiveSettings(BaseModel):
 
 class AnswerabilitySettings(BaseModel):
     """The answerability model (``assistant.answerability``): refuse when the passages do not
-    answer the question. Weights are fitted by ``python -m evals.calibrate_answerability``."""
+    answer the question. Weights are fitted by ``python -m fitting.calibrate_answerability``."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -134,7 +134,7 @@ class AnswerabilitySettings(BaseModel):
     @field_validator("weights")
     @classmethod
     def _known_features(cls, weights: dict[str, float]) -> dict[str, float]:
-        unknown = set(weights) - set(AnswerabilityFeatures.__dataclass_fields__)
+        unknown = set(weights) - set(ANSWERABILITY_FEATURES)
         if unknown:
             raise ValueError(f"unknown answerability features: {', '.join(sorted(unknown))}")
         return weights
@@ -177,7 +177,14 @@ class AnswerSettings(BaseModel):
     )
     passage_min_relevance: float = Field(0.82, description="Passages below this similarity are not shown to the model.")
     max_passage_chars: int = Field(600, gt=0, description="Longer passages are cut for the prompt.")
-    max_question_chars: int = Field(2000, gt=0, description="Longer questions are refused (400).")
+    max_question_chars: int = Field(
+        2000,
+        gt=0,
+        description="Longer questions are refused (400 `invalid_question`); at most `search.max_query_chars`.",
+    )
+    max_turn_chars: int = Field(
+        8000, gt=0, description="Longer earlier messages of a conversation are refused (400 `invalid_history`)."
+    )
     max_history_turns: int = Field(6, ge=0, description="Earlier turns considered for follow-ups.")
     rewrite: Literal["llm", "concat", "off"] = Field(
         "concat",

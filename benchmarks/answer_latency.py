@@ -47,6 +47,7 @@ from benchmarks.machine import machine_info
 from benchmarks.servers import wait_ready
 from configs.logs import setup_logging
 from configs.settings import Settings, load_settings
+from guardrails.pipeline import Guardrails
 from retrieval.index import NuriIndex
 from retrieval.sync import Syncer
 from retrieval.types import Principal
@@ -133,10 +134,11 @@ def main(argv: list[str] | None = None) -> int:
             # The exact prompts Nuri will send: the production code builds them.
             # the model's path, whatever the profile's answer.generation (extractive answers call no model)
             model_answers = settings.answer.model_copy(update={"generation": "model"})
-            orchestrator = Orchestrator(index, llm, model_answers, PromptBook(settings.prompt_dir()))
+            guard = Guardrails(settings.guardrails, index.embedder)
+            orchestrator = Orchestrator(index, llm, model_answers, PromptBook(settings.prompt_dir()), guard)
             prompts = {}
             for q in [*QUESTIONS, CACHE_RESET_QUESTION]:
-                prepared = orchestrator.prepare(q, principal=Principal(operator=True))
+                prepared = orchestrator.prepare(orchestrator.question(q), principal=Principal(operator=True))
                 if prepared.prompt is None:
                     print(f"Nuri가 이 질문에 답하지 않습니다 (근거 부족): {q}", file=sys.stderr)
                     return 1

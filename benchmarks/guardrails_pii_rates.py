@@ -31,7 +31,8 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.timing import Latency, stopwatch, time_calls
-from guardrails.pii import PiiDetector, PiiSettings
+from guardrails.pii import PiiDetector
+from guardrails.settings import PiiSettings
 
 DATA = Path(__file__).resolve().parent.parent / "evals" / "data" / "guardrails"
 SPLITS = ("-dev-", "-ho-", "-ho2-", "-ho3-")

@@ -57,6 +57,7 @@ from benchmarks.answer_latency import CACHE_RESET_QUESTION, QUESTIONS, first_tok
 from benchmarks.machine import machine_info
 from configs.logs import setup_logging
 from configs.settings import Settings, load_settings
+from guardrails.pipeline import Guardrails
 from retrieval.index import NuriIndex
 from retrieval.sync import Syncer
 from retrieval.types import Principal
@@ -151,10 +152,11 @@ def run_model(name: str, settings: Settings, index: NuriIndex, rounds: int) -> M
         llm = LLMClient(settings.llm, [server.base_url])
         # the model's path, whatever the profile's answer.generation (extractive answers call no model)
         model_answers = settings.answer.model_copy(update={"generation": "model"})
-        orchestrator = Orchestrator(index, llm, model_answers, PromptBook(settings.prompt_dir()))
+        guard = Guardrails(settings.guardrails, index.embedder)
+        orchestrator = Orchestrator(index, llm, model_answers, PromptBook(settings.prompt_dir()), guard)
         prompts: dict[str, ModelPrompt] = {}
         for q in ALL_QUESTIONS:
-            prepared = orchestrator.prepare(q, principal=Principal(operator=True))
+            prepared = orchestrator.prepare(orchestrator.question(q), principal=Principal(operator=True))
             if prepared.prompt is None:
                 raise SystemExit(f"Nuri가 이 질문에 답하지 않습니다 (근거 부족): {q}")
             prompts[q] = prepared.prompt

@@ -32,6 +32,7 @@ from pyinstrument import Profiler
 from pyinstrument.frame import Frame
 
 from assistant.callers import Caller
+from assistant.exchange import Endpoint
 from assistant.service import NuriService
 from benchmarks.load import load_questions
 from benchmarks.machine import machine_info
@@ -94,7 +95,7 @@ def profile(requests: int, sentence_cache: int | None, work: Path) -> dict[str, 
     out: dict[str, Any] = {}
     with NuriService(settings, start_model=False) as svc:
         svc.search("워밍업", caller=who)
-        svc.ask("워밍업 질문입니다", caller=who)
+        svc.ask("워밍업 질문입니다", caller=who, endpoint=Endpoint.BENCH_ASK)
         for path in ("search", "ask"):
             timings: list[float] = []
             profiler = Profiler(interval=0.001)
@@ -103,9 +104,9 @@ def profile(requests: int, sentence_cache: int | None, work: Path) -> dict[str, 
                 q = f"{questions[i % len(questions)]} ({path} {i})"  # no cache hit across paths
                 t0 = time.perf_counter()
                 if path == "search":
-                    svc.search(q, caller=who, endpoint="profile")
+                    svc.search(q, caller=who, endpoint=Endpoint.BENCH_SEARCH)
                 else:
-                    svc.ask(q, caller=who, endpoint="profile")
+                    svc.ask(q, caller=who, endpoint=Endpoint.BENCH_ASK)
                 timings.append(time.perf_counter() - t0)
             session = profiler.stop()
             total = session.duration

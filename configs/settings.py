@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import Field
+from pydantic import Field, ValidationError, model_validator
 from pydantic_settings import (
     BaseSettings,
     InitSettingsSource,
@@ -38,11 +38,10 @@ from assistant.modelserver.settings import ModelServerSettings
 from assistant.settings import AnswerSettings, LLMSettings
 from configs import resources
 from configs.logs import LoggingSettings
+from connectors.errors import NuriError
 from connectors.settings import ConnectorSettings
 from evals.settings import EvalSettings
-from guardrails.audit import AuditSettings
-from guardrails.keys import KeySettings
-from guardrails.pipeline import GuardrailSettings
+from guardrails.settings import AuditSettings, GuardrailSettings, KeySettings
 from retrieval.settings import (
     ChunkingSettings,
     EmbedderSettings,
@@ -55,8 +54,10 @@ from retrieval.settings import (
 from ui.settings import UiSettings
 
 
-class ConfigFileError(ValueError):
-    """The selected profile or configuration file is missing or malformed."""
+class ConfigFileError(NuriError):
+    """The selected profile or configuration file is missing or malformed, or a setting invalid."""
+
+    code = "invalid_config"
 
 
 def config_source() -> tuple[str, str]:
@@ -148,6 +149,16 @@ class Settings(BaseSettings):
         file_values = InitSettingsSource(settings_cls, init_kwargs=read_config_file(settings_cls))
         return init_settings, env_settings, file_values
 
+    @model_validator(mode="after")
+    def _question_fits_search(self) -> Settings:
+        """A question that passes ``answer.max_question_chars`` must be searchable."""
+        if self.answer.max_question_chars > self.search.max_query_chars:
+            raise ValueError(
+                f"answer.max_question_chars ({self.answer.max_question_chars}) must not exceed "
+                f"search.max_query_chars ({self.search.max_query_chars})"
+            )
+        return self
+
     @property
     def retrieval(self) -> RetrievalSettings:
         """The retrieval stage's blocks, as the stage takes them."""
@@ -180,5 +191,14 @@ def _deep_merge(base: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]
 
 
 def load_settings(**overrides: Any) -> Settings:
-    """The configuration of this process: ``overrides`` > ``NURI_...`` > profile/file > defaults."""
-    return Settings(**overrides)
+    """The configuration of this process: ``overrides`` > ``NURI_...`` > profile/file > defaults.
+    An invalid value (in the file or a ``NURI_...`` variable) is a :class:`ConfigFileError` naming
+    the key."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as e:
+        first = e.errors()[0]
+        loc = ".".join(str(x) for x in first.get("loc", ()))
+        raise ConfigFileError(
+            f"{loc}: {first.get('msg')}", message_en=f"Invalid setting {loc}: {first.get('msg')}"
+        ) from e

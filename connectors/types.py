@@ -12,6 +12,9 @@ import hashlib
 from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
+from typing import Literal, get_args
+
+from connectors.errors import NuriError
 
 
 class AccessLevel(StrEnum):
@@ -27,8 +30,18 @@ class AccessLevel(StrEnum):
     RESTRICTED = "restricted"
 
 
-class ParseError(Exception):
+#: What a caller may read, on the same scale as :class:`AccessLevel`.
+Clearance = Literal["public", "internal", "restricted"]
+CLEARANCES: tuple[str, ...] = get_args(Clearance)
+#: What a caller may do (API keys, gateway identities).
+Role = Literal["user", "admin", "evaluator"]
+ROLES: tuple[str, ...] = get_args(Role)
+
+
+class ParseError(NuriError):
     """A source could not be turned into a Document. The message is the user-facing reason."""
+
+    code = "unreadable_document"
 
 
 @dataclass(slots=True)

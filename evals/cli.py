@@ -19,16 +19,16 @@ import argparse
 import json
 import os
 import sys
+from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from assistant.cli import CliUsageError, CommandError
-from configs.settings import Settings, load_settings
-from evals.compare import compare
-from evals.history import History, HistoryError, RunNotFoundError
-from evals.results import METRIC_BY_NAME, METRICS, RunResult
-from evals.schema import DatasetError, LineError, validate_lines
-from evals.suites import SuiteError, bundled_suites, injection_items, load_suite
-from evals.targets import TargetError
+from assistant.cli_errors import CliUsageError, CommandError
+
+if TYPE_CHECKING:
+    from configs.settings import Settings
+    from evals.history import History
+    from evals.results import RunResult
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -36,7 +36,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     ev_sub = ev.add_subparsers(dest="eval_command", required=True, parser_class=type(ev))
 
     run = ev_sub.add_parser("run", help="평가 묶음 실행: results.json + report.html, 기록 저장")
-    run.add_argument("suites", nargs="+", metavar="SUITE", help=f"내장: {', '.join(bundled_suites())}, 또는 파일")
+    run.add_argument("suites", nargs="+", metavar="SUITE", help=f"내장: {', '.join(_bundled_suites())}, 또는 파일")
     run.add_argument("--profile", help="설정 프로필 (NURI_PROFILE), 예: default, qwen")
     run.add_argument("--index", type=Path, help="이 색인으로 평가 (기본: eval.index_root/<묶음>)")
     run.add_argument("--no-sync", action="store_true", help="색인에 말뭉치를 동기화하지 않고 그대로 사용")
@@ -79,26 +79,38 @@ def register(sub: argparse._SubParsersAction) -> None:
     rep.set_defaults(handler=cmd_report)
 
 
+def _bundled_suites() -> list[str]:
+    """The bundled suites' names (as :func:`evals.suites.bundled_suites`, without importing it:
+    the parser is built for every ``nuri`` command)."""
+    return sorted(p.name[: -len(".yaml")] for p in resources.files("evals").joinpath("suites").iterdir()
+                  if p.name.endswith(".yaml"))  # fmt: skip
+
+
 def _settings(profile: str | None = None) -> Settings:
+    from configs.settings import load_settings
+
     if profile:
         os.environ["NURI_PROFILE"] = profile
     return load_settings()
 
 
 def _history(settings: Settings) -> History:
-    try:
-        return History.from_settings(settings)
-    except HistoryError as e:
-        raise CommandError(str(e)) from e
+    from evals.history import History
+
+    return History.from_settings(settings)
 
 
 def _fmt(name: str, value: float | None) -> str:
+    from evals.results import METRIC_BY_NAME
+
     if value is None:
         return "측정 안 함"
     return f"{value:.0f}" if METRIC_BY_NAME[name].unit == "ms" else f"{value:.3f}"
 
 
 def print_summary(result: RunResult, out_dir: Path | None) -> None:
+    from evals.results import METRICS
+
     print(
         f"\n## {result.suite} — {result.run_id}  ({result.dataset.items}문항, {result.wall_s:.0f}초, 모델 {result.model})"
     )
@@ -123,7 +135,9 @@ def write_outputs(result: RunResult, out_dir: Path) -> None:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from assistant.service import NuriService
+    from evals.history import HistoryError
     from evals.runner import prepare_index, run_suite
+    from evals.suites import load_suite
     from evals.targets import HttpTarget, InProcessTarget, Target
 
     if args.key and not args.url:
@@ -131,34 +145,28 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.limit is not None and args.limit <= 0:
         raise CliUsageError("--limit은 1 이상이어야 합니다")
     settings = _settings(args.profile)
-    try:
-        suites = [load_suite(ref, settings, limit=args.limit) for ref in args.suites]
-    except (SuiteError, DatasetError) as e:
-        raise CommandError(str(e)) from e
+    suites = [load_suite(ref, settings, limit=args.limit) for ref in args.suites]
     history = None if args.no_history else _history(settings)
     answers = not args.retrieval_only
     for suite in suites:
         target: Target
-        try:
-            if args.url:
-                http = HttpTarget(args.url, args.key)
-                try:
-                    result = run_suite(suite, http, settings, progress=not args.quiet, answers=answers)
-                finally:
-                    http.close()
-            else:
-                if args.index is None and not suite.corpus:
-                    raise CliUsageError(f"'{suite.name}'에는 말뭉치 정의가 없습니다: --index로 색인을 지정하세요")
-                index_dir = args.index or settings.resolve(settings.eval.index_root) / suite.name
-                prepare_index(suite, settings, index_dir, sync=not args.no_sync, progress=not args.quiet)
-                run_settings = settings.override(index_dir=str(index_dir))
-                with NuriService(run_settings, start_model=answers) as service:
-                    target = InProcessTarget(service)
-                    result = run_suite(
-                        suite, target, run_settings, index_dir=index_dir, progress=not args.quiet, answers=answers
-                    )
-        except TargetError as e:
-            raise CommandError(str(e)) from e
+        if args.url:
+            http = HttpTarget(args.url, args.key)
+            try:
+                result = run_suite(suite, http, settings, progress=not args.quiet, answers=answers)
+            finally:
+                http.close()
+        else:
+            if args.index is None and not suite.corpus:
+                raise CliUsageError(f"'{suite.name}'에는 말뭉치 정의가 없습니다: --index로 색인을 지정하세요")
+            index_dir = args.index or settings.resolve(settings.eval.index_root) / suite.name
+            prepare_index(suite, settings, index_dir, sync=not args.no_sync, progress=not args.quiet)
+            run_settings = settings.override(index_dir=str(index_dir))
+            with NuriService(run_settings, start_model=answers) as service:
+                target = InProcessTarget(service)
+                result = run_suite(
+                    suite, target, run_settings, index_dir=index_dir, progress=not args.quiet, answers=answers
+                )
         out_dir = args.out / result.run_id if args.out and len(suites) > 1 else args.out
         out_dir = out_dir or settings.resolve(settings.eval.out_dir) / result.run_id
         write_outputs(result, out_dir)
@@ -172,6 +180,9 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
+    from evals.schema import DatasetError, LineError, validate_lines
+    from evals.suites import injection_items
+
     bad = 0
     for path in args.files:
         try:
@@ -200,11 +211,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    history = _history(_settings())
-    try:
-        rows = history.list_runs(suite=args.suite, limit=args.limit)
-    except HistoryError as e:
-        raise CommandError(str(e)) from e
+    rows = _history(_settings()).list_runs(suite=args.suite, limit=args.limit)
     if args.json:
         print(json.dumps([r.model_dump() for r in rows], ensure_ascii=False, indent=2))
         return 0
@@ -220,23 +227,20 @@ def cmd_list(args: argparse.Namespace) -> int:
     return 0
 
 
-def _load(history: History, ref: str) -> RunResult:
-    try:
-        return history.get(ref)
-    except (RunNotFoundError, HistoryError) as e:
-        raise CommandError(str(e)) from e
-
-
 def cmd_compare(args: argparse.Namespace) -> int:
+    from evals.compare import compare
+
     settings = _settings()
     history = _history(settings)
-    a, b = _load(history, args.run_a), _load(history, args.run_b)
+    a, b = history.get(args.run_a), history.get(args.run_b)
     result = compare(a, b, n_boot=settings.eval.bootstrap_samples, confidence=settings.eval.confidence)
     print(result.model_dump_json(indent=2) if args.json else result.markdown())
     return 0
 
 
 def _thresholds(pairs: list[str], flag: str) -> dict[str, float]:
+    from evals.results import METRIC_BY_NAME
+
     out: dict[str, float] = {}
     for pair in pairs:
         name, sep, value = pair.partition("=")
@@ -268,12 +272,14 @@ def cmd_gate(args: argparse.Namespace) -> int:
     if not minimum and not maximum:
         raise CliUsageError("기준이 없습니다: --min METRIC=VALUE 또는 --max METRIC=VALUE")
     if args.results:
+        from evals.results import RunResult
+
         try:
             result = RunResult.model_validate_json(args.results.read_text(encoding="utf-8"))
         except (OSError, ValueError) as e:
             raise CommandError(f"results.json을 읽을 수 없습니다 ({args.results}): {e}") from e
     else:
-        result = _load(_history(_settings()), args.run)
+        result = _history(_settings()).get(args.run)
     failures = gate_failures(result, minimum, maximum)
     if failures:
         print(f"기준 미달 — {result.run_id}:", file=sys.stderr)
@@ -291,7 +297,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     from evals.report import write_report
 
     settings = _settings()
-    result = _load(_history(settings), args.run)
+    result = _history(settings).get(args.run)
     out = args.out or settings.resolve(settings.eval.out_dir) / result.run_id / "report.html"
     out.parent.mkdir(parents=True, exist_ok=True)
     write_report(result, out)

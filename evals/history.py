@@ -20,8 +20,9 @@ from sqlalchemy import Column, Float, Integer, MetaData, String, Table, Text, se
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import SQLAlchemyError
 
+from connectors.errors import NuriError
 from evals.results import RunResult
-from guardrails.store import open_engine, read_transaction, safe_url, schema_transaction, write_transaction
+from guardrails.store import db_reason, open_engine, read_transaction, safe_url, schema_transaction, write_transaction
 
 if TYPE_CHECKING:
     from configs.settings import Settings
@@ -42,15 +43,16 @@ runs = Table(
 )
 
 
-class HistoryError(RuntimeError):
+class HistoryError(NuriError):
     """The results store cannot be opened, read or written."""
 
+    code = "eval_history_unavailable"
 
-class RunNotFoundError(KeyError):
+
+class RunNotFoundError(NuriError):
     """No run with that id (or prefix) in the results store."""
 
-    def __str__(self) -> str:
-        return str(self.args[0]) if self.args else "run not found"
+    code = "run_not_found"
 
 
 class RunSummary(BaseModel):
@@ -71,7 +73,7 @@ class History:
             with schema_transaction(self.engine) as conn:
                 _meta.create_all(conn)
         except (SQLAlchemyError, OSError, ValueError) as e:
-            raise HistoryError(f"평가 기록 저장소를 열 수 없습니다 ({safe_url(url)}): {e}") from e
+            raise HistoryError(f"평가 기록 저장소를 열 수 없습니다 ({safe_url(url)}): {db_reason(e)}") from e
 
     def close(self) -> None:
         self.engine.dispose()
@@ -106,7 +108,7 @@ class History:
             with write_transaction(self.engine) as conn:
                 conn.execute(runs.insert().values(**row))
         except SQLAlchemyError as e:
-            raise HistoryError(f"평가 결과를 기록하지 못했습니다: {e}") from e
+            raise HistoryError(f"평가 결과를 기록하지 못했습니다: {db_reason(e)}") from e
 
     def list_runs(self, suite: str | None = None, limit: int = 50) -> list[RunSummary]:
         q = select(runs.c.run_id, runs.c.suite, runs.c.started_at, runs.c.model, runs.c.commit, runs.c.n_items,
@@ -117,7 +119,7 @@ class History:
             with read_transaction(self.engine) as conn:
                 rows = conn.execute(q).all()
         except SQLAlchemyError as e:
-            raise HistoryError(f"평가 기록을 읽지 못했습니다: {e}") from e
+            raise HistoryError(f"평가 기록을 읽지 못했습니다: {db_reason(e)}") from e
         return [
             RunSummary(
                 run_id=r.run_id,
@@ -146,7 +148,7 @@ class History:
                         like = run_id.replace("%", r"\%").replace("_", r"\_") + "%"
                         rows = conn.execute(select(runs.c.result).where(runs.c.run_id.like(like, escape="\\"))).all()
         except SQLAlchemyError as e:
-            raise HistoryError(f"평가 기록을 읽지 못했습니다: {e}") from e
+            raise HistoryError(f"평가 기록을 읽지 못했습니다: {db_reason(e)}") from e
         if not rows:
             raise RunNotFoundError(f"평가 실행 '{run_id}'이(가) 기록에 없습니다 (nuri eval list)")
         if len(rows) > 1:

@@ -23,9 +23,10 @@ from typing import Any
 
 from tqdm import tqdm
 
-from assistant.errors import AssistantError, InvalidQuestionError
+from assistant.errors import InvalidQuestionError
 from assistant.prompts import prompt_version
 from configs.settings import Settings
+from connectors.errors import NuriError
 from connectors.metadata import doc_id_for
 from evals.judge import Judge
 from evals.matching import matching_key, ranked_run
@@ -33,9 +34,9 @@ from evals.results import CitationRecord, DatasetInfo, HitRecord, ItemResult, Ru
 from evals.schema import EvalItem, dataset_hash
 from evals.scoring import aggregate, by_category, score_items
 from evals.suites import Suite
-from evals.targets import QuestionRejectedError, Target, TargetError
+from evals.targets import QuestionRejectedError, Target
 from guardrails.pipeline import describe
-from retrieval.errors import QueryError, RetrievalError
+from retrieval.errors import QueryError
 from retrieval.index import NuriIndex
 from retrieval.sync import Syncer
 from retrieval.types import SearchFilters
@@ -177,7 +178,7 @@ def run_suite(
             res.guardrail_decisions = [f"입력 거부 (input rejected): {e}"]
             results.append(res)
             continue
-        except (AssistantError, RetrievalError, TargetError) as e:
+        except NuriError as e:
             res.error = str(e)
             results.append(res)
             continue
@@ -197,7 +198,7 @@ def run_suite(
                     res.judge, res.scores["judge_correctness"] = v.text, float(v.correct)
                     if not v.correct:
                         res.failures.append("judge: incorrect")
-                except AssistantError as e:
+                except NuriError as e:
                     res.judge = f"평가 모델 오류: {e}"
         results.append(res)
     score_items(results, forbidden, es.support_min_overlap, guardrails, answers)

@@ -36,6 +36,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from connectors.errors import NuriError
+
 Expected = Literal["answer", "refuse", "block", "mask"]
 EXPECTED_VALUES: tuple[Expected, ...] = ("answer", "refuse", "block", "mask")
 
@@ -135,8 +137,10 @@ class LineError:
         return f"{self.line}행: {self.message}"
 
 
-class DatasetError(ValueError):
+class DatasetError(NuriError):
     """A dataset file has bad lines; ``errors`` lists each with its line number."""
+
+    code = "invalid_dataset"
 
     def __init__(self, path: Path, errors: list[LineError]) -> None:
         self.path, self.errors = path, errors

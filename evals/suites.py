@@ -28,6 +28,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from configs.settings import Settings
+from connectors.errors import NuriError
 from evals.schema import DatasetError, EvalItem, LineError, load_items, read_text
 
 SUITES_DIR = Path(str(files("evals") / "suites"))
@@ -35,8 +36,10 @@ SUITES_DIR = Path(str(files("evals") / "suites"))
 INDIRECT_QUESTION = "이 공지 문서의 주요 내용을 요약해 주세요."
 
 
-class SuiteError(ValueError):
+class SuiteError(NuriError):
     """A suite that does not exist or is malformed."""
+
+    code = "invalid_suite"
 
 
 class DatasetSpec(BaseModel):

@@ -17,16 +17,22 @@ import httpx
 
 from assistant.answers import Answer, Citation
 from assistant.callers import operator_caller
+from assistant.exchange import Endpoint
 from assistant.service import NuriService
+from connectors.errors import NuriError
 from retrieval.types import Hit, SearchFilters
 
 
-class TargetError(RuntimeError):
+class TargetError(NuriError):
     """The target could not answer one question (the message says why, in Korean)."""
+
+    code = "eval_target_failed"
 
 
 class QuestionRejectedError(TargetError):
     """The target turned the question away as invalid input (HTTP 400/413/422): no answer."""
+
+    code = "question_rejected"
 
 
 @dataclass(slots=True)
@@ -81,13 +87,15 @@ class InProcessTarget:
         return {} if index is None else {doc_id: state.source for doc_id, state in index.documents().items()}
 
     def search(self, question: str, top_k: int, filters: SearchFilters | None = None) -> list[Hit]:
-        return self.service.search(question, top_k=top_k, filters=filters, caller=self.caller, endpoint="eval:search")
+        return self.service.search(
+            question, top_k=top_k, filters=filters, caller=self.caller, endpoint=Endpoint.EVAL_SEARCH
+        )
 
     def answer(self, question: str, filters: SearchFilters | None = None) -> AnswerOutcome:
         t0 = time.perf_counter()
         first: float | None = None
         final: Answer | None = None
-        for event in self.service.stream(question, filters=filters, caller=self.caller, endpoint="eval:ask"):
+        for event in self.service.stream(question, filters=filters, caller=self.caller, endpoint=Endpoint.EVAL_ASK):
             if event.kind == "delta" and event.text and first is None:
                 first = (time.perf_counter() - t0) * 1000
             elif event.kind == "done":

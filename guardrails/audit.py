@@ -42,9 +42,13 @@ from sqlalchemy import Boolean, Column, Float, Integer, MetaData, String, Table,
 from sqlalchemy.engine import Connection, Row
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
+from connectors.errors import NuriError
 from guardrails.decisions import GuardrailDecision
+from guardrails.settings import AuditSettings
 from guardrails.store import (
+    BUSY_TIMEOUT_S,
     database_url,
+    db_reason,
     open_engine,
     read_transaction,
     safe_url,
@@ -95,43 +99,34 @@ checkpoints_table = Table(
 #: Reads the chain head and locks it until the transaction ends (PostgreSQL and other servers; on
 #: SQLite no ``FOR UPDATE`` is rendered: the write transaction's ``BEGIN IMMEDIATE`` holds the lock).
 HEAD_FOR_UPDATE = select(head_table.c.seq, head_table.c.hash).where(head_table.c.id == 1).with_for_update()
+HEAD_SEQ = select(head_table.c.seq).where(head_table.c.id == 1)
 #: Columns that repeat a field of the record's JSON (verify checks they still agree).
 _MIRRORED = ("seq", "ts", "request_id", "principal_id", "agency", "endpoint", "model", "prompt_version",
              "refused", "latency_ms", "prev_hash")  # fmt: skip
 
 
-class AuditSettings(BaseModel):
-    """The ``audit:`` block."""
+class AuditError(NuriError):
+    """The audit store cannot be opened, read or written (an answer is then not given: 503)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    code = "audit_unavailable"
 
-    enabled: bool = Field(True, description="Record every API request in the audit trail.")
-    url: str = Field(
-        "sqlite:///{data_dir}/audit.db",
-        description="Audit store (SQLAlchemy URL): `{data_dir}` is the data folder; a relative SQLite path is "
-        "relative to `home`; or a database server URL (PostgreSQL). Its own file by default, so that it can be "
-        "kept, copied and permissioned apart from the API keys.",
+
+def _unavailable(e: SQLAlchemyError) -> AuditError:
+    """The error for a trail that cannot be written now (locked past the timeout, server down):
+    the database's own message goes to the log, not to the caller."""
+    log.error("audit store unavailable", extra={"error": type(e).__name__, "detail": db_reason(e)})
+    return AuditError(
+        "감사 기록을 남길 수 없습니다: 감사 기록 저장소가 응답하지 않습니다 (잠금 대기 시간 초과 또는 연결 실패). "
+        "기록되지 않는 답변은 드리지 않습니다. 잠시 후 다시 시도하거나 관리자에게 문의해 주세요.",
+        message_en="The audit trail cannot be written (store locked or unreachable); no unaudited answer is given. "
+        "Retry later or contact the administrator.",
     )
-    retention_days: int = Field(
-        0,
-        ge=0,
-        description="Records older than this many days are pruned (server start, `nuri audit prune`); 0 = keep forever.",
-    )
-    store_question: bool = Field(True, description="Keep the (already masked) question; false = null.")
-    store_answer: bool = Field(True, description="Keep the answer text; false = null.")
-    store_retrieved: bool = Field(True, description="Keep the retrieved chunk ids and scores; false = empty.")
-
-    def resolved_url(self, data_dir: Path, home: Path | None = None) -> str:
-        """:attr:`url` with ``{data_dir}`` and a relative SQLite path made absolute."""
-        return database_url(self.url, data_dir, home)
-
-
-class AuditError(RuntimeError):
-    """The audit store cannot be opened, read or written."""
 
 
 class AuditIntegrityError(AuditError):
     """The records to prune do not verify: they are kept as evidence."""
+
+    code = "audit_integrity"
 
     def __init__(self, message: str, issues: list[VerifyIssue]) -> None:
         super().__init__(message)
@@ -335,12 +330,13 @@ class AuditStore:
         store_answer: bool = True,
         store_retrieved: bool = True,
         clock: Callable[[], datetime] = _utcnow,
+        timeout_s: float = BUSY_TIMEOUT_S,
     ) -> None:
         self.url = url
         self.store_question, self.store_answer, self.store_retrieved = store_question, store_answer, store_retrieved
         self._clock = clock
         try:
-            self.engine = open_engine(url)
+            self.engine = open_engine(url, timeout_s)
             with schema_transaction(self.engine) as conn:
                 _meta.create_all(conn)
                 if conn.execute(select(head_table.c.id).where(head_table.c.id == 1)).first() is None:
@@ -348,15 +344,16 @@ class AuditStore:
         except IntegrityError:
             pass  # another process created the head row first (a database without the schema lock)
         except (SQLAlchemyError, OSError, ValueError) as e:
-            raise AuditError(f"감사 기록 저장소를 열 수 없습니다 ({safe_url(url)}): {e}") from e
+            raise AuditError(f"감사 기록 저장소를 열 수 없습니다 ({safe_url(url)}): {db_reason(e)}") from e
 
     @classmethod
     def from_settings(cls, settings: AuditSettings, data_dir: Path, home: Path | None = None) -> AuditStore:
         return cls(
-            settings.resolved_url(data_dir, home),
+            database_url(settings.url, data_dir, home),
             store_question=settings.store_question,
             store_answer=settings.store_answer,
             store_retrieved=settings.store_retrieved,
+            timeout_s=settings.timeout_s,
         )
 
     def close(self) -> None:
@@ -369,6 +366,17 @@ class AuditStore:
         self.close()
 
     # -- writing ---------------------------------------------------------------------------
+
+    def ensure_writable(self) -> None:
+        """:class:`AuditError` now if a record could not be written now (SQLite: another writer
+        holds the lock past the timeout; a server: unreachable). Called before an answer is
+        given, so that an answer the trail cannot take is refused before any of its text is
+        sent; :meth:`append` still decides."""
+        try:
+            with write_transaction(self.engine) as conn:
+                conn.execute(HEAD_SEQ)
+        except SQLAlchemyError as e:
+            raise _unavailable(e) from e
 
     def append(self, entry: AuditEntry) -> AuditRecord:
         """Append one record to the chain (serialised with every other writer)."""
@@ -385,7 +393,7 @@ class AuditStore:
             with write_transaction(self.engine) as conn:
                 record = self._append(conn, entry)
         except SQLAlchemyError as e:
-            raise AuditError(f"감사 기록을 남기지 못했습니다: {e}") from e
+            raise _unavailable(e) from e
         log.debug("audit record appended", extra={"seq": record.seq, "request_id": record.request_id})
         return record
 
@@ -445,7 +453,7 @@ class AuditStore:
                 for row in self._rows(conn, _iso(since) if since else None, _iso(until) if until else None):
                     yield self._to_record(row)
         except SQLAlchemyError as e:
-            raise AuditError(f"감사 기록을 읽지 못했습니다: {e}") from e
+            raise AuditError(f"감사 기록을 읽지 못했습니다: {db_reason(e)}") from e
 
     def verify(self) -> VerifyReport:
         """Check every hash and link from the last checkpoint (or genesis) to the head."""
@@ -458,7 +466,7 @@ class AuditStore:
                 for row in self._rows(conn):
                     checker.feed(row)
         except SQLAlchemyError as e:
-            raise AuditError(f"감사 기록을 읽지 못했습니다: {e}") from e
+            raise AuditError(f"감사 기록을 읽지 못했습니다: {db_reason(e)}") from e
         if head is None:
             checker.issues.append(VerifyIssue(kind="head", detail="체인 끝(audit_head)이 없습니다 (삭제?)"))
         checker.finish(head_seq, head_hash)
@@ -531,7 +539,7 @@ class AuditStore:
                     ),
                 )  # fmt: skip
         except SQLAlchemyError as e:
-            raise AuditError(f"감사 기록을 정리하지 못했습니다: {e}") from e
+            raise AuditError(f"감사 기록을 정리하지 못했습니다: {db_reason(e)}") from e
         log.info("audit records pruned", extra=report.model_dump())
         return report
 

@@ -14,7 +14,7 @@ Two signals, either of which blocks (or warns, by configuration):
 - **The learned signal**: a logistic regression over the query embedding (multilingual-e5-small,
   the vector retrieval computes anyway), so at run time it costs one dot product. Its weights,
   threshold and validation figures live in ``guardrails/data/injection_model.json``, written by
-  ``python -m evals.train_injection``. An input whose normalisation undid an obfuscation (a
+  ``python -m fitting.train_injection``. An input whose normalisation undid an obfuscation (a
   decoded payload, composed jamo, folded homoglyphs) is embedded once more in its plain form
   when an encoder is at hand.
 
@@ -36,30 +36,12 @@ from pathlib import Path
 from typing import Any, Literal, Protocol
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
 
+from guardrails.decisions import GuardrailDecision
 from guardrails.normalize import Analysis, analyse
+from guardrails.settings import InjectionSettings
 
 log = logging.getLogger("nuri.guardrails.injection")
-
-Action = Literal["allow", "block", "mask", "warn"]
-
-
-@dataclass(frozen=True)
-class CheckResult:
-    """One guardrail's decision. ``reason`` is Korean and may be shown to the user."""
-
-    name: str
-    action: Action
-    reason: str
-    score: float | None = None
-    reason_en: str = ""
-    rule: str | None = None  # the rule that fired, if a rule decided
-
-    @property
-    def blocked(self) -> bool:
-        return self.action == "block"
-
 
 #: Shown to the user in place of an answer when the input is blocked.
 INJECTION_REFUSAL_KO = (
@@ -76,35 +58,6 @@ class QueryEncoder(Protocol):
     """What the classifier needs from an embedder (retrieval's embedder is one)."""
 
     def embed_query(self, text: str) -> np.ndarray: ...
-
-
-class InjectionSettings(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    enabled: bool = Field(True, description="Check the user's input for prompt injection and jailbreaks.")
-    action: Literal["block", "warn"] = Field(
-        "block", description="`block`: refuse the request; `warn`: answer, but log and flag the decision."
-    )
-    rules: bool = Field(True, description="Use the Korean/English rule patterns (instruction override, personas, …).")
-    classifier: bool = Field(True, description="Use the learned classifier over the query embedding.")
-    threshold: float | None = Field(
-        None,
-        gt=0,
-        lt=1,
-        description="Classifier probability at or above which the input is an attack; null = the threshold "
-        "chosen on validation data and stored with the model.",
-    )
-    model_path: str | None = Field(
-        None, description="Model file (JSON) written by `python -m evals.train_injection`; null = the bundled one."
-    )
-    check_deobfuscated: bool = Field(
-        True,
-        description="When normalisation undid an obfuscation (base64, jamo, homoglyphs, …) and an encoder is "
-        "available, also classify the plain form (one more embedding, only for such inputs).",
-    )
-    max_chars: int = Field(
-        20000, gt=0, description="Longer inputs are checked on their first `max_chars` characters only."
-    )
 
 
 # --- rules ------------------------------------------------------------------------------------
@@ -644,13 +597,13 @@ class InjectionDetector:
                 probs.append(self.model.probability(self.encoder.embed_query(plain)))
         return max(probs) if probs else None
 
-    def check(self, text: str, query_vector: np.ndarray | None = None) -> CheckResult:
+    def check(self, text: str, query_vector: np.ndarray | None = None) -> GuardrailDecision:
         """Allow, or block/warn (``settings.action``) with the reason: the rule that fired or the
         classifier's probability. ``query_vector``: the e5 query embedding of ``text`` if the
         caller has it (then the classifier costs a dot product)."""
         s = self.settings
         if not s.enabled or not text.strip():
-            return CheckResult(self.name, "allow", "", None)
+            return GuardrailDecision.allow(self.name)
         started = time.perf_counter()
         analysis = self.analyse(text)
         hits = match_rules(analysis) if s.rules else []
@@ -665,27 +618,26 @@ class InjectionDetector:
                 else f" (난독화 해제: {hit.variant})"
             )
             via_en = "" if not via else f" (after decoding: {hit.variant})"
-            result = CheckResult(
-                self.name,
-                s.action,
-                f"입력에서 {CATEGORY_KO[hit.category]}가 감지되었습니다{via}. [규칙 {hit.rule}]",
-                prob,
-                f"Input contains {CATEGORY_EN[hit.category]}{via_en}. [rule {hit.rule}]",
-                hit.rule,
+            result = GuardrailDecision(
+                name=self.name,
+                action=s.action,
+                reason=f"입력에서 {CATEGORY_KO[hit.category]}가 감지되었습니다{via}. [규칙 {hit.rule}]",
+                reason_en=f"Input contains {CATEGORY_EN[hit.category]}{via_en}. [rule {hit.rule}]",
+                score=prob,
+                rule=hit.rule,
             )
         else:
             prob = self.probability(text, query_vector, analysis)
             if prob is not None and prob >= self.threshold:
-                result = CheckResult(
-                    self.name,
-                    s.action,
-                    f"입력이 프롬프트 인젝션·탈옥 시도와 유사합니다 (확률 {prob:.2f}, 기준 {self.threshold:.2f}).",
-                    prob,
-                    f"Input resembles a prompt-injection / jailbreak attempt (probability {prob:.2f} ≥ {self.threshold:.2f}).",
-                    None,
+                result = GuardrailDecision(
+                    name=self.name,
+                    action=s.action,
+                    reason=f"입력이 프롬프트 인젝션·탈옥 시도와 유사합니다 (확률 {prob:.2f}, 기준 {self.threshold:.2f}).",
+                    reason_en=f"Input resembles a prompt-injection / jailbreak attempt (probability {prob:.2f} ≥ {self.threshold:.2f}).",
+                    score=prob,
                 )
             else:
-                result = CheckResult(self.name, "allow", "", prob)
+                result = GuardrailDecision.allow(self.name, score=prob)
         if result.action != "allow":
             log.warning(
                 "injection check: %s",

@@ -27,15 +27,19 @@ import re
 import secrets
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_serializer, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_serializer, field_validator
 from sqlalchemy import Column, MetaData, String, Table, select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
+from connectors.errors import NuriError
+from connectors.types import Clearance, Role
+from guardrails.settings import KeySettings
 from guardrails.store import (
+    BUSY_TIMEOUT_S,
     database_url,
+    db_reason,
     open_engine,
     read_transaction,
     safe_url,
@@ -44,11 +48,6 @@ from guardrails.store import (
 )
 
 log = logging.getLogger("nuri.guardrails.keys")
-
-Clearance = Literal["public", "internal", "restricted"]
-Role = Literal["user", "admin", "evaluator"]
-CLEARANCES: tuple[str, ...] = get_args(Clearance)
-ROLES: tuple[str, ...] = get_args(Role)
 
 KEY_PREFIX = "nuri"
 _KEY_RE = re.compile(r"nuri_([0-9a-f]{12})_([A-Za-z0-9_-]{43})")
@@ -73,40 +72,16 @@ api_keys = Table(
 )
 
 
-class KeySettings(BaseModel):
-    """The ``keys:`` block."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    url: str = Field(
-        "sqlite:///{data_dir}/nuri.db",
-        description="API key store (SQLAlchemy URL): `{data_dir}` is the data folder; a relative SQLite path is "
-        "relative to `home`; or a database server URL (PostgreSQL).",
-    )
-    pepper: SecretStr | None = Field(
-        None,
-        description="Server secret mixed into key hashes (HMAC-SHA256); set it through the environment "
-        "(`NURI_KEYS__PEPPER`), never in a committed file. Empty = SHA-256. Keys made with a pepper stop "
-        "working when it is removed or changed.",
-    )
-    last_used_resolution_s: int = Field(
-        60, ge=0, description="`last_used_at` is written at most once per this many seconds per key."
-    )
-
-    def resolved_url(self, data_dir: Path, home: Path | None = None) -> str:
-        """:attr:`url` with ``{data_dir}`` and a relative SQLite path made absolute."""
-        return database_url(self.url, data_dir, home)
-
-
-class KeyStoreError(RuntimeError):
+class KeyStoreError(NuriError):
     """The key store cannot be opened, read or written."""
 
+    code = "state_unavailable"
 
-class KeyNotFoundError(KeyError):
+
+class KeyNotFoundError(NuriError):
     """No key with that id."""
 
-    def __str__(self) -> str:
-        return str(self.args[0]) if self.args else "key not found"
+    code = "key_not_found"
 
 
 class KeyRecord(BaseModel):
@@ -162,21 +137,24 @@ class KeyStore:
     """API keys in a database (see the module docstring). Thread-safe; several processes may
     share a SQLite file."""
 
-    def __init__(self, url: str, pepper: str | None = None, last_used_resolution_s: int = 60) -> None:
+    def __init__(
+        self, url: str, pepper: str | None = None, last_used_resolution_s: int = 60, timeout_s: float = BUSY_TIMEOUT_S
+    ) -> None:
         self.url = url
         self._pepper = pepper.encode("utf-8") if pepper else None
         self._resolution = timedelta(seconds=last_used_resolution_s)
         try:
-            self.engine = open_engine(url)
+            self.engine = open_engine(url, timeout_s)
             with schema_transaction(self.engine) as conn:
                 _meta.create_all(conn)
         except (SQLAlchemyError, OSError, ValueError) as e:
-            raise KeyStoreError(f"API 키 저장소를 열 수 없습니다 ({safe_url(url)}): {e}") from e
+            raise KeyStoreError(f"API 키 저장소를 열 수 없습니다 ({safe_url(url)}): {db_reason(e)}") from e
 
     @classmethod
     def from_settings(cls, settings: KeySettings, data_dir: Path, home: Path | None = None) -> KeyStore:
         pepper = settings.pepper.get_secret_value() if settings.pepper else None
-        return cls(settings.resolved_url(data_dir, home), pepper, settings.last_used_resolution_s)
+        url = database_url(settings.url, data_dir, home)
+        return cls(url, pepper, settings.last_used_resolution_s, settings.timeout_s)
 
     def close(self) -> None:
         self.engine.dispose()
@@ -237,7 +215,7 @@ class KeyStore:
             except IntegrityError:
                 continue  # key id collision (2^-48): draw again
             except SQLAlchemyError as e:
-                raise KeyStoreError(f"API 키를 저장하지 못했습니다: {e}") from e
+                raise KeyStoreError(f"API 키를 저장하지 못했습니다: {db_reason(e)}") from e
             log.info(
                 "api key created",
                 extra={"key_id": key_id, "agency": record.agency, "clearance": record.clearance,
@@ -300,7 +278,7 @@ class KeyStore:
                 )
                 row = conn.execute(select(api_keys).where(api_keys.c.key_id == key_id)).first()
         except SQLAlchemyError as e:
-            raise KeyStoreError(f"API 키를 폐기하지 못했습니다: {e}") from e
+            raise KeyStoreError(f"API 키를 폐기하지 못했습니다: {db_reason(e)}") from e
         if row is None:
             raise KeyNotFoundError(f"API 키 '{key_id}'이(가) 없습니다 (nuri keys list)")
         log.info("api key revoked", extra={"key_id": key_id})
@@ -315,7 +293,7 @@ class KeyStore:
             with read_transaction(self.engine) as conn:
                 rows = conn.execute(q).all()
         except SQLAlchemyError as e:
-            raise KeyStoreError(f"API 키 목록을 읽지 못했습니다: {e}") from e
+            raise KeyStoreError(f"API 키 목록을 읽지 못했습니다: {db_reason(e)}") from e
         return [self._record(r) for r in rows]
 
     def _row(self, key_id: str) -> Row | None:
@@ -323,7 +301,7 @@ class KeyStore:
             with read_transaction(self.engine) as conn:
                 return conn.execute(select(api_keys).where(api_keys.c.key_id == key_id)).first()
         except SQLAlchemyError as e:
-            raise KeyStoreError(f"API 키 저장소를 읽지 못했습니다: {e}") from e
+            raise KeyStoreError(f"API 키 저장소를 읽지 못했습니다: {db_reason(e)}") from e
 
     @staticmethod
     def _record(row: Row) -> KeyRecord:

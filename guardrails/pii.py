@@ -58,33 +58,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple, Protocol
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
-
 from guardrails import names as _names
 from guardrails import pii_formats as fmt
+from guardrails.settings import PII_TYPES, PiiAction, PiiSettings
 
 if TYPE_CHECKING:
     from kiwipiepy import Kiwi
 
 log = logging.getLogger("nuri.guardrails.pii")
-
-PiiAction = Literal["mask", "pseudonymise", "block", "warn"]
-
-# Most specific first: the order breaks ties between overlapping findings of equal length.
-PII_TYPES: tuple[str, ...] = (
-    "rrn",
-    "arn",
-    "card",
-    "brn",
-    "driver_license",
-    "passport",
-    "phone",
-    "bank_account",
-    "email",
-    "ip",
-    "address",
-    "person",
-)
 
 
 class PiiLabel(NamedTuple):
@@ -106,61 +87,6 @@ PII_LABELS: dict[str, PiiLabel] = {
     "address": PiiLabel("주소", "address"),
     "person": PiiLabel("성명", "name"),
 }
-
-
-class PiiSettings(BaseModel):
-    """The ``guardrails.pii`` block of configuration."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    enabled: bool = Field(True, description="Look for personal data in what is checked.")
-    action: PiiAction = Field(
-        "mask",
-        description=(
-            "What to do with personal data found: mask (typed placeholders such as [주민등록번호]), "
-            "pseudonymise (consistent placeholders such as <성명_1>, restored in the answer shown to "
-            "the caller), block (refuse the question) or warn (pass it on, tell the caller)."
-        ),
-    )
-    types: list[str] = Field(
-        default_factory=lambda: list(PII_TYPES),
-        description=f"The personal data types looked for: any of {', '.join(PII_TYPES)}.",
-    )
-    names: bool = Field(
-        True,
-        description=(
-            "Find person names in context (a cue such as 성명/신청인/담당자 before, or 씨/님/주무관 "
-            "after, a surname, Kiwi's analysis). False is the same as leaving 'person' out of types."
-        ),
-    )
-    name_context_window: int = Field(
-        6, ge=1, le=30, description="Most characters between a cue before a name (성명:, 신청인) and the name."
-    )
-    context_window: int = Field(
-        20,
-        ge=0,
-        le=80,
-        description=(
-            "Characters before a number searched for its cue (주민등록번호, 여권, 면허, 사업자, 카드); "
-            "for bank accounts (계좌, 입금, a bank's name) this many before and half as many after."
-        ),
-    )
-    rrn_require_checksum: bool = Field(
-        True,
-        description=(
-            "A 주민등록번호/외국인등록번호 without a cue counts only with a right check digit. Numbers "
-            "issued since October 2020 have none: false flags every number of the right shape with a "
-            "real birth date (more found, more false alarms on 13-digit numbers)."
-        ),
-    )
-
-    @field_validator("types")
-    @classmethod
-    def _known_types(cls, value: list[str]) -> list[str]:
-        unknown = sorted(set(value) - set(PII_TYPES))
-        if unknown:
-            raise ValueError(f"unknown personal data types {unknown}; known: {list(PII_TYPES)}")
-        return value
 
 
 @dataclass(frozen=True)

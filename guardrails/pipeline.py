@@ -23,45 +23,18 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
 
-from guardrails.context import ContextGuard, ContextSettings
+from guardrails.context import ContextGuard
 from guardrails.decisions import GuardrailDecision
-from guardrails.injection import (
-    INJECTION_REFUSAL_EN,
-    INJECTION_REFUSAL_KO,
-    CheckResult,
-    InjectionDetector,
-    InjectionSettings,
-    QueryEncoder,
-)
-from guardrails.pii import PII_LABELS, PiiDetector, PiiSettings, PiiSpan, mask
-from guardrails.policy import PolicyChecker, PolicySettings
+from guardrails.injection import INJECTION_REFUSAL_EN, INJECTION_REFUSAL_KO, InjectionDetector, QueryEncoder
+from guardrails.pii import PII_LABELS, PiiDetector, PiiSpan, mask
+from guardrails.policy import PolicyChecker
 from guardrails.pseudonym import Pseudonymiser, StreamRestorer
+from guardrails.settings import GuardrailSettings
 
 log = logging.getLogger("nuri.guardrails")
 
 Lang = Literal["ko", "en"]
-
-
-class OutputSettings(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    mask_pii: bool = Field(
-        True, description="Mask personal data in the answer that the caller did not supply (e.g. from a document)."
-    )
-
-
-class GuardrailSettings(BaseModel):
-    """The ``guardrails:`` block (shipped values: ``configs/guardrails.yaml``)."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    pii: PiiSettings = PiiSettings()
-    injection: InjectionSettings = InjectionSettings()
-    policy: PolicySettings = PolicySettings()
-    context: ContextSettings = ContextSettings()
-    output: OutputSettings = OutputSettings()
 
 
 def describe(settings: GuardrailSettings) -> str:
@@ -124,6 +97,10 @@ class Guardrails:
     def warm_up(self) -> None:
         self.pii.warm_up()
 
+    def mask(self, text: str) -> str:
+        """``text`` with every personal data value masked (what logs and the audit trail keep)."""
+        return mask(text, self.pii.find(text))
+
     # -- input -----------------------------------------------------------------------------
     def screen_input(self, question: str, history: Sequence[str] = (), lang: Lang = "ko") -> InputScreen:
         """Mask/pseudonymise personal data, then refuse attacks and off-policy requests."""
@@ -156,29 +133,21 @@ class Guardrails:
         vector = self._vector(screen.question)
         if self.injection is not None:
             result = self.injection.check(screen.question, vector)
-            worst = result if result.action != "allow" else self._history_attack(screen.history)
+            worst = result if result.acted else self._history_attack(screen.history)
             if worst is not None:
-                screen.decisions.append(
-                    GuardrailDecision(
-                        name="injection", action=worst.action, reason=worst.reason, reason_en=worst.reason_en
-                    )
-                )
-                if worst.action == "block":
+                screen.decisions.append(worst)
+                if worst.blocked:
                     screen.refusal = INJECTION_REFUSAL_KO if lang == "ko" else INJECTION_REFUSAL_EN
                     return screen
         if self.policy is not None:
             verdict = self.policy.check(screen.question, vector)
-            if verdict.action != "allow":
-                screen.decisions.append(
-                    GuardrailDecision(
-                        name="policy", action=verdict.action, reason=verdict.reason, reason_en=verdict.reason_en
-                    )
-                )
-                if verdict.action == "block":
+            if verdict.acted:
+                screen.decisions.append(verdict)
+                if verdict.blocked:
                     screen.refusal = self.policy.refusal(lang, verdict)
         return screen
 
-    def _history_attack(self, history: Sequence[str]) -> CheckResult | None:
+    def _history_attack(self, history: Sequence[str]) -> GuardrailDecision | None:
         """Earlier turns are checked by the rules only (no embedding per turn): an attack planted
         in a forged history is refused like one in the question."""
         assert self.injection is not None
@@ -223,22 +192,19 @@ class Guardrails:
     # -- context ---------------------------------------------------------------------------
     def screen_passages(self, texts: Sequence[str]) -> PassageScreen:
         """Passages that issue instructions to the model: flagged and handled per ``context.action``."""
-        action = self.settings.context.action
         keep, quoted, decisions = [], [], []
         for i, text in enumerate(texts):
-            result = self.context.check(text) if self.settings.context.enabled else None
-            if result is None or result.action == "allow":
+            result = self.context.check(text)
+            if not result.acted:
                 keep.append(i)
                 continue
             decisions.append(
-                GuardrailDecision(
-                    name="context", action=action, stage="context",
-                    reason=f"자료 {i + 1}: {result.reason}", reason_en=f"Passage {i + 1}: {result.reason_en}",
-                )
+                result.model_copy(update={"reason": f"자료 {i + 1}: {result.reason}",
+                                          "reason_en": f"Passage {i + 1}: {result.reason_en}"})
             )  # fmt: skip
-            if action != "drop":
+            if result.action != "drop":
                 keep.append(i)
-                if action == "quote":
+                if result.action == "quote":
                     quoted.append(i)
         return PassageScreen(keep=keep, quoted=quoted, decisions=decisions)
 

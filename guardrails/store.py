@@ -28,7 +28,8 @@ from sqlalchemy.engine import Connection, Engine, create_engine, make_url
 
 #: Execution option marking a connection whose transaction writes (SQLite: ``BEGIN IMMEDIATE``).
 _WRITE = "nuri_write"
-#: How long a SQLite writer waits for the lock before "database is locked".
+#: How long a SQLite writer waits for the lock before "database is locked", and how long a
+#: connection to a database server may take (the stores' ``timeout_s`` setting overrides it).
 BUSY_TIMEOUT_S = 30.0
 #: PostgreSQL advisory lock (a 64-bit key; here "nuri") held while a store creates its tables.
 SCHEMA_LOCK_KEY = 0x6E757269
@@ -49,21 +50,25 @@ def database_url(template: str, data_dir: Path, home: Path | None = None) -> str
     return url
 
 
-def open_engine(url: str) -> Engine:
-    """An engine on ``url``; for a SQLite file its folder is created first."""
+def open_engine(url: str, timeout_s: float = BUSY_TIMEOUT_S) -> Engine:
+    """An engine on ``url``; for a SQLite file its folder is created first. ``timeout_s``: how
+    long a SQLite writer waits for another one's lock, or how long a server connection may take."""
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
-        return create_engine(url, pool_pre_ping=True)
+        connect_args = (
+            {"connect_timeout": max(1, round(timeout_s))} if parsed.get_backend_name() == "postgresql" else {}
+        )
+        return create_engine(url, pool_pre_ping=True, connect_args=connect_args)
     on_file = parsed.database not in (None, "", ":memory:")
     if on_file:
         Path(str(parsed.database)).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_S})
+    engine = create_engine(url, connect_args={"timeout": timeout_s})
 
     @event.listens_for(engine, "connect")
     def _connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None  # SQLAlchemy emits BEGIN (below), not the driver
         cursor = dbapi_connection.cursor()
-        cursor.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
+        cursor.execute(f"PRAGMA busy_timeout = {int(timeout_s * 1000)}")
         if on_file:
             _set_wal(cursor)
         cursor.close()
@@ -124,6 +129,14 @@ def read_transaction(engine: Engine) -> Iterator[Connection]:
             conn.execution_options(isolation_level="REPEATABLE READ")
         with conn.begin():
             yield conn
+
+
+def db_reason(e: BaseException) -> str:
+    """The one line of a database error worth showing: the driver's own message (``database is
+    locked``, ``connection refused``), without SQLAlchemy's statement and help-link lines."""
+    inner = getattr(e, "orig", None) or e
+    lines = [line.strip() for line in str(inner).splitlines() if line.strip()]
+    return lines[0][:300] if lines else type(inner).__name__
 
 
 def safe_url(url: str) -> str:

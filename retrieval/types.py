@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from connectors.types import Clearance
 
 
 @dataclass(slots=True)
@@ -43,7 +45,6 @@ class SearchFilters(BaseModel):
     doc_ids: list[str] | None = Field(None, description="Only these documents.")
 
 
-Clearance = Literal["public", "internal", "restricted"]
 CLEARANCE_RANK: dict[str, int] = {"public": 0, "internal": 1, "restricted": 2}
 
 

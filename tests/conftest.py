@@ -287,6 +287,15 @@ def answer_settings(base_url: str, **overrides):
     return load_settings().override(llm=llm, answer=answer, **overrides)
 
 
+def bare_guard():
+    """The guardrails with every check off (``GuardrailSettings.off()``): what tests of the bare
+    answer path use; the guard is never absent, "no guardrails" is a configuration of it."""
+    from guardrails.pipeline import Guardrails
+    from guardrails.settings import GuardrailSettings
+
+    return Guardrails(GuardrailSettings.off())
+
+
 def issue_key(service, agency: str = "누리행정청", clearance: str = "internal", roles=("user",)) -> str:
     """A new API key of ``service``'s key store for this principal (the plaintext, as
     ``nuri keys create`` prints it)."""
@@ -383,16 +392,31 @@ class PostgresServer:
             raise RuntimeError(f"initdb failed ({done.returncode}): {done.stderr.strip()[-2000:]}")
         for _ in range(3):  # the free port may be taken between picking it and binding it
             self.port = free_port("127.0.0.1")
-            options = (f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off "
-                       "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200 "
-                       "-c shared_buffers=32MB")  # fmt: skip
-            done = self._run("pg_ctl", "-D", str(self.data), "-l", str(self.log), "-w", "-t", "60", "-o", options,
-                             "start")  # fmt: skip
+            done = self._pg_ctl_start()
             if done.returncode == 0:
                 return
             self._run("pg_ctl", "-D", str(self.data), "-m", "immediate", "stop")
         tail = self.log.read_text(errors="replace")[-2000:] if self.log.exists() else ""
         raise RuntimeError(f"PostgreSQL did not start: {done.stdout.strip()} {done.stderr.strip()}\n{tail}")
+
+    def _pg_ctl_start(self) -> subprocess.CompletedProcess[str]:
+        options = (f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off "
+                   "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200 "
+                   "-c shared_buffers=32MB")  # fmt: skip
+        return self._run("pg_ctl", "-D", str(self.data), "-l", str(self.log), "-w", "-t", "60", "-o", options,
+                         "start")  # fmt: skip
+
+    def pause(self) -> None:
+        """Stop the server, keeping its data (as an outage would): connections are refused."""
+        done = self._run("pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "stop", timeout=60)
+        if done.returncode != 0:
+            raise RuntimeError(f"PostgreSQL did not stop: {done.stderr.strip()}")
+
+    def resume(self) -> None:
+        """Start the paused server again, on the same port and data."""
+        done = self._pg_ctl_start()
+        if done.returncode != 0:
+            raise RuntimeError(f"PostgreSQL did not start again: {done.stderr.strip()}")
 
     def stop(self) -> None:
         try:

@@ -75,7 +75,7 @@ def test_an_operators_own_file(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
     with pytest.raises(ConfigFileError, match="answr"):
         load_settings()
     own.write_text("answer:\n  top_kk: 5\n", encoding="utf-8")
-    with pytest.raises(ValidationError, match="top_kk"):
+    with pytest.raises(ConfigFileError, match="top_kk"):
         load_settings()
     monkeypatch.setenv("NURI_CONFIG", str(tmp_path / "missing.yaml"))
     with pytest.raises(ConfigFileError, match="missing.yaml"):

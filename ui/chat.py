@@ -34,8 +34,8 @@ import gradio as gr
 
 from assistant.answers import Answer, Citation, HistoryTurn
 from assistant.callers import Caller
-from assistant.errors import AssistantError
-from retrieval.errors import RetrievalError
+from assistant.exchange import Endpoint
+from connectors.errors import NuriError
 from ui.evals_tab import TAB_LABEL as EVALS_TAB_LABEL
 from ui.evals_tab import build_evals_tab
 
@@ -215,7 +215,7 @@ def build_chat(service: NuriService, settings: Settings) -> gr.Blocks:
         answer: Answer | None = None
         error: str | None
         try:
-            events = service.stream(question, list(state.turns), filters=None, caller=who, endpoint="ui:chat")
+            events = service.stream(question, list(state.turns), filters=None, caller=who, endpoint=Endpoint.UI_CHAT)
             for event in events:
                 if event.kind == "delta" and event.text:
                     text += event.text
@@ -223,9 +223,11 @@ def build_chat(service: NuriService, settings: Settings) -> gr.Blocks:
                     yield "", messages, state.sources, "", state
                 elif event.kind == "done":
                     answer = event.answer
-        except (AssistantError, RetrievalError) as e:
-            error = _one_line(str(e)) or INTERNAL_ERROR
-            log.warning("chat answer failed", extra={"reason": error, "error": type(e).__name__})
+        except NuriError as e:
+            error = (_one_line(str(e)) if e.code != "internal_error" else "") or INTERNAL_ERROR
+            if e.code == "audit_unavailable":
+                text = ""  # an answer the audit trail did not take is not left on screen
+            log.warning("chat answer failed", extra={"reason": error, "code": e.code})
         except Exception:
             log.exception("chat answer failed unexpectedly")
             error = INTERNAL_ERROR

@@ -30,9 +30,10 @@ from urllib.parse import unquote
 
 from fastapi import Request
 
-from assistant.callers import ROLES, Caller, KeyRecordLike, caller_from_record, clearance_of
+from assistant.callers import Caller, KeyRecordLike, caller_from_record, clearance_of
 from assistant.http.errors import ApiError
 from assistant.http.settings import AuthSettings, GatewaySettings, RateLimitSettings
+from connectors.types import ROLES
 from retrieval.types import Principal
 
 

@@ -1,9 +1,11 @@
-"""One mapping from failure to HTTP status and error code, shared by every endpoint (and the
-error events of a stream that has already started).
+"""The one table from error code to HTTP status, shared by every endpoint (and the error events
+of a stream that has already started).
 
-Every error body is ``{"error": {"code", "message", "message_en"}}``: ``message`` is Korean
-(shown to users), ``message_en`` English; a 500 never carries the exception text or a stack
-trace (it is logged). The README's error table is generated from :data:`ERROR_CODES`.
+Every deliberate error is a :class:`~connectors.errors.NuriError` with a stable ``code``; its
+status is looked up here (:data:`ERROR_CODES`). Every error body is
+``{"error": {"code", "message", "message_en"}}``: ``message`` is Korean (shown to users),
+``message_en`` English; a 500 never carries the exception text or a stack trace (it is logged).
+The README's error table is generated from :data:`ERROR_CODES`.
 """
 
 from __future__ import annotations
@@ -17,23 +19,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from assistant.errors import (
-    AssistantError,
-    InvalidHistoryError,
-    InvalidQuestionError,
-    LLMUnavailableError,
-    ModelResponseError,
-    ModelServerError,
-)
-from guardrails.audit import AuditError
-from guardrails.keys import KeyStoreError
-from retrieval.errors import (
-    EncoderUnavailableError,
-    IndexBusyError,
-    IndexUnavailableError,
-    QueryError,
-    RetrievalError,
-)
+from connectors.errors import NuriError
 
 log = logging.getLogger("nuri.api")
 INTERNAL_MESSAGE = "내부 오류가 발생했습니다"
@@ -45,17 +31,17 @@ class ErrorCode:
     code: str
     message_en: str
     when: str
-    raised_by: tuple[type[Exception], ...] = ()
 
 
-#: Every status and code the API answers with, most specific exception first.
+#: Every status and code the API answers with.
 ERROR_CODES: tuple[ErrorCode, ...] = (
     ErrorCode(400, "invalid_history", "Invalid conversation history",
-              "an earlier message of the conversation is unusable (too long)", (InvalidHistoryError,)),
+              "an earlier message of the conversation is unusable (longer than `answer.max_turn_chars`)"),
     ErrorCode(400, "invalid_question", "Invalid question",
-              "the question is blank or too long, or the last chat message is not the user's", (InvalidQuestionError,)),
+              "the question is blank or longer than `answer.max_question_chars`, or the last chat message is not the "
+              "user's"),
     ErrorCode(400, "invalid_query", "Invalid search query",
-              "the search query is blank or too long, or `top_k` is above `search.max_top_k`", (QueryError,)),
+              "the search query is blank or too long, or `top_k` is above `search.max_top_k`"),
     ErrorCode(401, "unauthenticated", "Missing or invalid API key",
               "no `Authorization: Bearer` key, an unknown or revoked key, or gateway headers without a valid signature "
               "(every path except /healthz and /readyz)"),
@@ -70,18 +56,18 @@ ERROR_CODES: tuple[ErrorCode, ...] = (
               "the caller spent its `api.auth.rate_limit` budget; `Retry-After` says when to retry"),
     ErrorCode(500, "internal_error", "Internal error", "anything unexpected (logged; no details in the response)"),
     ErrorCode(502, "model_error", "The model server rejected the request",
-              "the model server answered with an error (e.g. prompt too long for its context)", (ModelResponseError,)),
+              "the model server answered with an error (e.g. prompt too long for its context)"),
     ErrorCode(503, "model_unavailable", "Model server unavailable",
-              "no model configured, the model server is down or did not answer within `llm.connect_timeout_s`",
-              (LLMUnavailableError, ModelServerError)),
+              "no model configured, the model server is down or did not answer within `llm.connect_timeout_s`"),
     ErrorCode(503, "index_unavailable", "Index unavailable",
-              "the index is missing, busy, incompatible with the encoder or its server is down",
-              (IndexUnavailableError, IndexBusyError)),
+              "the index is missing, busy, incompatible with the encoder or its server is down"),
     ErrorCode(503, "encoder_unavailable", "Encoder unavailable",
-              "the query encoder or reranker is missing or its server is down", (EncoderUnavailableError,)),
-    ErrorCode(503, "state_unavailable", "Key store or audit trail unavailable",
-              "the API key store or the audit trail cannot be read or written (nothing is answered unaudited)",
-              (KeyStoreError, AuditError)),
+              "the query encoder or reranker is missing or its server is down"),
+    ErrorCode(503, "state_unavailable", "Key store unavailable", "the API key store cannot be read or written"),
+    ErrorCode(503, "audit_unavailable", "Audit trail unavailable",
+              "the audit trail cannot be written (SQLite locked past `audit.timeout_s`, database server down): "
+              "nothing is answered unaudited; a streamed answer that already started ends with this error event "
+              "and no `done`"),
     ErrorCode(503, "overloaded", "Server at capacity",
               "the search or answer gate (`api.admission`) is full and its queue too, or the wait ran past "
               "`queue_timeout_s`; `Retry-After` says when to retry"),
@@ -91,27 +77,31 @@ _BY_CODE = {e.code: e for e in ERROR_CODES}
 INTERNAL = _BY_CODE["internal_error"]
 
 
-class ApiError(Exception):
-    """An error the HTTP layer itself decides (unknown model, body too large, not ready)."""
+class ApiError(NuriError):
+    """An error as the API answers it: a status, a code of :data:`ERROR_CODES`, the messages and
+    headers. The HTTP layer raises it for what it decides itself (unknown model, body too large,
+    not ready); :func:`api_error` makes one of any other error."""
 
     def __init__(
         self, code: str, message: str, message_en: str | None = None, headers: dict[str, str] | None = None
     ) -> None:
         spec = _BY_CODE[code]
-        super().__init__(message)
+        super().__init__(message, message_en=message_en or spec.message_en)
         self.status, self.code = spec.status, code
-        self.message, self.message_en = message, message_en or spec.message_en
         self.headers = headers or {}
 
 
-def api_error(exc: Exception) -> ApiError:
-    """The status, code and messages for any failure: the one mapping every route uses."""
+def api_error(exc: BaseException) -> ApiError:
+    """The status, code and messages for any failure: a :class:`NuriError` by its code (a code
+    the API does not answer with, or a bare base class, is an internal error), anything else an
+    internal error without its details."""
     if isinstance(exc, ApiError):
         return exc
-    for spec in ERROR_CODES:
-        if spec.raised_by and isinstance(exc, spec.raised_by):
-            return ApiError(spec.code, str(exc) or spec.message_en)
-    return ApiError(INTERNAL.code, INTERNAL_MESSAGE)
+    spec = _BY_CODE.get(exc.code) if isinstance(exc, NuriError) else None
+    if spec is None or spec is INTERNAL:
+        return ApiError(INTERNAL.code, INTERNAL_MESSAGE)
+    assert isinstance(exc, NuriError)
+    return ApiError(spec.code, str(exc) or spec.message_en, exc.message_en or spec.message_en)
 
 
 def error_body(err: ApiError, with_status: bool = False) -> dict[str, Any]:
@@ -152,14 +142,14 @@ def install_error_handlers(app: FastAPI) -> None:
             content={"error": {"code": "http_error", "message": str(exc.detail), "message_en": str(exc.detail)}},
         )
 
-    async def _mapped(_: Request, exc: Exception) -> JSONResponse:
+    @app.exception_handler(NuriError)
+    async def _mapped(_: Request, exc: NuriError) -> JSONResponse:
         err = api_error(exc)
-        if err.status >= 500:
+        if err.code == INTERNAL.code:
+            log.error("request failed", exc_info=exc)
+        elif err.status >= 500:
             log.warning("request failed", extra={"code": err.code, "reason": err.message})
         return error_response(err)
-
-    for known in (ApiError, AssistantError, RetrievalError, KeyStoreError, AuditError):
-        app.add_exception_handler(known, _mapped)
 
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:

@@ -26,7 +26,9 @@ class SearchRequest(BaseModel):
 class AskRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    question: str = Field(..., min_length=1, max_length=8000, description="질문")
+    question: str = Field(
+        ..., min_length=1, description="질문 (최대 `answer.max_question_chars`자; 넘으면 400 `invalid_question`)"
+    )
     history: list[HistoryTurn] = Field(default_factory=list, max_length=MAX_MESSAGES, description="이전 대화")
     filters: SearchFilters | None = None
     stream: bool = Field(

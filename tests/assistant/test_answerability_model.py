@@ -6,6 +6,7 @@ similarity to something in the index."""
 from __future__ import annotations
 
 import pytest
+from conftest import bare_guard
 
 from assistant.answerability import AnswerabilityFeatures, unanswerable_probability
 from assistant.llm_client import LLMClient
@@ -35,7 +36,7 @@ def service(statute_subset, embedder):
     assert settings.answer.generation == "extractive" and settings.answer.answerability.enabled
     index = NuriIndex.open(settings.retrieval, folder, embedder=embedder)
     orchestrator = Orchestrator(
-        index, LLMClient(settings.llm, [NO_MODEL]), settings.answer, PromptBook(settings.prompt_dir())
+        index, LLMClient(settings.llm, [NO_MODEL]), settings.answer, PromptBook(settings.prompt_dir()), bare_guard()
     )
     yield orchestrator, questions
     index.close()
@@ -60,7 +61,7 @@ def test_a_civil_service_question_no_statute_answers_is_refused(service, questio
     orch, _ = service
     hits = orch.index.search(question, top_k=3, principal=Principal(operator=True), with_relevance=True)
     assert hits, "the index finds something similar: the refusal must not rest on finding nothing"
-    done = [e for e in orch.stream(question) if e.kind == "done"][0]
+    done = [e for e in orch.stream(orch.question(question)) if e.kind == "done"][0]
     answer, trace = done.answer, done.trace
     assert answer is not None and trace is not None
     assert answer.refused and not answer.citations

@@ -13,12 +13,13 @@ from typing import get_args
 import pytest
 from conftest import QWEN, REPO_ROOT, qwen_profile
 
+from assistant.answers import HistoryTurn
 from assistant.errors import ModelServerError
 from assistant.modelserver import bundled
 from assistant.modelserver.bundled import BUNDLED, GGUFPart
 from assistant.modelserver.server import launch_spec
 from assistant.modelserver.settings import BundledModelName
-from assistant.prompts import PromptBook, Turn
+from assistant.prompts import PromptBook
 from configs import resources
 
 QWEN_MODEL = BUNDLED[QWEN]
@@ -108,7 +109,10 @@ def test_qwen_profile_launches_the_qwen_gguf_under_its_served_name(monkeypatch: 
 
 def test_chat_rewrite_sends_worked_examples_as_earlier_turns():
     book = PromptBook(resources.prompts_dir())
-    history = [Turn("user", "정보공개 청구 처리 기간은 얼마나 걸리나요?"), Turn("assistant", "10일 이내입니다 [1].")]
+    history = [
+        HistoryTurn(role="user", content="정보공개 청구 처리 기간은 얼마나 걸리나요?"),
+        HistoryTurn(role="assistant", content="10일 이내입니다 [1]."),
+    ]
     chat = book.rewrite("그럼 신청은 어떻게 해?", history, "ko", "chat")
     assert chat.messages is not None
     roles = [m.role for m in chat.messages]
@@ -119,7 +123,9 @@ def test_chat_rewrite_sends_worked_examples_as_earlier_turns():
     assert (
         "사용자: 정보공개 청구 처리 기간은 얼마나 걸리나요?" in last and "마지막 질문: 그럼 신청은 어떻게 해?" in last
     )
-    english = book.rewrite("And how do I apply?", [Turn("user", "How long does it take?")], "en", "chat")
+    english = book.rewrite(
+        "And how do I apply?", [HistoryTurn(role="user", content="How long does it take?")], "en", "chat"
+    )
     assert english.messages is not None and "User: How many days of annual leave" in english.messages[1].content
     completion = book.rewrite("그럼 신청은 어떻게 해?", history, "ko", "completion")
     assert completion.messages is None and completion.text is not None  # completion mode unchanged

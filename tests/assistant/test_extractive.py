@@ -5,7 +5,7 @@ text, and no model is called (the client points at a port where nothing listens)
 from __future__ import annotations
 
 import pytest
-from conftest import answer_settings
+from conftest import answer_settings, bare_guard
 
 from assistant.citations import markers_in
 from assistant.extractive import sentences_of
@@ -22,7 +22,9 @@ NOWHERE = "http://127.0.0.1:9/v1"  # discard port: a model call would fail the t
 @pytest.fixture(scope="module")
 def quoting(sample_index):
     settings = answer_settings(NOWHERE, answer={"generation": "extractive"})
-    return Orchestrator(sample_index, LLMClient(settings.llm), settings.answer, PromptBook(resources.prompts_dir()))
+    return Orchestrator(
+        sample_index, LLMClient(settings.llm), settings.answer, PromptBook(resources.prompts_dir()), bare_guard()
+    )
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,7 @@ from __future__ import annotations
 import shutil
 
 import pytest
-from conftest import answer_settings
+from conftest import answer_settings, bare_guard
 
 from assistant.answers import HistoryTurn
 from assistant.citations import markers_in
@@ -24,7 +24,9 @@ OPERATOR = Principal(operator=True)
 @pytest.fixture()
 def orchestrator(model_server, sample_index):
     settings = answer_settings(model_server.base_url)
-    return Orchestrator(sample_index, LLMClient(settings.llm), settings.answer, PromptBook(resources.prompts_dir()))
+    return Orchestrator(
+        sample_index, LLMClient(settings.llm), settings.answer, PromptBook(resources.prompts_dir()), bare_guard()
+    )
 
 
 def assert_well_formed(answer):
@@ -53,9 +55,11 @@ def test_answer_cites_the_gold_passage(orchestrator, question, gold_file):
 def test_streamed_deltas_add_up_to_the_answer(model_server, sample_index, check_sentences):
     settings = answer_settings(model_server.base_url, answer={"check_sentences": check_sentences})
     orchestrator = Orchestrator(
-        sample_index, LLMClient(settings.llm), settings.answer, PromptBook(resources.prompts_dir())
+        sample_index, LLMClient(settings.llm), settings.answer, PromptBook(resources.prompts_dir()), bare_guard()
     )
-    events = list(orchestrator.stream("정보보안 점검 대상 장비는 무엇인가요?", principal=OPERATOR))
+    events = list(
+        orchestrator.stream(orchestrator.question("정보보안 점검 대상 장비는 무엇인가요?"), principal=OPERATOR)
+    )
     assert [e.kind for e in events][-1] == "done"
     deltas = [e for e in events if e.kind == "delta"]
     answer = events[-1].answer.answer
@@ -96,10 +100,10 @@ def test_markers_pointing_to_no_passage_are_stripped(model_server, sample_index,
         encoding="utf-8",
     )
     settings = answer_settings(model_server.base_url, answer={"top_k": 1, "attribute_uncited": False})
-    orch = Orchestrator(sample_index, LLMClient(settings.llm), settings.answer, PromptBook(prompts))
+    orch = Orchestrator(sample_index, LLMClient(settings.llm), settings.answer, PromptBook(prompts), bare_guard())
     dropped = 0
     for question in ("상반기 정보보안 점검 기간은 언제인가요?", "재택근무 중 보안 사고가 나면 어디에 신고하나요?"):
-        events = list(orch.stream(question, principal=OPERATOR))
+        events = list(orch.stream(orch.question(question), principal=OPERATOR))
         answer, trace = events[-1].answer, events[-1].trace
         assert trace.passages == 1
         assert "[15]" not in answer.answer and "[25]" not in answer.answer, answer.answer
@@ -114,7 +118,7 @@ def test_follow_up_question_uses_the_conversation(orchestrator):
         HistoryTurn(role="user", content="상반기 정보보안 점검은 언제 하나요?"),
         HistoryTurn(role="assistant", content="2024년 5월 13일부터 5월 24일까지입니다 [1]."),
     ]
-    events = list(orchestrator.stream("점검 대상은요?", history=history, principal=OPERATOR))
+    events = list(orchestrator.stream(orchestrator.question("점검 대상은요?", history), principal=OPERATOR))
     trace = events[-1].trace
     assert "정보보안 점검" in trace.retrieval_query
     assert not events[-1].answer.refused

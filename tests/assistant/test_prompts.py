@@ -3,7 +3,9 @@ numbered and fenced so that [n] in the answer maps to them."""
 
 from __future__ import annotations
 
-from assistant.prompts import PromptBook, Turn, detect_language, render
+from assistant.answers import HistoryTurn
+from assistant.prompts import PromptBook, render
+from assistant.question import detect_language
 from configs import resources
 from retrieval.types import Hit
 
@@ -61,7 +63,10 @@ def test_english_question_gets_english_prompts():
 
 def test_rewrite_prompt_carries_history():
     p = BOOK.rewrite(
-        "그럼 1년 미만이면요?", [Turn("user", "연가는 며칠?"), Turn("assistant", "21일입니다.")], "ko", "chat"
+        "그럼 1년 미만이면요?",
+        [HistoryTurn(role="user", content="연가는 며칠?"), HistoryTurn(role="assistant", content="21일입니다.")],
+        "ko",
+        "chat",
     )
     assert p.messages is not None and "사용자: 연가는 며칠?" in p.messages[-1].content  # after the worked examples
 

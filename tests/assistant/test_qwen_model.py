@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import openai
 import pytest
-from conftest import QWEN
+from conftest import QWEN, bare_guard
 
 from assistant.answers import HistoryTurn
 from assistant.citations import markers_in
@@ -112,7 +112,7 @@ def test_llama_cpp_uses_the_ggufs_chat_template_and_stops_at_its_end_of_turn(qwe
 
 def test_chat_mode_answer_cites_the_right_document(qwen_settings, sample_index):
     s = qwen_settings
-    orchestrator = Orchestrator(sample_index, LLMClient(s.llm), s.answer, PromptBook(s.prompt_dir()))
+    orchestrator = Orchestrator(sample_index, LLMClient(s.llm), s.answer, PromptBook(s.prompt_dir()), bare_guard())
     answer = orchestrator.ask("재택근무 중 보안 사고가 나면 어디에 신고하나요?", principal=OPERATOR)
     assert not answer.refused and answer.citations, answer.answer
     assert markers_in(answer.answer) == {c.n for c in answer.citations}
@@ -121,14 +121,14 @@ def test_chat_mode_answer_cites_the_right_document(qwen_settings, sample_index):
 
 def test_llm_rewrite_turns_a_follow_up_into_a_standalone_query(qwen_settings, sample_index):
     s = qwen_settings
-    orchestrator = Orchestrator(sample_index, LLMClient(s.llm), s.answer, PromptBook(s.prompt_dir()))
+    orchestrator = Orchestrator(sample_index, LLMClient(s.llm), s.answer, PromptBook(s.prompt_dir()), bare_guard())
     first = "정보공개 청구 처리 기간은 얼마나 걸리나요?"
     history = [
         HistoryTurn(role="user", content=first),
         HistoryTurn(role="assistant", content="청구를 받은 날부터 10일 이내에 공개 여부를 결정합니다 [1]."),
     ]
     follow_up = "그럼 신청은 어떻게 해?"
-    prepared = orchestrator.prepare(follow_up, history=history, principal=OPERATOR)
+    prepared = orchestrator.prepare(orchestrator.question(follow_up, history), principal=OPERATOR)
     query = prepared.trace.retrieval_query
     assert "정보공개" in query and "신청" in query, query  # the topic of the first turn, what the follow-up asks
     assert query not in (follow_up, first, f"{first} {follow_up}"), query  # rewritten, not echoed or concatenated

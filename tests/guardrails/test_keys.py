@@ -13,7 +13,9 @@ from pathlib import Path
 import pytest
 from conftest import StoreDatabase
 
-from guardrails.keys import KeyNotFoundError, KeySettings, KeyStore
+from guardrails.keys import KeyNotFoundError, KeyStore
+from guardrails.settings import KeySettings
+from guardrails.store import database_url
 
 
 @pytest.fixture()
@@ -164,12 +166,13 @@ def test_threads_and_two_stores_on_one_database_share_the_keys(db: str):
 
 
 def test_the_default_url_is_a_sqlite_file_in_the_data_folder(tmp_path: Path):
-    assert KeySettings().resolved_url(tmp_path / "data") == f"sqlite:///{tmp_path}/data/nuri.db"
-    assert KeySettings().resolved_url(Path("data"), home=tmp_path) == f"sqlite:///{tmp_path}/data/nuri.db"
-    relative = KeySettings(url="sqlite:///var/keys.db").resolved_url(Path("data"), home=tmp_path)
+    url = KeySettings().url
+    assert database_url(url, tmp_path / "data") == f"sqlite:///{tmp_path}/data/nuri.db"
+    assert database_url(url, Path("data"), home=tmp_path) == f"sqlite:///{tmp_path}/data/nuri.db"
+    relative = database_url("sqlite:///var/keys.db", Path("data"), home=tmp_path)
     assert relative == f"sqlite:///{tmp_path}/var/keys.db"
     server = "postgresql+psycopg://nuri:pw@db.internal/nuri"
-    assert KeySettings(url=server).resolved_url(Path("data"), home=tmp_path) == server
+    assert database_url(server, Path("data"), home=tmp_path) == server
 
 
 # -- nuri keys ---------------------------------------------------------------------------

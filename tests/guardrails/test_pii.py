@@ -21,8 +21,9 @@ from pydantic import ValidationError
 
 from benchmarks.guardrails_pii_rates import counts
 from guardrails import pii_formats as fmt
-from guardrails.pii import PII_LABELS, PII_TYPES, PiiDetector, PiiSettings, PiiSpan, mask, notice
+from guardrails.pii import PII_LABELS, PiiDetector, PiiSpan, mask, notice
 from guardrails.pseudonym import Pseudonymiser
+from guardrails.settings import PII_TYPES, PiiSettings
 
 DATA = Path(__file__).resolve().parents[2] / "evals" / "data" / "guardrails"
 

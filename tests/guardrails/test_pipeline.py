@@ -4,7 +4,8 @@ and what the audit trail may keep."""
 
 from __future__ import annotations
 
-from guardrails.pipeline import Guardrails, GuardrailSettings
+from guardrails.pipeline import Guardrails
+from guardrails.settings import GuardrailSettings
 
 NAME, PHONE, FOREIGN_PHONE = "김민준", "010-2345-6789", "010-9876-5432"
 

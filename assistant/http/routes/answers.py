@@ -1,29 +1,47 @@
 """``POST /v1/ask``: a grounded answer with citations, exactly as ``nuri ask --json`` prints it;
 with ``"stream": true`` as server-sent events while it is written (``delta`` events, then
-``done`` with the same answer object, or ``error``; then ``[DONE]``). A failure before the first
-event gets its mapped status, as without streaming."""
+``done`` with the same answer object, or ``error``; then ``[DONE]``). How failures reach the
+caller, streamed or not: :mod:`assistant.http.answer_stream`."""
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Iterator
+from typing import Any
 
 from fastapi import APIRouter, Depends
 from fastapi.responses import StreamingResponse
 
-from assistant.answers import Answer, AnswerEvent, final_answer, with_first
+from assistant.answers import Answer, AnswerEvent
 from assistant.callers import Caller
-from assistant.errors import AssistantError
+from assistant.exchange import Endpoint
 from assistant.http import deps
+from assistant.http.answer_stream import respond
 from assistant.http.auth import caller
-from assistant.http.errors import api_error, error_body
+from assistant.http.errors import ApiError, error_body
 from assistant.http.schemas import AskRequest
-from assistant.http.sse import DONE, HEADERS, sse
+from assistant.http.sse import sse
 from assistant.service import NuriService
-from retrieval.errors import RetrievalError
 
-log = logging.getLogger("nuri.api")
 router = APIRouter(tags=["answers"])
+
+
+class AskFormat:
+    """``/v1/ask``'s answer: the :class:`Answer` object; streamed as ``{"type": …}`` events."""
+
+    def whole(self, done: AnswerEvent) -> Any:
+        return done.answer
+
+    def opening(self) -> list[bytes]:
+        return []
+
+    def delta(self, text: str) -> bytes:
+        return sse({"type": "delta", "text": text})
+
+    def done(self, done: AnswerEvent) -> list[bytes]:
+        assert done.answer is not None
+        return [sse({"type": "done", "answer": done.answer.model_dump(mode="json")})]
+
+    def error(self, err: ApiError) -> bytes:
+        return sse({"type": "error", **error_body(err, with_status=True)})
 
 
 @router.post("/v1/ask", response_model=Answer)
@@ -32,25 +50,6 @@ def ask(
     who: Caller = Depends(caller),
     svc: NuriService = Depends(deps.service),
 ) -> Answer | StreamingResponse:
-    events = svc.stream(body.question, body.history, body.filters, caller=who, endpoint="/v1/ask")
-    first = next(events)  # input checks, retrieval and the first output: failures get a real status
-    if not body.stream:
-        return final_answer(with_first(first, events))
-    return StreamingResponse(_ask_stream(first, events), media_type="text/event-stream", headers=HEADERS)
-
-
-def _ask_stream(first: AnswerEvent, events: Iterator[AnswerEvent]) -> Iterator[bytes]:
-    try:
-        for event in with_first(first, events):
-            if event.kind == "delta" and event.text:
-                yield sse({"type": "delta", "text": event.text})
-            elif event.kind == "done" and event.answer is not None:
-                yield sse({"type": "done", "answer": event.answer.model_dump(mode="json")})
-    except (AssistantError, RetrievalError) as e:
-        err = api_error(e)
-        log.warning("stream failed", extra={"code": err.code, "error": err.message})
-        yield sse({"type": "error", **error_body(err, with_status=True)})
-    except Exception:
-        log.exception("stream failed unexpectedly")
-        yield sse({"type": "error", **error_body(api_error(RuntimeError()), with_status=True)})
-    yield sse(DONE)
+    events = svc.stream(body.question, body.history, body.filters, caller=who, endpoint=Endpoint.API_ASK)
+    result: Answer | StreamingResponse = respond(events, body.stream, AskFormat())
+    return result

@@ -7,52 +7,48 @@ citations ride in the extra top-level fields ``citations`` and ``refused`` (in t
 when streaming) and, for standard OpenAI clients that drop those, in the message itself:
 ``annotations`` (a ``url_citation`` per ``[n]`` marker) and, with
 ``api.citations_in_content: footer``, a sources footer at the end of the content
-(``assistant.sources``). A failure before the first event gets its mapped status; after the stream
-has started it arrives as an ``error`` event, then ``[DONE]``.
+(``assistant.sources``). How failures reach the caller, streamed or not:
+:mod:`assistant.http.answer_stream` (after the stream has started, an ``error`` event, then
+``[DONE]``).
 """
 
 from __future__ import annotations
 
-import logging
 import time
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 from fastapi import APIRouter, Depends
-from fastapi.responses import StreamingResponse
 
-from assistant.answers import AnswerEvent, HistoryTurn, final_answer, with_first
+from assistant.answers import AnswerEvent, HistoryTurn
 from assistant.callers import Caller
-from assistant.errors import AssistantError, InvalidHistoryError, InvalidQuestionError
+from assistant.errors import InvalidQuestionError
+from assistant.exchange import Endpoint
 from assistant.http import deps
+from assistant.http.answer_stream import respond
 from assistant.http.auth import caller
-from assistant.http.errors import ApiError, api_error, error_body
+from assistant.http.errors import ApiError, error_body
 from assistant.http.schemas import MODEL_ID, ChatCompletionRequest, ChatMessageIn
-from assistant.http.sse import DONE, HEADERS, sse
-from assistant.prompts import detect_language
+from assistant.http.sse import sse
 from assistant.service import NuriService
 from assistant.sources import sources_footer, strip_footer, url_annotations
 from configs.settings import Settings
-from retrieval.errors import RetrievalError
 
-log = logging.getLogger("nuri.api")
 router = APIRouter(tags=["openai"])
 
 
 def split_messages(messages: list[ChatMessageIn]) -> tuple[str, list[HistoryTurn]]:
-    """The last user message is the question; earlier user/assistant turns are the history."""
+    """The last user message is the question; earlier user/assistant turns are the history
+    (their lengths are checked with the question's, by the service)."""
     if messages[-1].role != "user" or not messages[-1].text().strip():
-        raise InvalidQuestionError("마지막 메시지는 내용이 있는 user 메시지여야 합니다")
-    turns = [m for m in messages[:-1] if m.role in ("user", "assistant") and m.text().strip()]
-    limit = HistoryTurn.model_fields["content"].metadata[0].max_length
-    if any(len(m.text()) > limit for m in turns):
-        raise InvalidHistoryError(f"이전 대화 메시지가 너무 깁니다 (메시지당 최대 {limit}자)")
-    history = [
-        HistoryTurn.model_validate(
-            {"role": m.role, "content": strip_footer(m.text()) if m.role == "assistant" else m.text()}
+        raise InvalidQuestionError(
+            "마지막 메시지는 내용이 있는 user 메시지여야 합니다",
+            message_en="The last message must be a user message with content",
         )
-        for m in turns
+    history = [
+        HistoryTurn(role=m.role, content=strip_footer(m.text()) if m.role == "assistant" else m.text())
+        for m in messages[:-1]
+        if m.role in ("user", "assistant") and m.text().strip()
     ]
     return messages[-1].text(), history
 
@@ -60,6 +56,63 @@ def split_messages(messages: list[ChatMessageIn]) -> tuple[str, list[HistoryTurn
 @router.get("/v1/models", dependencies=[Depends(caller)])
 def models() -> dict[str, Any]:
     return {"object": "list", "data": [{"id": MODEL_ID, "object": "model", "created": 0, "owned_by": "nuri"}]}
+
+
+class ChatCompletionFormat:
+    """An answer as an OpenAI chat completion, or as its ``chat.completion.chunk`` events."""
+
+    def __init__(self, footer: bool) -> None:
+        self.id, self.created, self.footer = f"chatcmpl-{uuid.uuid4().hex}", int(time.time()), footer
+
+    def _footer(self, done: AnswerEvent) -> str:
+        assert done.answer is not None
+        return sources_footer(done.answer.citations, done.language) if self.footer else ""
+
+    def whole(self, done: AnswerEvent) -> Any:
+        final = done.answer
+        assert final is not None
+        content = final.answer + self._footer(done)
+        message = {"role": "assistant", "content": content, "annotations": url_annotations(content, final.citations)}
+        return {
+            "id": self.id,
+            "object": "chat.completion",
+            "created": self.created,
+            "model": MODEL_ID,
+            "choices": [{"index": 0, "message": message, "finish_reason": "stop"}],
+            "citations": [c.model_dump() for c in final.citations],
+            "refused": final.refused,
+            "guardrails": [g.model_dump() for g in final.guardrails],
+        }
+
+    def _chunk(self, delta: dict[str, Any], finish: str | None = None, **extra: Any) -> bytes:
+        choice = {"index": 0, "delta": delta, "finish_reason": finish}
+        return sse({"id": self.id, "object": "chat.completion.chunk", "created": self.created, "model": MODEL_ID,
+                    "choices": [choice], **extra})  # fmt: skip
+
+    def opening(self) -> list[bytes]:
+        return [self._chunk({"role": "assistant", "content": ""})]
+
+    def delta(self, text: str) -> bytes:
+        return self._chunk({"content": text})
+
+    def done(self, done: AnswerEvent) -> list[bytes]:
+        answer = done.answer
+        assert answer is not None
+        footer = self._footer(done)
+        content = answer.answer + footer
+        return [
+            *([self._chunk({"content": footer})] if footer else []),
+            self._chunk(
+                {"annotations": url_annotations(content, answer.citations)} if answer.citations else {},
+                "stop",
+                citations=[c.model_dump() for c in answer.citations],
+                refused=answer.refused,
+                guardrails=[g.model_dump() for g in answer.guardrails],
+            ),
+        ]
+
+    def error(self, err: ApiError) -> bytes:
+        return sse(error_body(err, with_status=True))
 
 
 @router.post("/v1/chat/completions")
@@ -76,63 +129,5 @@ def chat_completions(
             f"The model '{body.model}' does not exist; use '{MODEL_ID}'",
         )
     question, history = split_messages(body.messages)
-    cid, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
-    footer_lang = detect_language(question) if settings.api.citations_in_content == "footer" else None
-    events = svc.stream(question, history, body.filters, caller=who, endpoint="/v1/chat/completions")
-    first = next(events)  # retrieval + first model output: failures get a real status
-    if not body.stream:
-        final = final_answer(with_first(first, events))
-        content = final.answer + (sources_footer(final.citations, footer_lang) if footer_lang else "")
-        message = {"role": "assistant", "content": content, "annotations": url_annotations(content, final.citations)}
-        return {
-            "id": cid,
-            "object": "chat.completion",
-            "created": created,
-            "model": MODEL_ID,
-            "choices": [{"index": 0, "message": message, "finish_reason": "stop"}],
-            "citations": [c.model_dump() for c in final.citations],
-            "refused": final.refused,
-            "guardrails": [g.model_dump() for g in final.guardrails],
-        }
-    return StreamingResponse(
-        _chat_stream(cid, created, first, events, footer_lang),
-        media_type="text/event-stream",
-        headers=HEADERS,
-    )
-
-
-def _chat_stream(
-    cid: str, created: int, first: AnswerEvent, events: Iterator[AnswerEvent], footer_lang: str | None
-) -> Iterator[bytes]:
-    def chunk(delta: dict[str, Any], finish: str | None = None, **extra: Any) -> bytes:
-        choice = {"index": 0, "delta": delta, "finish_reason": finish}
-        return sse({"id": cid, "object": "chat.completion.chunk", "created": created, "model": MODEL_ID,
-                     "choices": [choice], **extra})  # fmt: skip
-
-    yield chunk({"role": "assistant", "content": ""})
-    try:
-        for event in with_first(first, events):
-            if event.kind == "delta" and event.text:
-                yield chunk({"content": event.text})
-            elif event.kind == "done" and event.answer is not None:
-                answer = event.answer
-                footer = sources_footer(answer.citations, footer_lang) if footer_lang else ""
-                if footer:
-                    yield chunk({"content": footer})
-                content = answer.answer + footer
-                citations = [c.model_dump() for c in answer.citations]
-                yield chunk(
-                    {"annotations": url_annotations(content, answer.citations)} if answer.citations else {},
-                    "stop",
-                    citations=citations,
-                    refused=answer.refused,
-                    guardrails=[g.model_dump() for g in answer.guardrails],
-                )
-    except (AssistantError, RetrievalError) as e:
-        err = api_error(e)
-        log.warning("stream failed", extra={"code": err.code, "error": err.message})
-        yield sse(error_body(err, with_status=True))
-    except Exception:
-        log.exception("stream failed unexpectedly")
-        yield sse(error_body(api_error(RuntimeError()), with_status=True))
-    yield sse(DONE)
+    events = svc.stream(question, history, body.filters, caller=who, endpoint=Endpoint.API_CHAT)
+    return respond(events, body.stream, ChatCompletionFormat(settings.api.citations_in_content == "footer"))

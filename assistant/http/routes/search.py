@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends
 
 from assistant.callers import Caller
+from assistant.exchange import Endpoint
 from assistant.http import deps
 from assistant.http.auth import caller
 from assistant.http.schemas import SearchRequest
@@ -20,4 +21,4 @@ def search(
     who: Caller = Depends(caller),
     svc: NuriService = Depends(deps.service),
 ) -> list[Hit]:
-    return svc.search(body.query, top_k=body.top_k, filters=body.filters, caller=who, endpoint="/v1/search")
+    return svc.search(body.query, top_k=body.top_k, filters=body.filters, caller=who, endpoint=Endpoint.API_SEARCH)

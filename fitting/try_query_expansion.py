@@ -1,12 +1,12 @@
 """Experiment: does an instruction model's rewrite of the question into legal vocabulary lift recall?
 
-    python -m evals.try_query_expansion statute statute-colloquial --index DIR \\
+    python -m fitting.try_query_expansion statute statute-colloquial --index DIR \\
         --base-url http://127.0.0.1:8011/v1 --model qwen2.5-coder-1.5b [--json-out F]
 
 The model (any OpenAI-compatible chat server, e.g. ``NURI_PROFILE=qwen nuri llm serve``) is asked
 for the legal terms a statute would use for each question (one line; two worked examples written
 for this experiment, on topics that are not dev questions). recall@5 is then measured, per suite
-and per fold (the hash folds of :mod:`evals.tune_retrieval`), for four queries:
+and per fold (the hash folds of :mod:`fitting.tune_retrieval`), for four queries:
 
 * ``question``: the question alone (what Nuri searches today);
 * ``question+terms``: the question with the model's terms appended;
@@ -33,7 +33,7 @@ from configs.settings import load_settings
 from evals.matching import ranked_run
 from evals.schema import EvalItem
 from evals.suites import load_suite
-from evals.tune_retrieval import OPERATOR, fold_of
+from fitting.tune_retrieval import OPERATOR, fold_of
 from retrieval.index import NuriIndex
 from retrieval.types import Hit
 
@@ -93,7 +93,7 @@ def measure(index: NuriIndex, items: list[EvalItem], terms: dict[str, str]) -> d
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m evals.try_query_expansion", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m fitting.try_query_expansion", description=__doc__.split("\n\n")[0])
     parser.add_argument("suites", nargs="+")
     parser.add_argument("--index", required=True, type=Path)
     parser.add_argument("--base-url", required=True, help="OpenAI 호환 채팅 서버 (…/v1)")

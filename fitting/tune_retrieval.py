@@ -1,6 +1,6 @@
 """Choose retrieval settings by two-fold cross-validation, so a tuned figure is not a memorised one.
 
-    python -m evals.tune_retrieval statute statute-colloquial --index DIR \\
+    python -m fitting.tune_retrieval statute statute-colloquial --index DIR \\
         --grid search.graph.seeds=1,2,3 --grid search.title_weight=0,0.1,0.2 [--metric recall@5]
 
 The questions of the suites (those with reference passages) are split into two halves by a
@@ -155,7 +155,7 @@ def _table(result: dict[str, Any]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m evals.tune_retrieval", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m fitting.tune_retrieval", description=__doc__.split("\n\n")[0])
     parser.add_argument("suites", nargs="+", help="평가 묶음 (statute, statute-colloquial, …)")
     parser.add_argument("--index", required=True, type=Path, help="이미 동기화된 색인 폴더 (nuri eval run으로 만든 것)")
     parser.add_argument("--grid", action="append", default=[], help="search.이름=값1,값2 (여러 번)")

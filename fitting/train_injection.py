@@ -1,7 +1,7 @@
 """Train the prompt-injection classifier (``guardrails/data/injection_model.json``) and report
 its held-out figures.
 
-    python -m evals.train_injection [--max-benign-block 0.03] [--test-share 0.25] [--out FILE] [--json-out FILE]
+    python -m fitting.train_injection [--max-benign-block 0.03] [--test-share 0.25] [--out FILE] [--json-out FILE]
 
 Data (read here, never copied into the project; only the fitted weights are stored):
 
@@ -49,12 +49,12 @@ from guardrails.context import ContextGuard
 from guardrails.injection import InjectionDetector, InjectionModel, InjectionSettings, QueryEncoder, match_rules
 from guardrails.normalize import analyse
 
-HERE = Path(__file__).resolve().parent
-OWN_ATTACKS = HERE / "data" / "guardrails" / "injection_ko.jsonl"
-OWN_BENIGN = HERE / "data" / "guardrails" / "benign_ko.jsonl"
+REPO_ROOT = Path(__file__).resolve().parent.parent
+OWN_ATTACKS = REPO_ROOT / "evals" / "data" / "guardrails" / "injection_ko.jsonl"
+OWN_BENIGN = REPO_ROOT / "evals" / "data" / "guardrails" / "benign_ko.jsonl"
 PUBLIC_ATTACKS = Path("safety") / "injection_public.jsonl"
 DEV_FILES = (Path("qa") / "dev.jsonl", Path("qa") / "dev_colloquial.jsonl")
-MODEL_OUT = HERE.parent / "guardrails" / "data" / "injection_model.json"
+MODEL_OUT = REPO_ROOT / "guardrails" / "data" / "injection_model.json"
 SEED = 20250314
 C_GRID = (0.03, 0.1, 0.3, 1.0, 3.0, 10.0)
 BIPIA = re.compile(r"^inj-ext-(13[2-9]|14\d|15[01])$")
@@ -407,7 +407,7 @@ def train(
 
     metadata = {
         "trained_at": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "trainer": "python -m evals.train_injection",
+        "trainer": "python -m fitting.train_injection",
         "embedder": model.embedder,
         "input": "embed_query(text) of the whole user turn (the vector retrieval computes); the plain form of an "
         "obfuscated text is embedded too and the higher probability counts",
@@ -467,7 +467,7 @@ def train(
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m evals.train_injection", description=(__doc__ or "").split("\n\n")[0])
+    p = argparse.ArgumentParser(prog="python -m fitting.train_injection", description=(__doc__ or "").split("\n\n")[0])
     p.add_argument("--max-benign-block", type=float, default=0.015, help="benign share the threshold may block (CV)")
     p.add_argument("--test-share", type=float, default=0.25)
     p.add_argument("--seed", type=int, default=SEED)

@@ -1,6 +1,6 @@
 """Fit the answerability model (``answer.answerability``) and report its cross-validated refusals.
 
-    python -m evals.calibrate_answerability [--index DIR] [--max-false-refusal 0.08] [--json-out FILE]
+    python -m fitting.calibrate_answerability [--index DIR] [--max-false-refusal 0.08] [--json-out FILE]
 
 Questions: the statute QA dev files (``qa/dev.jsonl``, ``qa/dev_colloquial.jsonl``: answerable
 ones, and the must-refuse ones with ``articles: []``) and our own unanswerable questions
@@ -42,8 +42,8 @@ from evals.datasets import SHARED_DATA, load_qa
 from retrieval.index import NuriIndex
 from retrieval.types import Principal
 
-HERE = Path(__file__).resolve().parent
-DEFAULT_UNANSWERABLE = HERE / "data" / "unanswerable_ko.jsonl"
+EVALS_DATA = Path(__file__).resolve().parent.parent / "evals" / "data"
+DEFAULT_UNANSWERABLE = EVALS_DATA / "unanswerable_ko.jsonl"
 FEATURES = tuple(AnswerabilityFeatures.__dataclass_fields__)
 
 
@@ -192,7 +192,7 @@ def calibrate(cases: list[Case], max_false_refusal: float) -> tuple[list[str], F
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m evals.calibrate_answerability", description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog="python -m fitting.calibrate_answerability", description=__doc__.split("\n\n")[0])
     p.add_argument("--index", type=Path, default=Path.home() / ".cache" / "nuri" / "eval-statutes")
     p.add_argument("--unanswerable", type=Path, default=DEFAULT_UNANSWERABLE)
     p.add_argument("--max-false-refusal", type=float, default=0.08)

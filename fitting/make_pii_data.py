@@ -1,5 +1,6 @@
 """Generator of evals/data/guardrails/pii_ko.jsonl and pii_lookalikes_ko.jsonl (fixed seeds):
-``python -m evals.make_pii_data`` rewrites both files identically.
+``python -m fitting.make_pii_data [--out DIR]`` rewrites both files identically (``--out``: another
+folder, e.g. to compare with the committed files).
 
 Templates: {type} or {type:variant} is a PII slot (annotated), {!kind} a non-PII filler,
 {이/가} {은/는} {을/를} {과/와} {이고/고} {으로/로} {이라고/라고} pick the particle for the
@@ -9,15 +10,16 @@ preceding syllable. Dev templates (DEV_*) were written with the detector; held-o
 
 from __future__ import annotations
 
+import argparse
 import json
 import random
 import re
 from pathlib import Path
 
-from evals import pii_heldout_templates as heldout
+from fitting import pii_heldout_templates as heldout
 from guardrails import pii_formats as fmt
 
-OUT = Path(__file__).resolve().parent / "data" / "guardrails"
+OUT = Path(__file__).resolve().parent.parent / "evals" / "data" / "guardrails"
 
 SURNAME_WEIGHTS = [
     ("김", 215),
@@ -724,7 +726,11 @@ def build(
     return rows
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(prog="python -m fitting.make_pii_data", description=(__doc__ or "").split("\n\n")[0])
+    p.add_argument("--out", type=Path, default=OUT, help="folder to write pii_ko.jsonl and pii_lookalikes_ko.jsonl to")
+    out: Path = p.parse_args(argv).out
+    out.mkdir(parents=True, exist_ok=True)
     mod = heldout
     ho_pii, ho_look, ho_bad = mod.HO_PII, mod.HO_LOOKALIKE, mod.HO_BAD
     ho2_pii, ho2_look = mod.HO2_PII, mod.HO2_LOOKALIKE
@@ -746,7 +752,7 @@ def main() -> None:
         ("pii_ko.jsonl", dev + ho + ho2 + ho3),
         ("pii_lookalikes_ko.jsonl", look + look_ho + look_ho2 + look_ho3),
     ):
-        with (OUT / name).open("w", encoding="utf-8") as f:
+        with (out / name).open("w", encoding="utf-8") as f:
             for row in rows:
                 f.write(json.dumps(row, ensure_ascii=False) + "\n")
         print(name, len(rows))

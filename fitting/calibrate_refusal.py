@@ -1,6 +1,6 @@
 """Calibrate the refusal threshold (``answer.min_relevance``) of the configured embedder.
 
-    python -m evals.calibrate_refusal [--index DIR] [--qa FILE] [--unanswerable FILE] [--keep 0.975]
+    python -m fitting.calibrate_refusal [--index DIR] [--qa FILE] [--unanswerable FILE] [--keep 0.975]
 
 For every answerable question (the statute QA set) and every unanswerable one (our own set of
 off-topic and near-domain questions, ``evals/data/unanswerable_ko.jsonl``), the best dense
@@ -25,8 +25,8 @@ from evals.datasets import SHARED_DATA, load_qa
 from retrieval.index import NuriIndex
 from retrieval.types import Principal
 
-HERE = Path(__file__).resolve().parent
-DEFAULT_UNANSWERABLE = HERE / "data" / "unanswerable_ko.jsonl"
+EVALS_DATA = Path(__file__).resolve().parent.parent / "evals" / "data"
+DEFAULT_UNANSWERABLE = EVALS_DATA / "unanswerable_ko.jsonl"
 
 
 def best_relevance(index: NuriIndex, question: str, top_k: int) -> float:
@@ -44,7 +44,7 @@ def suggest(answerable: list[float], unanswerable: list[float], keep: float) -> 
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m evals.calibrate_refusal")
+    p = argparse.ArgumentParser(prog="python -m fitting.calibrate_refusal")
     p.add_argument("--index", type=Path, default=Path.home() / ".cache" / "nuri" / "eval-statutes")
     p.add_argument("--qa", type=Path, default=SHARED_DATA / "qa" / "dev.jsonl")
     p.add_argument("--unanswerable", type=Path, default=DEFAULT_UNANSWERABLE)

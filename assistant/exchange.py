@@ -1,0 +1,110 @@
+"""One exchange and its audit record: where a request came from (:class:`Endpoint`, a closed set)
+and the record written for it (:class:`Exchange`).
+
+The record never holds the key or unmasked personal data: the question is the masked one and the
+answer has been through the output checks and is masked again here (pseudonyms restored for the
+caller are masked in the trail). An answer's record is written *before* the answer is given
+(:class:`~assistant.service.NuriService` sends ``done`` only after :meth:`Exchange.record`
+returned); a caller who leaves early or a failure mid-answer is recorded with the text sent so far
+(:meth:`Exchange.record_unfinished`, which logs rather than raises: the original error wins).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+import uuid
+from enum import StrEnum
+
+from assistant.answers import Answer
+from assistant.callers import Caller
+from guardrails.audit import AuditEntry, AuditError, AuditStore, RetrievedChunk
+from guardrails.decisions import GuardrailDecision
+from guardrails.pii import PiiDetector, mask
+from retrieval.types import Hit
+
+log = logging.getLogger("nuri.audit")
+
+
+class Endpoint(StrEnum):
+    """Every place an exchange can come from, as the audit trail names it."""
+
+    API_ASK = "/v1/ask"
+    API_CHAT = "/v1/chat/completions"
+    API_SEARCH = "/v1/search"
+    UI_CHAT = "ui:chat"
+    CLI_ASK = "cli:ask"
+    CLI_SEARCH = "cli:search"
+    EVAL_ASK = "eval:ask"
+    EVAL_SEARCH = "eval:search"
+    BENCH_ASK = "bench:ask"
+    BENCH_SEARCH = "bench:search"
+
+    @property
+    def searches(self) -> bool:
+        """A search (no model, no prompt) rather than an answer."""
+        return self.value.endswith("search")
+
+
+class Exchange:
+    """The audit record of one search or answer, written once by :meth:`record`."""
+
+    def __init__(
+        self,
+        audit: AuditStore | None,
+        pii: PiiDetector,
+        who: Caller,
+        endpoint: Endpoint,
+        masked_question: str,
+        model: str | None = None,
+        prompt_version: str | None = None,
+    ) -> None:
+        self.audit, self.pii, self.who, self.endpoint = audit, pii, who, endpoint
+        self.masked_question = masked_question
+        self.model = None if endpoint.searches else model
+        self.prompt_version = None if endpoint.searches else prompt_version
+        self.request_id = uuid.uuid4().hex
+        self.started = time.perf_counter()
+
+    def record(
+        self,
+        hits: list[Hit],
+        answer: Answer | None = None,
+        decisions: list[GuardrailDecision] | None = None,
+        partial: str | None = None,
+    ) -> None:
+        """Append the record; :class:`~guardrails.audit.AuditError` when the trail cannot take it
+        (the caller then gives no answer)."""
+        if self.audit is None:
+            return
+        text = answer.answer if answer is not None else partial
+        entry = AuditEntry(
+            request_id=self.request_id,
+            principal_id=self.who.subject,
+            agency=self.who.principal.agency,
+            endpoint=self.endpoint.value,
+            question=self.masked_question,
+            retrieved=[RetrievedChunk(chunk_id=f"{h.doc_id}|{h.anchor}", score=round(h.score, 6)) for h in hits],
+            model=self.model,
+            prompt_version=self.prompt_version,
+            answer=None if text is None else mask(text, self.pii.find(text)),
+            citations=[
+                {"n": c.n, "doc_id": c.doc_id, "anchor": c.anchor} for c in (answer.citations if answer else [])
+            ],
+            decisions=decisions or [],
+            refused=answer.refused if answer is not None else False,
+            latency_ms=round((time.perf_counter() - self.started) * 1000, 1),
+        )
+        try:
+            self.audit.append(entry)
+        except AuditError:
+            log.error("audit record not written", extra={"endpoint": self.endpoint.value, "subject": self.who.subject,
+                                                         "request_id": self.request_id})  # fmt: skip
+            raise
+
+    def record_unfinished(self, hits: list[Hit], sent: str, decisions: list[GuardrailDecision]) -> None:
+        """The record of an answer that did not finish (the caller left, or it failed): the text
+        sent so far. A trail that cannot take it is logged; the answer's own outcome stands."""
+        with contextlib.suppress(AuditError):  # logged by record()
+            self.record(hits, None, decisions, partial=sent)
