@@ -73,6 +73,7 @@ class NuriService:
                 self.index_error = str(e)
                 log.warning("index not ready", extra={"reason": str(e)})
                 return self  # nothing to answer from: don't start a model server either
+        self.index.sparse.warm_up()  # Kiwi loaded now, not in the first search
         self.guard = Guardrails(s.guardrails, self.index.embedder)
         try:
             urls = list(s.llm.base_urls)

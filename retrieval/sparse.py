@@ -45,17 +45,32 @@ def term_id(term: str) -> int:
 
 
 class KoreanSparseEncoder:
-    """Kiwi-based BM25 encoder; thread-safe (Kiwi is guarded by a lock)."""
+    """Kiwi-based BM25 encoder; thread-safe (Kiwi is guarded by a lock).
+
+    Kiwi (~4 s on 2 cores: the analyser, then its model on the first analysis) is loaded when
+    text is first analysed, so that a command that analyses nothing (an unchanged re-sync) does
+    not pay for it; a server calls :meth:`warm_up` at start, so that no search does."""
 
     def __init__(self, settings: SparseSettings | None = None) -> None:
-        from kiwipiepy import Kiwi
-
         self._s = settings or SparseSettings()
-        self._kiwi = Kiwi()
         self._lock = threading.Lock()
-        # Kiwi loads its model lazily on the first call; pay that once here, not inside the
-        # first search or the first ingest batch.
-        self._kiwi.tokenize("법령 검색")
+        self._loaded: Any = None
+
+    @property
+    def _kiwi(self) -> Any:
+        """The analyser, loaded on first use (call it with ``_lock`` held)."""
+        if self._loaded is None:
+            from kiwipiepy import Kiwi
+
+            kiwi = Kiwi()
+            kiwi.tokenize("법령 검색")  # Kiwi loads its model on the first call: pay it here
+            self._loaded = kiwi
+        return self._loaded
+
+    def warm_up(self) -> None:
+        """Load Kiwi now rather than in the first search."""
+        with self._lock:
+            self._kiwi  # noqa: B018 - loading it is the point
 
     def terms(self, text: str) -> list[str]:
         with self._lock:
