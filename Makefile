@@ -82,6 +82,7 @@ calibrate: setup
 bench: setup
 	HF_HUB_OFFLINE=1 $(PY) -m benchmarks.run
 	HF_HUB_OFFLINE=1 $(PY) -m benchmarks.answer_latency
+	HF_HUB_OFFLINE=1 $(PY) -m benchmarks.cli_startup
 
 # Each bundled model (Gemma 3 270M, Qwen2.5-Coder 1.5B) through Nuri: startup, memory, first
 # token, decode speed (docs/MODELS.md has the last results).

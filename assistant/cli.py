@@ -18,8 +18,8 @@ loads no model, database driver or configuration (``benchmarks/cli_startup.py`` 
 
 Errors print one line on stderr (``nuri: 오류: …``) and exit non-zero; never a traceback. Every
 deliberate error is a :class:`~connectors.errors.NuriError`; its ``code`` picks the exit status
-(:data:`EXIT_STATUS`: 2 wrong usage, 3 a service the command needs is unavailable, try again
-later; 1 otherwise).
+(:data:`EXIT_STATUS`: 2 wrong usage, 3 a service the command needs is down: the encoder, the
+model, the key store or the audit trail, try again later; 1 otherwise).
 """
 
 from __future__ import annotations
@@ -45,10 +45,10 @@ if TYPE_CHECKING:
 log = logging.getLogger("nuri.cli")
 
 COMMAND_GROUP = "nuri.commands"
-#: Exit status per error code (any other error: 1).
+#: Exit status per error code (any other error, a missing or busy index included: 1, a reason the
+#: user can act on): 2 wrong usage, 3 a service the command needs is down (try again later).
 EXIT_STATUS = {
     "usage": 2,
-    "index_unavailable": 3,
     "encoder_unavailable": 3,
     "model_unavailable": 3,
     "state_unavailable": 3,

@@ -59,13 +59,15 @@ class Exchange:
         masked_question: str,
         model: str | None = None,
         prompt_version: str | None = None,
+        started: float | None = None,
     ) -> None:
+        """``started``: when the request began (``time.perf_counter()``; default now), for its latency."""
         self.audit, self.pii, self.who, self.endpoint = audit, pii, who, endpoint
         self.masked_question = masked_question
         self.model = None if endpoint.searches else model
         self.prompt_version = None if endpoint.searches else prompt_version
         self.request_id = uuid.uuid4().hex
-        self.started = time.perf_counter()
+        self.started = time.perf_counter() if started is None else started
 
     def record(
         self,

@@ -23,6 +23,7 @@ The HTTP API, the Gradio chat, ``nuri ask`` and the eval suite all answer throug
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterator, Sequence
 
 from assistant.answers import Answer, AnswerEvent, AnswerTrace, HistoryTurn, final_answer
@@ -213,9 +214,10 @@ class NuriService:
         """Hybrid search (no model needed): works while the model server is down. The caller's
         principal is the permission filter; the query is recorded masked in the audit trail
         before the results are returned."""
+        started = time.perf_counter()
         index, guard = self._require_index()
         who = caller or operator_caller()
-        exchange = Exchange(self.audit, guard.pii, who, endpoint, guard.mask(query))
+        exchange = Exchange(self.audit, guard.pii, who, endpoint, guard.mask(query), started=started)
         hits = index.search(query, top_k=top_k, filters=filters, principal=who.principal)
         exchange.record(hits)
         return hits
@@ -231,13 +233,14 @@ class NuriService:
         """The answer as it is written, in one pass (see the module docstring). Invalid input
         and an audit trail that cannot be written raise here, before any event; the events are
         ``delta``s, then ``done`` once the exchange is in the audit trail."""
+        started = time.perf_counter()
         orch = self._orchestrator()
         asked = orch.question(question, history)
         if self.audit is not None:
             self.audit.ensure_writable()
         who = caller or operator_caller()
         exchange = Exchange(
-            self.audit, orch.guard.pii, who, endpoint, asked.masked, orch.llm.model, orch.prompts.version
+            self.audit, orch.guard.pii, who, endpoint, asked.masked, orch.llm.model, orch.prompts.version, started
         )
         return self._answer(orch, asked, filters, exchange)
 
