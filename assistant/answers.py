@@ -10,7 +10,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from assistant.errors import AssistantError
+from assistant.errors import UnfinishedAnswerError
 from guardrails.decisions import GuardrailDecision
 from retrieval.types import Hit
 
@@ -83,12 +83,19 @@ class AnswerEvent:
     language: Literal["ko", "en"] = "ko"
 
 
-def final_answer(events: Iterable[AnswerEvent]) -> Answer:
-    """The answer of a stream of events (its ``done`` event), consuming the stream."""
+def final_event(events: Iterable[AnswerEvent]) -> AnswerEvent:
+    """The ``done`` event of a stream of events (with its answer), consuming the stream up to it."""
     for event in events:
         if event.kind == "done" and event.answer is not None:
-            return event.answer
-    raise AssistantError("답변이 끝나지 않았습니다")
+            return event
+    raise UnfinishedAnswerError()
+
+
+def final_answer(events: Iterable[AnswerEvent]) -> Answer:
+    """The answer of a stream of events (its ``done`` event), consuming the stream."""
+    answer = final_event(events).answer
+    assert answer is not None
+    return answer
 
 
 def with_first(first: AnswerEvent, rest: Iterable[AnswerEvent]) -> Iterator[AnswerEvent]:

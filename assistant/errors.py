@@ -10,6 +10,13 @@ class AssistantError(NuriError):
     """Base class; ``str(e)`` is a one-line Korean message."""
 
 
+class UnfinishedAnswerError(AssistantError):
+    """A stream of answer events ended without its ``done`` event (internal: 500)."""
+
+    def __init__(self) -> None:
+        super().__init__("답변이 끝나지 않았습니다", message_en="The answer did not finish")
+
+
 class LLMUnavailableError(AssistantError):
     """No generative model to answer with: none configured, or no endpoint answered
     (connection refused, timeout, 5xx)."""

@@ -21,7 +21,7 @@ from assistant.answers import Answer
 from assistant.callers import Caller
 from guardrails.audit import AuditEntry, AuditError, AuditStore, RetrievedChunk
 from guardrails.decisions import GuardrailDecision
-from guardrails.pii import PiiDetector, mask
+from guardrails.pipeline import Guardrails
 from retrieval.types import Hit
 
 log = logging.getLogger("nuri.audit")
@@ -53,7 +53,7 @@ class Exchange:
     def __init__(
         self,
         audit: AuditStore | None,
-        pii: PiiDetector,
+        guard: Guardrails,
         who: Caller,
         endpoint: Endpoint,
         masked_question: str,
@@ -62,7 +62,7 @@ class Exchange:
         started: float | None = None,
     ) -> None:
         """``started``: when the request began (``time.perf_counter()``; default now), for its latency."""
-        self.audit, self.pii, self.who, self.endpoint = audit, pii, who, endpoint
+        self.audit, self.guard, self.who, self.endpoint = audit, guard, who, endpoint
         self.masked_question = masked_question
         self.model = None if endpoint.searches else model
         self.prompt_version = None if endpoint.searches else prompt_version
@@ -90,7 +90,7 @@ class Exchange:
             retrieved=[RetrievedChunk(chunk_id=f"{h.doc_id}|{h.anchor}", score=round(h.score, 6)) for h in hits],
             model=self.model,
             prompt_version=self.prompt_version,
-            answer=None if text is None else mask(text, self.pii.find(text)),
+            answer=None if text is None else self.guard.mask(text),
             citations=[
                 {"n": c.n, "doc_id": c.doc_id, "anchor": c.anchor} for c in (answer.citations if answer else [])
             ],

@@ -28,7 +28,7 @@ from collections.abc import Iterator, Sequence
 
 from assistant.answers import Answer, AnswerEvent, AnswerTrace, HistoryTurn, final_answer
 from assistant.callers import Caller, caller_from_record, operator_caller
-from assistant.errors import AssistantError, LLMUnavailableError
+from assistant.errors import AssistantError, LLMUnavailableError, UnfinishedAnswerError
 from assistant.exchange import Endpoint, Exchange
 from assistant.llm_client import EndpointHealth, LLMClient
 from assistant.modelserver.server import ModelServer, serving
@@ -217,7 +217,7 @@ class NuriService:
         started = time.perf_counter()
         index, guard = self._require_index()
         who = caller or operator_caller()
-        exchange = Exchange(self.audit, guard.pii, who, endpoint, guard.mask(query), started=started)
+        exchange = Exchange(self.audit, guard, who, endpoint, guard.mask(query), started=started)
         hits = index.search(query, top_k=top_k, filters=filters, principal=who.principal)
         exchange.record(hits)
         return hits
@@ -240,7 +240,7 @@ class NuriService:
             self.audit.ensure_writable()
         who = caller or operator_caller()
         exchange = Exchange(
-            self.audit, orch.guard.pii, who, endpoint, asked.masked, orch.llm.model, orch.prompts.version, started
+            self.audit, orch.guard, who, endpoint, asked.masked, orch.llm.model, orch.prompts.version, started
         )
         return self._answer(orch, asked, filters, exchange)
 
@@ -280,7 +280,7 @@ class NuriService:
             exchange.record_unfinished(trace.hits if trace else [], sent, question.decisions)
             raise
         if final is None:
-            raise AssistantError("답변이 끝나지 않았습니다", message_en="The answer did not finish")
+            raise UnfinishedAnswerError()
         decisions = [*question.decisions, *(trace.decisions if trace else []), *out.decisions()]
         answer = final.model_copy(update={"answer": sent, "guardrails": decisions})
         exchange.record(trace.hits if trace else [], answer, decisions)  # AuditError: no done

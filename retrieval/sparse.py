@@ -56,7 +56,6 @@ class KoreanSparseEncoder:
         self._lock = threading.Lock()
         self._loaded: Any = None
 
-    @property
     def _kiwi(self) -> Any:
         """The analyser, loaded on first use (call it with ``_lock`` held)."""
         if self._loaded is None:
@@ -70,11 +69,11 @@ class KoreanSparseEncoder:
     def warm_up(self) -> None:
         """Load Kiwi now rather than in the first search."""
         with self._lock:
-            self._kiwi  # noqa: B018 - loading it is the point
+            self._kiwi()
 
     def terms(self, text: str) -> list[str]:
         with self._lock:
-            tokens = self._kiwi.tokenize(text)
+            tokens = self._kiwi().tokenize(text)
         return self._terms_from_tokens(text, tokens)
 
     def _terms_from_tokens(self, text: str, tokens: Sequence[Any]) -> list[str]:
@@ -105,12 +104,12 @@ class KoreanSparseEncoder:
         if not texts:
             return []
         with self._lock:
-            all_tokens = list(self._kiwi.tokenize(texts))
+            all_tokens = list(self._kiwi().tokenize(texts))
         return [self._terms_from_tokens(t, toks) for t, toks in zip(texts, all_tokens, strict=True)]
 
     def encode_passages(self, texts: list[str]) -> list[SparseVector]:
         with self._lock:
-            all_tokens = list(self._kiwi.tokenize(texts))
+            all_tokens = list(self._kiwi().tokenize(texts))
         return [self._bm25(self._terms_from_tokens(t, toks)) for t, toks in zip(texts, all_tokens, strict=True)]
 
     def encode_query(self, text: str) -> SparseVector:

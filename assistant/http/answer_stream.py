@@ -18,9 +18,8 @@ from typing import Any, Protocol
 
 from fastapi.responses import StreamingResponse
 
-from assistant.answers import AnswerEvent, with_first
-from assistant.errors import AssistantError
-from assistant.http.errors import ApiError, api_error
+from assistant.answers import AnswerEvent, final_event, with_first
+from assistant.http.errors import INTERNAL, ApiError, api_error
 from assistant.http.sse import DONE, HEADERS, sse
 
 log = logging.getLogger("nuri.api")
@@ -50,10 +49,7 @@ def respond(events: Iterator[AnswerEvent], stream: bool, fmt: AnswerFormat) -> A
     """The response for an answer: ``fmt.whole`` of it, or a stream of ``fmt``'s events."""
     first = next(events)  # input checks, audit probe, retrieval, first text: failures get their status
     if not stream:
-        for event in with_first(first, events):
-            if event.kind == "done" and event.answer is not None:
-                return fmt.whole(event)
-        raise AssistantError("답변이 끝나지 않았습니다", message_en="The answer did not finish")
+        return fmt.whole(final_event(with_first(first, events)))
     return StreamingResponse(_events(first, events, fmt), media_type="text/event-stream", headers=HEADERS)
 
 
@@ -67,7 +63,7 @@ def _events(first: AnswerEvent, events: Iterator[AnswerEvent], fmt: AnswerFormat
                 yield from fmt.done(event)
     except Exception as e:
         err = api_error(e)
-        if err.status >= 500 and err.code == "internal_error":
+        if err.code == INTERNAL.code:
             log.error("stream failed unexpectedly", exc_info=e)
         else:
             log.warning("stream failed", extra={"code": err.code, "error": err.message})

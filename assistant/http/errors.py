@@ -98,9 +98,8 @@ def api_error(exc: BaseException) -> ApiError:
     if isinstance(exc, ApiError):
         return exc
     spec = _BY_CODE.get(exc.code) if isinstance(exc, NuriError) else None
-    if spec is None or spec is INTERNAL:
+    if not isinstance(exc, NuriError) or spec is None or spec is INTERNAL:
         return ApiError(INTERNAL.code, INTERNAL_MESSAGE)
-    assert isinstance(exc, NuriError)
     return ApiError(spec.code, str(exc) or spec.message_en, exc.message_en or spec.message_en)
 
 
