@@ -72,7 +72,7 @@ docs: setup
 # synced once, ~15 min on 2 cores, incremental afterwards) and the bundled sample/safety suites.
 EVAL_INDEX ?= $(HOME)/.cache/nuri/eval-statutes
 eval: setup
-	HF_HUB_OFFLINE=1 $(VENV)/bin/nuri eval run statute statute-colloquial --index $(EVAL_INDEX)
+	HF_HUB_OFFLINE=1 $(VENV)/bin/nuri eval run statute statute-colloquial statute-refusal --index $(EVAL_INDEX)
 	HF_HUB_OFFLINE=1 $(VENV)/bin/nuri eval run sample safety
 
 calibrate: setup

@@ -66,7 +66,16 @@ def measure_answerability(
     """The answerability model's features (``quotes``: :meth:`SentencePicker.candidates`)."""
     terms = index.sparse.terms_many([question, *(h.text for h in passages)])
     best = (quotes[0].cosine, quotes[0].lexical) if quotes else None
-    return answerability_features(question, relevance, best, terms[0], terms[1:], [h.text for h in passages])
+    return answerability_features(
+        question,
+        relevance,
+        best,
+        terms[0],
+        terms[1:],
+        [h.text for h in passages],
+        best_sentences=[q.text for q in quotes[:3]],
+        passage_titles=[h.title for h in passages],
+    )
 
 
 class Orchestrator:
@@ -212,7 +221,7 @@ class Orchestrator:
     def _quote(self, prepared: Prepared) -> Iterator[AnswerEvent]:
         """An extractive answer: the passages' sentences that answer the question, quoted."""
         x = self.settings.extractive
-        quotes = self.picker.pick_from(prepared.quotes)
+        quotes = self.picker.pick_from(prepared.quotes, prepared.question.screened)
         if not quotes or quotes[0].cosine < x.min_relevance:
             prepared.refuse = "no sentence answers the question"
             yield from self._refuse(prepared)

@@ -8,21 +8,27 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-# Fitted by `python -m fitting.calibrate_answerability` on the statute dev questions (answerable) and
-# the must-refuse ones plus evals/data/unanswerable_ko.jsonl, with the bundled encoder
-# (--max-false-refusal 0.08; README "Answerability" has its cross-validated figures).
+# Fitted by `python -m fitting.calibrate_answerability` on every development family of questions
+# (the statute QA dev files, evals/data/unanswerable_ko.jsonl and the corpus-made families of
+# evals/data/refusal_families.jsonl; the locked families are never read), with the bundled encoder
+# (--max-false-refusal 0.06; README "Answerability" has the leave-one-family-out figures).
 _ANSWERABILITY_WEIGHTS = {
-    "relevance": -36.2452,
-    "sentence_cosine": -50.2641,
-    "sentence_lexical": -3.5252,
-    "coverage": 1.1848,
-    "coverage_first": 1.8448,
-    "missing_values": 0.9472,
+    "relevance": -43.855,
+    "sentence_cosine": -14.5407,
+    "sentence_lexical": 1.4839,
+    "coverage": 2.1044,
+    "coverage_first": -2.0905,
+    "missing_values": 0.4884,
+    "subject_missing": 5.3875,
+    "compound_missing": -0.1102,
+    "defers": 3.6967,
+    "defers_near": 0.6993,
+    "law_absent": 0.8561,
 }
 #: The features the answerability model reads (``assistant.answerability.AnswerabilityFeatures``).
 ANSWERABILITY_FEATURES = tuple(_ANSWERABILITY_WEIGHTS)
-_ANSWERABILITY_BIAS = 75.0715
-_ANSWERABILITY_THRESHOLD = 0.6362
+_ANSWERABILITY_BIAS = 50.2266
+_ANSWERABILITY_THRESHOLD = 0.6109
 
 
 class LLMSettings(BaseModel):
@@ -94,10 +100,27 @@ class ExtractiveSettings(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    max_sentences: int = Field(2, ge=1, le=10, description="Sentences quoted at most.")
+    max_sentences: int = Field(
+        2,
+        ge=1,
+        le=10,
+        description="Answering sentences quoted at most (each with the provisos and the list that belong to it).",
+    )
     keep_ratio: float = Field(
         0.97, ge=0, le=1, description="Further sentences are quoted when they score at least this share of the best."
     )
+    with_qualifiers: bool = Field(
+        True,
+        description="Quote a sentence with the provisos and conditions that qualify it (다만 …, 단, …, 이 경우 …), "
+        "and a proviso with the sentence it qualifies.",
+    )
+    max_list_chars: int = Field(
+        600,
+        ge=0,
+        description="A list a quoted sentence introduces (다음 각 호 …) is quoted whole, in order, up to this many "
+        "characters; a longer one by its best items (`max_list_items`).",
+    )
+    max_list_items: int = Field(5, ge=1, description="Items quoted, in order, of a list longer than `max_list_chars`.")
     lexical_weight: float = Field(
         0.15, ge=0, description="Weight of the share of the question's content terms a sentence holds."
     )
@@ -127,7 +150,7 @@ class AnswerabilitySettings(BaseModel):
     weights: dict[str, float] = Field(
         default_factory=lambda: dict(_ANSWERABILITY_WEIGHTS),
         description="Logistic weight per feature (relevance, sentence_cosine, sentence_lexical, coverage, "
-        "coverage_first, missing_values).",
+        "coverage_first, missing_values, subject_missing, compound_missing, defers, defers_near, law_absent).",
     )
     bias: float = Field(_ANSWERABILITY_BIAS, description="Logistic intercept.")
 
@@ -143,8 +166,8 @@ class AnswerabilitySettings(BaseModel):
         _ANSWERABILITY_THRESHOLD,
         ge=0,
         le=1,
-        description="Refuse when P(not answerable) is above this (chosen to refuse at most 8% of the "
-        "answerable dev questions).",
+        description="Refuse when P(not answerable) is above this (chosen to refuse at most 6% of the "
+        "answerable development questions).",
     )
 
 

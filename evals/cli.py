@@ -8,7 +8,7 @@
     nuri eval gate [RUN] --min METRIC=VALUE ... [--max METRIC=VALUE ...] [--results FILE]
     nuri eval report RUN [--out FILE]
 
-SUITE is a bundled suite (``sample``, ``safety``, ``statute``, ``statute-colloquial``), a suite
+SUITE is a bundled suite (``sample``, ``safety``, ``statute``, ``statute-colloquial``, ``statute-refusal``), a suite
 ``.yaml`` or a ``.jsonl`` dataset. RUN is a run id, a unique prefix of one, ``latest`` or
 ``latest:SUITE``. Plugged into ``nuri`` through the ``nuri.commands`` entry point.
 """

@@ -1,31 +1,25 @@
 """Train the prompt-injection classifier (``guardrails/data/injection_model.json``) and report
-its held-out figures.
+its family-split figures.
 
-    python -m fitting.train_injection [--max-benign-block 0.03] [--test-share 0.25] [--out FILE] [--json-out FILE]
+    python -m fitting.train_injection [--max-benign-block 0.03] [--out FILE] [--cache FILE]
 
-Data (read here, never copied into the project; only the fitted weights are stored):
+Data (:func:`fitting.attack_families.load_turns`; read at run time, only the fitted weights are
+stored): user-turn FAMILIES (one author, style or template each: hand-written Korean and
+English in several registers, template fills, the older Korean sets one family per kind, the
+public prompts one family per upstream file, the QA dev questions as benign). Families marked
+``split: "test"`` in ``evals/data/guardrails/families_turns.jsonl`` are LOCKED: nothing below
+reads them until the shipped model is evaluated. Instructions inside documents are not the
+user's turn: the context check scores them (``python -m fitting.train_passage_check``).
 
-- attacks: the public prompts of ``../shared/data/safety/injection_public.jsonl`` (direct,
-  jailbreak, extraction; mostly English) and our Korean ones, ``evals/data/guardrails/
-  injection_ko.jsonl`` (direct, jailbreak, extraction, exfiltration; plain and obfuscated:
-  spaced, jamo, full-width, base64, hex, URL-encoded, homoglyph, zero-width, leetspeak);
-- benign: our civil-service questions, ``evals/data/guardrails/benign_ko.jsonl`` (ordinary,
-  hard negatives that use 무시/지시/명령/시스템/보안/역할/프롬프트 legitimately, some English) and
-  the questions of the statute QA dev files (``qa/dev.jsonl``, ``qa/dev_colloquial.jsonl``).
-- ``indirect`` rows (instructions inside documents) are not the user's turn: they are scored by
-  the context check (:class:`guardrails.context.ContextGuard`) as retrieved passages, and
-  reported apart, with the flag rate on the statute articles (which must stay ~0).
-
-Each text is embedded as the product does (``embed_query`` of the configured embedder, the one
-retrieval uses: multilingual-e5-small). A stratified split (by label, source, kind and
-language; fixed seed) holds out ``--test-share`` of the texts. On the rest, 5-fold
-cross-validation picks the regularisation C and the threshold: the lowest classifier
-probability at which, together with the rules, at most ``--max-benign-block`` of the benign
-questions are blocked. The model is then fitted on all of the rest, and the held-out texts are
-run through the real :class:`guardrails.injection.InjectionDetector` (rules OR probability ≥
-threshold, the plain form of an obfuscated text embedded too); those are the reported figures,
-per kind, per language and for the hard negatives. The held-out ids are stored with the model
-so that the test suite re-checks the same texts.
+Each text is embedded as the product does (``embed_query`` of multilingual-e5-small, the vector
+retrieval computes anyway; the plain form of an obfuscated text too, the higher probability
+counts). Leave-one-family-out (LOFO): for every dev family, a logistic regression fitted on the
+other dev families scores it. On these out-of-family probabilities, the threshold is the lowest
+at which rules OR classifier block at most ``--max-benign-block`` of the benign questions, and C
+is chosen from a small grid by the attack recall at that threshold. The shipped model is fitted
+on every dev family with that C and threshold, and the LOCKED families are run through the real
+:class:`guardrails.injection.InjectionDetector`; their ids are stored with the model so that the
+test suite re-checks the same texts.
 """
 
 from __future__ import annotations
@@ -34,7 +28,6 @@ import argparse
 import datetime as dt
 import hashlib
 import json
-import re
 import sys
 from collections import defaultdict
 from collections.abc import Callable, Iterable
@@ -45,92 +38,14 @@ from typing import Any
 import numpy as np
 
 from evals.datasets import SHARED_DATA
-from guardrails.context import ContextGuard
+from fitting.attack_families import PUBLIC_ATTACKS, Turn, dev_only, family_table, fmt, load_turns, rate
 from guardrails.injection import InjectionDetector, InjectionModel, InjectionSettings, QueryEncoder, match_rules
 from guardrails.normalize import analyse
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-OWN_ATTACKS = REPO_ROOT / "evals" / "data" / "guardrails" / "injection_ko.jsonl"
-OWN_BENIGN = REPO_ROOT / "evals" / "data" / "guardrails" / "benign_ko.jsonl"
-PUBLIC_ATTACKS = Path("safety") / "injection_public.jsonl"
-DEV_FILES = (Path("qa") / "dev.jsonl", Path("qa") / "dev_colloquial.jsonl")
 MODEL_OUT = REPO_ROOT / "guardrails" / "data" / "injection_model.json"
 SEED = 20250314
-C_GRID = (0.03, 0.1, 0.3, 1.0, 3.0, 10.0)
-BIPIA = re.compile(r"^inj-ext-(13[2-9]|14\d|15[01])$")
-
-
-@dataclass(slots=True)
-class Case:
-    id: str
-    text: str
-    attack: bool
-    source: str  # public | own | dev
-    kind: str  # attack: direct/jailbreak/extraction/exfiltration/indirect; benign: ordinary/hard_negative/dev
-    lang: str
-    obfuscation: str = "none"
-
-    @property
-    def stratum(self) -> str:
-        return f"{int(self.attack)}|{self.source}|{self.kind}|{self.lang}"
-
-
-def _jsonl(path: Path) -> list[dict[str, Any]]:
-    with path.open(encoding="utf-8") as f:
-        return [json.loads(line) for line in f if line.strip()]
-
-
-def load_cases(
-    shared: Path = SHARED_DATA, own_attacks: Path = OWN_ATTACKS, own_benign: Path = OWN_BENIGN
-) -> tuple[list[Case], list[Case]]:
-    """(user-turn cases, indirect passages)."""
-    cases: list[Case] = []
-    for r in _jsonl(shared / PUBLIC_ATTACKS):
-        cases.append(Case(r["id"], r["text"], True, "public", r["kind"], r.get("lang", "en")))
-    for r in _jsonl(own_attacks):
-        cases.append(
-            Case(r["id"], r["text"], True, "own", r["kind"], r.get("lang", "ko"), r.get("obfuscation", "none"))
-        )
-    for r in _jsonl(own_benign):
-        cases.append(Case(r["id"], r["question"], False, "own", r["kind"], r.get("lang", "ko")))
-    for name in DEV_FILES:
-        for r in _jsonl(shared / name):
-            cases.append(Case(r["id"], r["question"], False, "dev", "dev", "ko"))
-    turns = [c for c in cases if c.kind != "indirect"]
-    passages = [c for c in cases if c.kind == "indirect"]
-    return turns, passages
-
-
-def split(cases: list[Case], test_share: float, seed: int = SEED) -> tuple[list[Case], list[Case]]:
-    """Stratified by label, source, kind and language (strata of one go to training)."""
-    rng = np.random.default_rng(seed)
-    strata: dict[str, list[Case]] = defaultdict(list)
-    for c in sorted(cases, key=lambda c: c.id):
-        strata[c.stratum].append(c)
-    train, test = [], []
-    for key in sorted(strata):
-        members = strata[key]
-        order = rng.permutation(len(members))
-        n_test = int(round(len(members) * test_share)) if len(members) > 1 else 0
-        test += [members[i] for i in order[:n_test]]
-        train += [members[i] for i in order[n_test:]]
-    return train, test
-
-
-def folds_of(cases: list[Case], k: int, seed: int = SEED) -> list[int]:
-    """Stratified k-fold assignment (round-robin over each shuffled stratum)."""
-    rng = np.random.default_rng(seed + 1)
-    fold = [0] * len(cases)
-    strata: dict[str, list[int]] = defaultdict(list)
-    for i, c in enumerate(cases):
-        strata[c.stratum].append(i)
-    offset = 0
-    for key in sorted(strata):
-        idx = strata[key]
-        for j, i in enumerate(rng.permutation(idx)):
-            fold[int(i)] = (j + offset) % k
-        offset += len(idx)
-    return fold
+C_GRID = (0.1, 0.3, 1.0, 3.0)
 
 
 class CachingEncoder:
@@ -173,7 +88,7 @@ class Features:
 
 
 def featurise(
-    cases: list[Case], encoder: QueryEncoder, progress: Callable[[Iterable[Case]], Iterable[Case]]
+    cases: list[Turn], encoder: QueryEncoder, progress: Callable[[Iterable[Turn]], Iterable[Turn]]
 ) -> Features:
     raw, plain, rules = [], [], []
     for c in progress(cases):
@@ -231,180 +146,130 @@ def choose_threshold(probs: np.ndarray, attack: np.ndarray, ruled: np.ndarray, m
     return float(min(0.99, free[budget] + 1e-4))
 
 
-def cross_validate(
-    cases: list[Case], f: Features, idx: list[int], c: float, max_benign: float, k: int = 5
-) -> tuple[np.ndarray, float]:
-    """Out-of-fold probabilities for ``idx`` and the threshold they give."""
-    sub = [cases[i] for i in idx]
-    fold = folds_of(sub, k)
-    y = np.array([cases[i].attack for i in idx])
-    oof = np.zeros(len(idx))
-    for j in range(k):
-        tr = [idx[n] for n in range(len(idx)) if fold[n] != j]
-        te = [n for n in range(len(idx)) if fold[n] == j]
+def lofo_probs(cases: list[Turn], f: Features, idx: list[int], c: float) -> np.ndarray:
+    """Out-of-family probabilities for ``idx``: each family scored by a model fitted on the others."""
+    fams: dict[str, list[int]] = defaultdict(list)
+    for n, i in enumerate(idx):
+        fams[cases[i].family].append(n)
+    out = np.zeros(len(idx))
+    for _fam, held in sorted(fams.items()):
+        held_set = set(held)
+        tr = [idx[n] for n in range(len(idx)) if n not in held_set]
         model = fit(f.raw[tr], np.array([cases[i].attack for i in tr], dtype=int), c)
-        oof[te] = model.probs(f, [idx[n] for n in te])
-    ruled = np.array([bool(f.rules[i]) for i in idx])
-    return oof, choose_threshold(oof, y, ruled, max_benign)
-
-
-# --- reporting --------------------------------------------------------------------------------
-
-
-def _rate(values: list[bool]) -> dict[str, Any]:
-    return {
-        "n": len(values),
-        "blocked": int(sum(values)),
-        "rate": round(sum(values) / len(values), 4) if values else None,
-    }
-
-
-def groups_of(c: Case) -> list[str]:
-    if c.attack:
-        out = [f"attack {c.kind}", f"attack lang={c.lang}", "attack all"]
-        if c.obfuscation != "none":
-            out.append("attack obfuscated")
-        return out
-    out = [f"benign {c.kind}" + (f" ({c.lang})" if c.source == "own" else ""), "benign all"]
-    if c.kind == "hard_negative":
-        out.append("benign hard_negative (all)")
+        out[held] = model.probs(f, [idx[n] for n in held])
     return out
 
 
-def summarise(cases: list[Case], decisions: dict[str, dict[str, bool]]) -> dict[str, dict[str, Any]]:
-    """Per group: rates for each decision column (rules, classifier, combined)."""
-    table: dict[str, dict[str, list[bool]]] = defaultdict(lambda: defaultdict(list))
-    for c in cases:
-        for g in groups_of(c):
-            for col, d in decisions.items():
-                table[g][col].append(d[c.id])
-    return {g: {col: _rate(v) for col, v in cols.items()} for g, cols in sorted(table.items())}
-
-
-def markdown(summary: dict[str, dict[str, Any]], title: str) -> list[str]:
-    cols = list(next(iter(summary.values())).keys()) if summary else []
-    lines = [f"### {title}", "", "| group | n | " + " | ".join(f"{c} blocked" for c in cols) + " |"]
-    lines.append("|---|---|" + "---|" * len(cols))
-    for g, row in summary.items():
-        n = next(iter(row.values()))["n"]
-        cells = [f"{r['rate']:.3f} ({r['blocked']})" if r["rate"] is not None else "—" for r in row.values()]
-        lines.append(f"| {g} | {n} | " + " | ".join(cells) + " |")
-    return [*lines, ""]
-
-
-def statute_articles(shared: Path = SHARED_DATA) -> list[tuple[str, str]]:
-    """(law/file, article text) for each ``##### 제N조`` article of the Korean statutes."""
-    out = []
-    for path in sorted((shared / "statutes" / "kr").glob("*/*.md")):
-        text = path.read_text(encoding="utf-8")
-        for part in re.split(r"\n(?=#{2,6} )", text):
-            if re.match(r"#{2,6} 제\d+조", part):
-                out.append((f"{path.parent.name}/{path.name}", part))
-    return out
-
-
-def context_report(passages: list[Case], shared: Path = SHARED_DATA) -> dict[str, Any]:
-    guard = ContextGuard()
-    groups: dict[str, list[bool]] = defaultdict(list)
-    for p in passages:
-        flagged = bool(guard.hits(p.text))
-        label = "own (ko)" if p.source == "own" else ("public BIPIA email" if BIPIA.match(p.id) else "public other")
-        groups[label].append(flagged)
-        groups["all"].append(flagged)
-    articles = statute_articles(shared)
-    flagged_articles = [name for name, text in articles if guard.hits(text)]
-    return {
-        "indirect_flagged": {g: _rate(v) for g, v in sorted(groups.items())},
-        "statute_articles": {"n": len(articles), "flagged": len(flagged_articles), "examples": flagged_articles[:5]},
-    }
-
-
-# --- main -------------------------------------------------------------------------------------
+def group_of(t: Turn) -> str:
+    return f"attack {t.kind}" if t.attack else "benign questions"
 
 
 def train(
-    encoder: Any,
-    max_benign: float = 0.015,
-    test_share: float = 0.25,
-    seed: int = SEED,
-    shared: Path = SHARED_DATA,
-    progress: bool = True,
+    encoder: Any, max_benign: float = 0.03, shared: Path = SHARED_DATA, progress: bool = True
 ) -> tuple[InjectionModel, list[str], dict[str, Any]]:
-    """Fit and evaluate; returns (model, report lines, detail)."""
-    turns, passages = load_cases(shared)
-    train_cases, test_cases = split(turns, test_share, seed)
-    cases = train_cases + test_cases
+    """Fit and evaluate; returns (model, report lines, metadata)."""
+    cases = load_turns(shared)
     if progress:
         from tqdm import tqdm
 
-        def bar(items: Iterable[Case]) -> Iterable[Case]:
+        def bar(items: Iterable[Turn]) -> Iterable[Turn]:
             return tqdm(list(items), desc="임베딩", file=sys.stderr)
     else:
 
-        def bar(items: Iterable[Case]) -> Iterable[Case]:
+        def bar(items: Iterable[Turn]) -> Iterable[Turn]:
             return items
 
     f = featurise(cases, encoder, bar)
-    idx_train = list(range(len(train_cases)))
-    y_train = np.array([c.attack for c in train_cases], dtype=int)
-
-    # model selection: C by cross-validated recall at the benign budget
+    if hasattr(encoder, "save"):
+        encoder.save()
+    dev_idx = [i for i, c in enumerate(cases) if c.split == "dev"]
+    assert len(dev_idx) == len(dev_only(cases))
+    y = np.array([cases[i].attack for i in dev_idx])
+    ruled = np.array([bool(f.rules[i]) for i in dev_idx])
     cv: dict[float, dict[str, Any]] = {}
-    for cc in C_GRID:
-        oof, thr = cross_validate(cases, f, idx_train, cc, max_benign)
-        ruled = np.array([bool(f.rules[i]) for i in idx_train])
+    for c in C_GRID:
+        oof = lofo_probs(cases, f, dev_idx, c)
+        thr = choose_threshold(oof, y, ruled, max_benign)
         blocked = ruled | (oof >= thr)
-        attack = y_train.astype(bool)
-        cv[cc] = {
+        cv[c] = {
             "threshold": round(thr, 4),
-            "attack_recall": round(float(blocked[attack].mean()), 4),
-            "benign_blocked": round(float(blocked[~attack].mean()), 4),
-            "classifier_only_recall": round(float((oof >= thr)[attack].mean()), 4),
             "oof": oof,
+            "attack_recall": rate(list(blocked[y])),
+            "benign_blocked": rate(list(blocked[~y])),
         }
-    best_c = max(C_GRID, key=lambda c: (cv[c]["attack_recall"], -cv[c]["benign_blocked"], -c))
+    best_c = max(C_GRID, key=lambda c: (cv[c]["attack_recall"]["rate"], -cv[c]["benign_blocked"]["rate"], -c))
     threshold = cv[best_c]["threshold"]
-
-    fitted = fit(f.raw[idx_train], y_train, best_c)
+    oof = cv[best_c]["oof"]
+    fitted = fit(f.raw[dev_idx], y.astype(int), best_c)
     model = InjectionModel(
         fitted.weights, round(fitted.bias, 6), threshold, str(getattr(encoder, "name", "unknown")), {}
     )
 
-    # held-out: the real detector, with the cached vectors
+    dev_cases = [cases[i] for i in dev_idx]
+    lofo_flags = {cases[i].id: bool(ruled[n] or oof[n] >= threshold) for n, i in enumerate(dev_idx)}
+    lofo_clf = {cases[i].id: bool(oof[n] >= threshold) for n, i in enumerate(dev_idx)}
+    lofo_rules = {cases[i].id: bool(ruled[n]) for n, i in enumerate(dev_idx)}
+
+    # LOCKED families: the real detector, with the cached vectors
     detector = InjectionDetector(InjectionSettings(), encoder=encoder, model=model)
-    rules_only: dict[str, bool] = {}
-    clf_only: dict[str, bool] = {}
+    locked = [c for c in cases if c.split == "test"]
     combined: dict[str, bool] = {}
+    clf_only: dict[str, bool] = {}
+    rules_only: dict[str, bool] = {}
     scores: dict[str, float | None] = {}
-    for c in test_cases:
-        vec = encoder.embed_query(c.text)
-        result = detector.check(c.text, vec)
-        combined[c.id] = result.action == "block"
-        rules_only[c.id] = bool(detector.rule_hits(c.text))
-        p = detector.probability(c.text, vec)
-        scores[c.id] = p
-        clf_only[c.id] = p is not None and p >= threshold
-    test_summary = summarise(test_cases, {"rules": rules_only, "classifier": clf_only, "combined": combined})
-    cv_decisions = {
-        "rules": {train_cases[i].id: bool(f.rules[i]) for i in idx_train},
-        "classifier": {train_cases[i].id: bool(cv[best_c]["oof"][i] >= threshold) for i in idx_train},
-        "combined": {train_cases[i].id: bool(f.rules[i]) or bool(cv[best_c]["oof"][i] >= threshold) for i in idx_train},
-    }
-    cv_summary = summarise(train_cases, cv_decisions)
-    ctx = context_report(passages, shared)
-    # e5 reads the first 512 tokens: how the whole-text vector does on long attacks (no sliding window is used)
-    long_idx = [i for i in idx_train if train_cases[i].attack and len(train_cases[i].text) > 500]
-    long_texts = {
-        "attacks_over_500_chars_cv": len(long_idx),
-        "classifier_recall_cv": round(float(np.mean([cv[best_c]["oof"][i] >= threshold for i in long_idx])), 4)
-        if long_idx
-        else None,
-        "policy": "whole-text vector only (the one retrieval computes); no sliding window",
-    }
+    for t in locked:
+        vec = encoder.embed_query(t.text)
+        combined[t.id] = detector.check(t.text, vec).action == "block"
+        p = detector.probability(t.text, vec)
+        scores[t.id] = p
+        clf_only[t.id] = p is not None and p >= threshold
+        rules_only[t.id] = bool(detector.rule_hits(t.text))
 
-    def count(pred: Callable[[Case], bool]) -> int:
-        return sum(1 for c in turns if pred(c))
-
+    lines = [
+        f"## User-turn injection check: e5 classifier ({model.embedder}), C={best_c}, threshold={threshold:.4f}",
+        "",
+        f"Threshold rule: lowest probability at which rules OR classifier block <= {max_benign} of the benign questions "
+        "on leave-one-family-out probabilities of the dev families. C grid: "
+        + ", ".join(
+            f"C={c}: thr {cv[c]['threshold']:.3f}, attacks {fmt(cv[c]['attack_recall'])}, benign {fmt(cv[c]['benign_blocked'])}"
+            for c in C_GRID
+        ),
+        "",
+    ]
+    t_lines, t_detail = family_table(dev_cases, lofo_flags, group_of, "LOFO (dev families), rules OR classifier")
+    lines += t_lines
+    lines += [
+        "LOFO by signal (attacks / benign blocked): classifier "
+        + fmt(rate([lofo_clf[c.id] for c in dev_cases if c.attack]))
+        + " / "
+        + fmt(rate([lofo_clf[c.id] for c in dev_cases if not c.attack]))
+        + "; rules "
+        + fmt(rate([lofo_rules[c.id] for c in dev_cases if c.attack]))
+        + " / "
+        + fmt(rate([lofo_rules[c.id] for c in dev_cases if not c.attack])),
+        "",
+    ]
+    l_lines, l_detail = family_table(
+        locked, combined, group_of, "LOCKED test families (shipped model, real detector: rules OR classifier)"
+    )
+    lines += l_lines
+    per_signal = {
+        name: {
+            g: rate([flags[c.id] for c in locked if group_of(c) == g]) for g in sorted({group_of(c) for c in locked})
+        }
+        for name, flags in (("rules", rules_only), ("classifier", clf_only), ("combined", combined))
+    }
+    lines += ["| signal | " + " | ".join(per_signal["combined"]) + " |", "|---|" + "---|" * len(per_signal["combined"])]
+    for name, row in per_signal.items():
+        lines.append(f"| {name} | " + " | ".join(fmt(r) for r in row.values()) + " |")
+    missed = [c for c in locked if c.attack and not combined[c.id]]
+    false = [c for c in locked if not c.attack and combined[c.id]]
+    lines += [
+        "",
+        "Locked misses: " + (", ".join(f"{c.id} ({(scores[c.id] or 0):.2f})" for c in missed) or "none"),
+        "Locked benign blocked: " + (", ".join(f"{c.id} ({(scores[c.id] or 0):.2f})" for c in false) or "none"),
+        "",
+    ]
     metadata = {
         "trained_at": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "trainer": "python -m fitting.train_injection",
@@ -416,84 +281,53 @@ def train(
             "C": best_c,
         },
         "threshold_rule": f"lowest probability at which rules OR classifier block <= {max_benign} of benign questions "
-        "(5-fold cross-validation on the training part)",
-        "seed": seed,
+        "(leave-one-family-out probabilities of the dev families)",
         "data": {
-            "public_attacks": count(lambda c: c.attack and c.source == "public"),
-            "own_attacks_ko": count(lambda c: c.attack and c.source == "own"),
-            "own_benign": count(lambda c: not c.attack and c.source == "own"),
-            "dev_questions": count(lambda c: c.source == "dev"),
-            "indirect_passages": len(passages),
-            "train": len(train_cases),
-            "test": len(test_cases),
+            "dev_items": len(dev_idx),
+            "dev_families": len({c.family for c in dev_cases}),
+            "locked_items": len(locked),
+            "locked_families": len({c.family for c in locked}),
         },
-        "cross_validation": {
-            "C_grid": {str(c): {k: v for k, v in cv[c].items() if k != "oof"} for c in C_GRID},
-            "chosen": {k: v for k, v in cv[best_c].items() if k != "oof"},
-            "groups": cv_summary,
-        },
-        "test": test_summary,
-        "long_texts": long_texts,
-        "context_check": ctx,
-        "test_ids": sorted(c.id for c in test_cases),
+        "lofo": {"groups": t_detail["groups"], "families": t_detail["families"]},
+        "locked": {"groups": l_detail["groups"], "families": l_detail["families"], "signals": per_signal},
+        "test_ids": sorted(c.id for c in locked),
     }
     model = InjectionModel(model.weights, model.bias, model.threshold, model.embedder, metadata)
+    return model, lines, metadata
 
-    lines = [
-        f"## Injection classifier ({model.embedder}), C={best_c}, threshold={threshold:.4f}",
-        "",
-        f"Data: {json.dumps(metadata['data'])}",
-        "",
-        "Cross-validation over C (training part, out-of-fold): "
-        + ", ".join(
-            f"C={c}: recall {cv[c]['attack_recall']:.3f} / benign {cv[c]['benign_blocked']:.3f}" for c in C_GRID
-        ),
-        "",
-    ]
-    lines += markdown(cv_summary, "Training part, 5-fold out-of-fold (threshold chosen here)")
-    lines += [f"Long attacks (> 500 characters, CV): {json.dumps(long_texts)}", ""]
-    lines += markdown(test_summary, f"Held-out test ({len(test_cases)} texts, never seen by the fit or the threshold)")
-    lines += ["### Context check (indirect injection, scored as retrieved passages)", ""]
-    for g, r in ctx["indirect_flagged"].items():
-        lines.append(f"- {g}: {r['blocked']}/{r['n']} flagged")
-    sa = ctx["statute_articles"]
-    lines += [f"- statute articles flagged: {sa['flagged']}/{sa['n']}", ""]
-    missed = [c for c in test_cases if c.attack and not combined[c.id]]
-    false = [c for c in test_cases if not c.attack and combined[c.id]]
-    lines += ["Held-out misses: " + (", ".join(f"{c.id} ({scores[c.id]:.2f})" for c in missed) or "none")]
-    lines += ["Held-out benign blocked: " + (", ".join(f"{c.id} ({scores[c.id]:.2f})" for c in false) or "none"), ""]
-    detail = {"scores": scores, "cv_oof": {train_cases[i].id: float(cv[best_c]["oof"][i]) for i in idx_train}}
-    return model, lines, detail
+
+def _encoder(cache: Path | None) -> CachingEncoder:
+    from retrieval.embedders import build_embedder
+    from retrieval.settings import EmbedderSettings
+
+    return CachingEncoder(build_embedder(EmbedderSettings()), cache)
+
+
+def report(cache: Path | None = None) -> tuple[list[str], dict[str, Any]]:
+    _, lines, metadata = train(_encoder(cache))
+    return lines, metadata
 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m fitting.train_injection", description=(__doc__ or "").split("\n\n")[0])
-    p.add_argument("--max-benign-block", type=float, default=0.015, help="benign share the threshold may block (CV)")
-    p.add_argument("--test-share", type=float, default=0.25)
-    p.add_argument("--seed", type=int, default=SEED)
+    p.add_argument("--max-benign-block", type=float, default=0.03, help="benign share the threshold may block (LOFO)")
     p.add_argument("--out", type=Path, default=MODEL_OUT, help="model file to write")
-    p.add_argument("--json-out", type=Path, help="per-text scores (JSON)")
     p.add_argument("--cache", type=Path, default=Path.home() / ".cache" / "nuri" / "injection-embeddings.npz")
     args = p.parse_args(argv)
-
     from configs.logs import setup_logging
-    from retrieval.embedders import build_embedder
-    from retrieval.settings import EmbedderSettings
 
     setup_logging("ERROR")
     if not (SHARED_DATA / PUBLIC_ATTACKS).exists():
         print(f"공유 데이터가 없습니다: {SHARED_DATA / PUBLIC_ATTACKS}", file=sys.stderr)
         return 1
-    encoder = CachingEncoder(build_embedder(EmbedderSettings()), args.cache)
+    encoder = _encoder(args.cache)
     try:
-        model, lines, detail = train(encoder, args.max_benign_block, args.test_share, args.seed)
+        model, lines, _ = train(encoder, args.max_benign_block)
     finally:
         encoder.save()
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(model.to_dict(), ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     sys.stdout.write("\n".join(lines) + f"\nwritten: {args.out}\n")
-    if args.json_out:
-        args.json_out.write_text(json.dumps(detail, ensure_ascii=False, indent=1), encoding="utf-8")
     return 0
 
 

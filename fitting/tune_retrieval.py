@@ -10,6 +10,10 @@ between runs, nothing is re-indexed). For each half, the combination that is bes
 *other* half is chosen and its score on this half reported: the cross-validated figure. A table
 of every combination (per half and overall) goes to stdout; ``--json-out`` writes it all.
 
+With two suites or more, a cross-suite figure too: for each suite, the combination that is best
+on the *other* suites' questions, scored on this suite (tune on dev, report on colloquial and
+back), and every figure per suite with its number of questions.
+
 Only query-time settings (``search.*``) can be tuned this way; chunking and index format need a
 re-index. Ties go to the earlier combination of the grid (list the default first).
 """
@@ -36,6 +40,7 @@ from retrieval.types import Principal
 
 OPERATOR = Principal(operator=True)
 TOP_K = 10
+METRICS = ("recall@1", "recall@5", "mrr")
 
 
 def fold_of(item_id: str) -> int:
@@ -74,7 +79,9 @@ def retrieval_for(base: RetrievalSettings, combo: dict[str, Any]) -> RetrievalSe
 
 
 def score_items(index: NuriIndex, items: list[EvalItem]) -> dict[str, dict[str, float]]:
-    """Per question: recall@5 and reciprocal rank (first 10) of its reference passages."""
+    """Per question: recall@1 (a reference passage ranks first), recall@5 (the share of its
+    reference passages in the first 5: a question with two gold articles and one found counts
+    0.5, where ``nuri eval run`` counts it found) and reciprocal rank (first 10)."""
     out: dict[str, dict[str, float]] = {}
     for item in items:
         hits = index.search(item.question, top_k=TOP_K, principal=OPERATOR)
@@ -82,7 +89,11 @@ def score_items(index: NuriIndex, items: list[EvalItem]) -> dict[str, dict[str, 
         units = max(1, sum(len(ref.unit_keys()) for ref in item.reference_passages))
         found5 = sum(relevant[:5])
         first = next((i + 1 for i, r in enumerate(relevant) if r), None)
-        out[item.id] = {"recall@5": min(1.0, found5 / units), "mrr": 1.0 / first if first else 0.0}
+        out[item.id] = {
+            "recall@1": 1.0 if first == 1 else 0.0,
+            "recall@5": min(1.0, found5 / units),
+            "mrr": 1.0 / first if first else 0.0,
+        }
     return out
 
 
@@ -93,7 +104,9 @@ def _mean(values: list[float]) -> float:
 def tune(
     settings: Settings, index_dir: Path, suites: list[str], grid: dict[str, list[Any]], metric: str, progress: bool
 ) -> dict[str, Any]:
-    items = [it for name in suites for it in load_suite(name, settings).items if it.reference_passages]
+    by_suite = {name: [it for it in load_suite(name, settings).items if it.reference_passages] for name in suites}
+    items = [it for name in suites for it in by_suite[name]]
+    suite_of = {it.id: name for name, its in by_suite.items() for it in its}
     folds = {it.id: fold_of(it.id) for it in items}
     combos = [dict(zip(grid, values, strict=True)) for values in itertools.product(*grid.values())] or [{}]
     rows = []
@@ -102,10 +115,18 @@ def tune(
             index.settings = retrieval_for(settings.retrieval, combo)
             scores = score_items(index, items)
             row: dict[str, Any] = {"settings": combo}
-            for name in ("recall@5", "mrr"):
+            for name in METRICS:
                 row[name] = _mean([s[name] for s in scores.values()])
                 for f in (0, 1):
                     row[f"{name}/fold{f}"] = _mean([s[name] for i, s in scores.items() if folds[i] == f])
+                for suite in suites:
+                    row[f"{name}/{suite}"] = _mean([s[name] for i, s in scores.items() if suite_of[i] == suite])
+                    for f in (0, 1):
+                        row[f"{name}/{suite}/fold{f}"] = _mean(
+                            [s[name] for i, s in scores.items() if suite_of[i] == suite and folds[i] == f]
+                        )
+                    if len(suites) > 1:
+                        row[f"{name}/not {suite}"] = _mean([s[name] for i, s in scores.items() if suite_of[i] != suite])
             rows.append(row)
     chosen = {}
     for f in (0, 1):
@@ -114,13 +135,34 @@ def tune(
         chosen[f"fold{f}"] = {
             "settings": rows[best]["settings"],
             "chosen_on": f"fold{other}",
-            **{name: rows[best][f"{name}/fold{f}"] for name in ("recall@5", "mrr")},
+            **{name: rows[best][f"{name}/fold{f}"] for name in METRICS},
         }
     n = [sum(1 for v in folds.values() if v == f) for f in (0, 1)]
-    cv = {
-        name: (chosen["fold0"][name] * n[0] + chosen["fold1"][name] * n[1]) / max(1, sum(n))
-        for name in ("recall@5", "mrr")
-    }
+    cv = {name: (chosen["fold0"][name] * n[0] + chosen["fold1"][name] * n[1]) / max(1, sum(n)) for name in METRICS}
+    per_suite: dict[str, Any] = {}
+    for suite in suites:
+        ns = [sum(1 for i, f in folds.items() if suite_of[i] == suite and f == k) for k in (0, 1)]
+        per_suite[suite] = {
+            "questions": sum(ns),
+            "cross_validated": {
+                name: sum(
+                    rows[next(r for r in range(len(rows)) if rows[r]["settings"] == chosen[f"fold{k}"]["settings"])][
+                        f"{name}/{suite}/fold{k}"
+                    ]
+                    * ns[k]
+                    for k in (0, 1)
+                )
+                / max(1, sum(ns))
+                for name in METRICS
+            },
+        }
+        if len(suites) > 1:
+            best = max(range(len(rows)), key=lambda r: (rows[r][f"{metric}/not {suite}"], -r))
+            per_suite[suite]["cross_suite"] = {
+                "settings": rows[best]["settings"],
+                "chosen_on": [other for other in suites if other != suite],
+                **{name: rows[best][f"{name}/{suite}"] for name in METRICS},
+            }
     return {
         "questions": len(items),
         "fold_sizes": n,
@@ -128,30 +170,48 @@ def tune(
         "rows": rows,
         "chosen": chosen,
         "cross_validated": cv,
+        "suites": per_suite,
     }
 
 
 def _table(result: dict[str, Any]) -> str:
+    suites = list(result.get("suites", {}))
+    per_suite = [f"{name} {suite}" for suite in suites for name in METRICS] if len(suites) > 1 else []
     lines = [
-        "| settings | recall@5 | mrr | recall@5 fold0 / fold1 | mrr fold0 / fold1 |",
-        "|---|---|---|---|---|",
+        "| settings | recall@1 | recall@5 | mrr | recall@5 fold0 / fold1 | mrr fold0 / fold1 |"
+        + "".join(f" {c} |" for c in per_suite),
+        "|---|---|---|---|---|---|" + "---|" * len(per_suite),
     ]
     for row in result["rows"]:
-        label = ", ".join(f"{k.removeprefix('search.')}={v}" for k, v in row["settings"].items()) or "(as configured)"
         lines.append(
-            f"| {label} | {row['recall@5']:.3f} | {row['mrr']:.3f} | "
+            f"| {_label(row['settings'])} | {row['recall@1']:.3f} | {row['recall@5']:.3f} | {row['mrr']:.3f} | "
             f"{row['recall@5/fold0']:.3f} / {row['recall@5/fold1']:.3f} | {row['mrr/fold0']:.3f} / {row['mrr/fold1']:.3f} |"
+            + "".join(f" {row[f'{name}/{suite}']:.3f} |" for suite in suites if len(suites) > 1 for name in METRICS)
         )
     cv = result["cross_validated"]
     lines.append("")
     for f, c in result["chosen"].items():
-        label = ", ".join(f"{k.removeprefix('search.')}={v}" for k, v in c["settings"].items()) or "(as configured)"
-        lines.append(f"- {f}: chosen on {c['chosen_on']}: {label} -> recall@5 {c['recall@5']:.3f}, mrr {c['mrr']:.3f}")
+        lines.append(f"- {f}: chosen on {c['chosen_on']}: {_label(c['settings'])} -> {_figures(c)}")
     lines.append(
         f"- cross-validated ({result['questions']} questions, folds {result['fold_sizes'][0]}/{result['fold_sizes'][1]}, "
-        f"chosen by {result['metric']}): recall@5 {cv['recall@5']:.3f}, mrr {cv['mrr']:.3f}"
+        f"chosen by {result['metric']}): {_figures(cv)}"
     )
+    for suite, s in result.get("suites", {}).items():
+        lines.append(
+            f"- {suite} ({s['questions']} questions), two-fold cross-validated: {_figures(s['cross_validated'])}"
+        )
+        if "cross_suite" in s:
+            c = s["cross_suite"]
+            lines.append(f"- {suite}, chosen on {' + '.join(c['chosen_on'])}: {_label(c['settings'])} -> {_figures(c)}")
     return "\n".join(lines)
+
+
+def _label(combo: dict[str, Any]) -> str:
+    return ", ".join(f"{k.removeprefix('search.')}={v}" for k, v in combo.items()) or "(as configured)"
+
+
+def _figures(scores: dict[str, Any]) -> str:
+    return ", ".join(f"{name} {scores[name]:.3f}" for name in METRICS)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -159,7 +219,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("suites", nargs="+", help="평가 묶음 (statute, statute-colloquial, …)")
     parser.add_argument("--index", required=True, type=Path, help="이미 동기화된 색인 폴더 (nuri eval run으로 만든 것)")
     parser.add_argument("--grid", action="append", default=[], help="search.이름=값1,값2 (여러 번)")
-    parser.add_argument("--metric", default="recall@5", choices=["recall@5", "mrr"])
+    parser.add_argument("--metric", default="recall@5", choices=list(METRICS))
     parser.add_argument("--json-out", type=Path)
     parser.add_argument("--quiet", action="store_true")
     args = parser.parse_args(argv)

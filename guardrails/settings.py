@@ -266,6 +266,16 @@ class ContextSettings(BaseModel):
     max_chars: int = Field(
         20000, gt=0, description="Longer passages are checked on their first `max_chars` characters."
     )
+    rules: bool = Field(True, description="Use the rules (instruction shapes addressed to the model, forged markers).")
+    model: bool = Field(
+        True,
+        description="Use the learned passage check too (a lexical model over each line, sentence, table cell or "
+        "comment of a passage; no encoder needed). A passage is flagged when the rules OR the model fire.",
+    )
+    threshold: float | None = Field(
+        None, ge=0, le=1, description="Probability from which the passage model flags; unset: the model's own."
+    )
+    model_path: str | None = Field(None, description="Another passage model file (default: the bundled one).")
 
 
 class OutputSettings(BaseModel):

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from retrieval.sparse import KoreanSparseEncoder
-from retrieval.store import ScoredPayload
+from retrieval.store import ScoredPayload, best_first
 
 
 def section_key(sp: ScoredPayload) -> str:
@@ -50,7 +50,7 @@ def with_title_signal(
     for sp, terms in zip(candidates, sparse.terms_many(headers), strict=True):
         share = len(query_terms & set(terms)) / len(query_terms)
         boosted.append(replace(sp, score=sp.score * (1.0 + weight * share)) if share else sp)
-    return sorted(boosted, key=lambda sp: -sp.score)
+    return best_first(boosted)
 
 
 def linked_sections(seeds: list[ScoredPayload], cross_law_only: bool) -> tuple[list[str], list[str]]:
@@ -119,4 +119,4 @@ def with_graph_signal(
         out[key] = replace(sp, score=lifted[0]) if lifted and lifted[0] > sp.score else sp
     for key, (score, sp) in floor.items():
         out[key] = replace(sp, score=score)
-    return sorted(out.values(), key=lambda sp: -sp.score)
+    return best_first(list(out.values()))

@@ -40,6 +40,7 @@ from retrieval.store import (
     IndexPoint,
     ScoredPayload,
     VectorStore,
+    best_first,
 )
 from retrieval.types import Chunk, Hit, Principal, SearchFilters
 
@@ -397,17 +398,19 @@ class NuriIndex:
 
         def within(key: str, values: list[str]) -> list[ScoredPayload]:
             limit = g.limit * s.collapse_overfetch
-            found = self.store.hybrid_query(
-                HybridQuery(
-                    dense=dense,
-                    sparse=sparse,
-                    flt=flt.narrowed(must=[FieldMatch(key, values)]),
-                    limit=limit,
-                    dense_limit=limit,
-                    sparse_limit=limit,
-                    rrf_k=s.rrf_k,
-                    rrf_weights=s.rrf_weights,
-                    hnsw_ef=s.hnsw_ef,
+            found = best_first(
+                self.store.hybrid_query(
+                    HybridQuery(
+                        dense=dense,
+                        sparse=sparse,
+                        flt=flt.narrowed(must=[FieldMatch(key, values)]),
+                        limit=limit,
+                        dense_limit=limit,
+                        sparse_limit=limit,
+                        rrf_k=s.rrf_k,
+                        rrf_weights=s.rrf_weights,
+                        hnsw_ef=s.hnsw_ef,
+                    )
                 )
             )
             return collapse_sections(found)[: g.limit]
@@ -422,17 +425,19 @@ class NuriIndex:
         want = top_k * s.collapse_overfetch if s.collapse_sections else top_k
         limit = max(want, self.settings.rerank.candidates) if self.reranker else want
         while True:
-            scored = self.store.hybrid_query(
-                HybridQuery(
-                    dense=dense,
-                    sparse=sparse,
-                    flt=flt,
-                    limit=limit,
-                    dense_limit=max(s.dense_limit, limit),
-                    sparse_limit=max(s.sparse_limit, limit),
-                    rrf_k=s.rrf_k,
-                    rrf_weights=s.rrf_weights,
-                    hnsw_ef=s.hnsw_ef,
+            scored = best_first(
+                self.store.hybrid_query(
+                    HybridQuery(
+                        dense=dense,
+                        sparse=sparse,
+                        flt=flt,
+                        limit=limit,
+                        dense_limit=max(s.dense_limit, limit),
+                        sparse_limit=max(s.sparse_limit, limit),
+                        rrf_k=s.rrf_k,
+                        rrf_weights=s.rrf_weights,
+                        hnsw_ef=s.hnsw_ef,
+                    )
                 )
             )
             if self.reranker and scored:

@@ -115,6 +115,13 @@ class ScoredPayload:
     payload: dict[str, Any]
 
 
+def best_first(points: list[ScoredPayload]) -> list[ScoredPayload]:
+    """``points`` by score, highest first, equal scores by point id: reciprocal-rank fusion gives
+    many exact ties (rank i in one list and j in the other scores as j and i), which the engine
+    returns in no fixed order, so without this two runs of one query could swap ranks."""
+    return sorted(points, key=lambda sp: (-sp.score, sp.id))
+
+
 @dataclass(slots=True)
 class DocState:
     """What the index holds of one document: chunk counts per stored version.

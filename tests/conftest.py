@@ -255,7 +255,16 @@ STATUTE_DISTRACTORS = {"국가공무원 복무규칙", "공무원 징계령 시�
 
 
 @pytest.fixture(scope="session")
-def statute_subset(tmp_path_factory, shared_data, embedder):
+def statute_subset_laws(shared_data) -> set[str]:
+    """The statutes (제목) the CI subset indexes."""
+    from evals.datasets import load_qa
+
+    questions = [q for q in load_qa(shared_data / "qa" / "dev.jsonl") if q.answerable][:STATUTE_SUBSET_QUESTIONS]
+    return {q.law for q in questions} | STATUTE_DISTRACTORS
+
+
+@pytest.fixture(scope="session")
+def statute_subset(tmp_path_factory, shared_data, embedder, statute_subset_laws):
     """(index folder, questions): the statute subset indexed once per session, then closed so
     that tests and the CLI in subprocesses can open it."""
     from configs.settings import load_settings
@@ -264,7 +273,7 @@ def statute_subset(tmp_path_factory, shared_data, embedder):
     from retrieval.sync import Syncer
 
     questions = [q for q in load_qa(shared_data / "qa" / "dev.jsonl") if q.answerable][:STATUTE_SUBSET_QUESTIONS]
-    laws = {q.law for q in questions} | STATUTE_DISTRACTORS
+    laws = statute_subset_laws
     files = statute_files(shared_data / "statutes", laws)
     assert len(files) >= len(laws) - 1
     folder = tmp_path_factory.mktemp("statute-subset") / "index"

@@ -83,20 +83,19 @@ def rules_only() -> InjectionDetector:
 
 @pytest.fixture(scope="module")
 def held_out(shared_data, model, detector, encoder):
-    """(case, blocked) for every held-out text of the bundled model (ids stored with it)."""
-    from fitting.train_injection import load_cases
+    """(case, blocked) for every LOCKED text of the bundled model (ids stored with it)."""
+    from fitting.attack_families import load_turns
 
-    turns, _ = load_cases(shared_data)
     ids = set(model.metadata["test_ids"])
-    cases = [c for c in turns if c.id in ids]
-    assert len(cases) == len(ids), "the held-out ids must all exist in the data"
+    cases = [c for c in load_turns(shared_data) if c.id in ids]
+    assert len(cases) == len(ids), "the locked ids must all exist in the data"
     return [(c, detector.check(c.text, encoder.embed_query(c.text)).action == "block") for c in cases]
 
 
-# --- the held-out figures ---------------------------------------------------------------------
+# --- the locked figures -----------------------------------------------------------------------
 
 
-def test_held_out_split_blocks_attacks_and_passes_benign_questions(held_out, model):
+def test_locked_families_block_attacks_and_pass_benign_questions(held_out, model):
     groups: dict[str, list[bool]] = defaultdict(list)
     for case, blocked in held_out:
         if case.attack:
@@ -105,14 +104,13 @@ def test_held_out_split_blocks_attacks_and_passes_benign_questions(held_out, mod
         else:
             for g in ("benign all", f"benign {case.kind}"):
                 groups[g].append(blocked)
-    print(f"\nheld-out ({len(held_out)} texts), threshold {model.threshold:.3f}:")
+    print(f"\nlocked ({len(held_out)} texts), threshold {model.threshold:.3f}:")
     for g in sorted(groups):
         v = groups[g]
         print(f"  {g:28s} blocked {sum(v):3d}/{len(v):3d} = {sum(v) / len(v):.3f}")
-    assert sum(groups["attack all"]) / len(groups["attack all"]) >= 0.95
-    assert sum(groups["benign all"]) / len(groups["benign all"]) <= 0.05
-    assert sum(groups["benign hard_negative"]) / len(groups["benign hard_negative"]) <= 0.05
-    assert groups["attack ko"] and groups["attack en"], "both languages are held out"
+    assert sum(groups["attack all"]) / len(groups["attack all"]) >= 0.83
+    assert sum(groups["benign all"]) / len(groups["benign all"]) <= 0.04
+    assert groups["attack ko"] and groups["attack en"], "both languages are locked"
 
 
 def test_bundled_model_loads_from_the_package_with_its_validation_record(model, embedder):
@@ -120,9 +118,9 @@ def test_bundled_model_loads_from_the_package_with_its_validation_record(model, 
     assert 0 < model.threshold < 1
     assert model.embedder == embedder.name
     meta = model.metadata
-    assert meta["data"]["own_attacks_ko"] >= 100 and meta["data"]["own_benign"] >= 150
-    assert meta["test"]["attack all"]["combined"]["rate"] >= 0.95
-    assert meta["test"]["benign all"]["combined"]["rate"] <= 0.05
+    assert meta["data"]["dev_families"] >= 30 and meta["data"]["locked_families"] >= 5
+    assert meta["lofo"]["groups"]["benign questions"]["rate"] <= 0.05
+    assert {"attack direct", "attack jailbreak", "attack extraction"} <= set(meta["lofo"]["groups"])
 
 
 # --- obfuscation --------------------------------------------------------------------------------
@@ -247,10 +245,10 @@ def test_a_check_costs_well_under_a_millisecond_or_so_without_the_embedding(dete
 # --- context: instructions inside retrieved passages ------------------------------------------
 
 
-def test_statute_articles_are_not_flagged_by_the_context_check(shared_data):
-    from fitting.train_injection import statute_articles
+def test_statute_articles_are_not_flagged_by_the_context_rules(shared_data):
+    from fitting.attack_families import statute_articles
 
-    guard = ContextGuard()
+    guard = ContextGuard(ContextSettings(model=False))
     articles = statute_articles(shared_data)
     flagged = [name for name, text in articles if guard.hits(text)]
     print(f"\nstatute articles flagged: {len(flagged)}/{len(articles)}")
@@ -277,18 +275,19 @@ def test_passages_that_instruct_the_model_are_flagged(passage):
 
 
 def test_indirect_attack_rows_are_flagged_as_passages(shared_data):
-    from fitting.train_injection import BIPIA, load_cases
+    from fitting.attack_families import load_passages
 
-    _, passages = load_cases(shared_data)
     guard = ContextGuard()
     groups: dict[str, list[bool]] = defaultdict(list)
-    for p in passages:
-        key = "own ko" if p.source == "own" else ("BIPIA email" if BIPIA.match(p.id) else "public other")
-        groups[key].append(bool(guard.hits(p.text)))
+    for p in load_passages(shared_data, statutes=False):
+        if p.split == "eval":
+            groups[p.family].append(guard.check(p.text).acted)
     print("\nindirect rows flagged: " + ", ".join(f"{k} {sum(v)}/{len(v)}" for k, v in sorted(groups.items())))
-    assert sum(groups["own ko"]) == len(groups["own ko"])
-    assert sum(groups["public other"]) / len(groups["public other"]) >= 0.9
-    assert sum(groups["BIPIA email"]) / len(groups["BIPIA email"]) >= 0.6  # subtle by design: reported apart
+    assert sum(groups["own-indirect-ko"]) == len(groups["own-indirect-ko"])
+    assert sum(groups["public-indirect-other"]) / len(groups["public-indirect-other"]) >= 0.9
+    assert (
+        sum(groups["public-bipia-email"]) / len(groups["public-bipia-email"]) >= 0.6
+    )  # subtle by design: reported apart
 
 
 def _screen(action: str, passages: list[str]):

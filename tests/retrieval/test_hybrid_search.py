@@ -3,12 +3,15 @@ qdrant-client (server backend, driven through its local mode)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from conftest import index_on_backend, write_md
 from qdrant_client import QdrantClient
 
 from retrieval.errors import QueryError
 from retrieval.index import NuriIndex
+from retrieval.payload import point_id
 from retrieval.qdrant_store import QdrantStore
 from retrieval.sync import Syncer
 from retrieval.types import Principal, SearchFilters
@@ -168,3 +171,35 @@ def test_a_long_sections_chunks_give_way_to_other_sections(settings, embedder, t
         assert len(set(anchors)) == 3 and hits[0].metadata["section"] == "근무 일수"
     else:
         assert anchors.count("근무 일수") >= 2
+
+
+def test_equal_fused_scores_rank_by_point_id_whatever_order_the_engine_returns(index, monkeypatch):
+    """Reciprocal-rank fusion ties (rank i in one list and j in the other) come back from the
+    engine in no fixed order; the ranking breaks them by point id, so a query ranks the same
+    every run. Here every candidate ties, returned once in the engine's order, once reversed."""
+    query = "재택근무 신청과 정보공개 처리 기한"
+    engine = index.store.hybrid_query
+    returned: list[list[str]] = []
+
+    def tied(reverse):
+        def query_engine(q):
+            points = [replace(p, score=1.0) for p in engine(q)]
+            returned.append([p.id for p in points])
+            return list(reversed(points)) if reverse else points
+
+        return query_engine
+
+    runs = []
+    for reverse in (False, True):
+        monkeypatch.setattr(index.store, "hybrid_query", tied(reverse))
+        hits = index.search(query, top_k=3, principal=OPERATOR)
+        runs.append([point_id(h.doc_id, h.metadata["version"], h.metadata["chunk_index"]) for h in hits])
+    assert runs[0] == runs[1] == sorted(returned[0])[:3]
+
+
+def test_best_first_orders_equal_scores_by_point_id():
+    from retrieval.store import ScoredPayload, best_first
+
+    points = [ScoredPayload("c", 0.5, {}), ScoredPayload("a", 0.5, {}), ScoredPayload("b", 0.9, {})]
+    assert [p.id for p in best_first(points)] == ["b", "a", "c"]
+    assert [p.id for p in best_first(list(reversed(points)))] == ["b", "a", "c"]
