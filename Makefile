@@ -77,7 +77,7 @@ eval: setup
 
 calibrate: setup
 	HF_HUB_OFFLINE=1 $(PY) -m fitting.calibrate_refusal --index $(EVAL_INDEX)
-	HF_HUB_OFFLINE=1 $(PY) -m fitting.calibrate_answerability --index $(EVAL_INDEX)
+	HF_HUB_OFFLINE=1 $(PY) -m fitting.calibrate_answerability --locked --index $(EVAL_INDEX)
 
 bench: setup
 	HF_HUB_OFFLINE=1 $(PY) -m benchmarks.run

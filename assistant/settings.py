@@ -13,22 +13,22 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 # evals/data/refusal_families.jsonl; the locked families are never read), with the bundled encoder
 # (--max-false-refusal 0.06; README "Answerability" has the leave-one-family-out figures).
 _ANSWERABILITY_WEIGHTS = {
-    "relevance": -43.855,
-    "sentence_cosine": -14.5407,
-    "sentence_lexical": 1.4839,
-    "coverage": 2.1044,
-    "coverage_first": -2.0905,
-    "missing_values": 0.4884,
-    "subject_missing": 5.3875,
-    "compound_missing": -0.1102,
+    "relevance": -43.5182,
+    "sentence_cosine": -14.9981,
+    "sentence_lexical": 1.5028,
+    "coverage": 2.1291,
+    "coverage_first": -2.0475,
+    "missing_values": 0.6851,
+    "subject_missing": 5.3942,
+    "compound_missing": -0.1079,
     "defers": 3.6967,
-    "defers_near": 0.6993,
-    "law_absent": 0.8561,
+    "defers_near": 0.6664,
+    "law_absent": 0.8669,
 }
 #: The features the answerability model reads (``assistant.answerability.AnswerabilityFeatures``).
 ANSWERABILITY_FEATURES = tuple(_ANSWERABILITY_WEIGHTS)
-_ANSWERABILITY_BIAS = 50.2266
-_ANSWERABILITY_THRESHOLD = 0.6109
+_ANSWERABILITY_BIAS = 50.2929
+_ANSWERABILITY_THRESHOLD = 0.6151
 
 
 class LLMSettings(BaseModel):

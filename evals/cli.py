@@ -4,7 +4,7 @@
                            [--url URL --key KEY] [--retrieval-only] [--no-history] [--quiet]
     nuri eval validate FILE... [--format eval|injection]
     nuri eval list [--suite S] [--limit N] [--json]
-    nuri eval compare RUN_A RUN_B [--json]
+    nuri eval compare RUN_A RUN_B [--json]      (a run id, or a run folder / results.json)
     nuri eval gate [RUN] --min METRIC=VALUE ... [--max METRIC=VALUE ...] [--results FILE]
     nuri eval report RUN [--out FILE]
 
@@ -61,8 +61,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     ls.set_defaults(handler=cmd_list)
 
     cmp = ev_sub.add_parser("compare", help="두 실행 비교 (지표별 차이와 부트스트랩 신뢰구간)")
-    cmp.add_argument("run_a")
-    cmp.add_argument("run_b")
+    cmp.add_argument("run_a", help="실행 ID, 또는 실행 폴더 / results.json")
+    cmp.add_argument("run_b", help="실행 ID, 또는 실행 폴더 / results.json")
     cmp.add_argument("--json", action="store_true")
     cmp.set_defaults(handler=cmd_compare)
 
@@ -232,10 +232,26 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
     settings = _settings()
     history = _history(settings)
-    a, b = history.get(args.run_a), history.get(args.run_b)
+    a, b = _run(history, args.run_a), _run(history, args.run_b)
     result = compare(a, b, n_boot=settings.eval.bootstrap_samples, confidence=settings.eval.confidence)
     print(result.model_dump_json(indent=2) if args.json else result.markdown())
     return 0
+
+
+def _run(history: History, ref: str) -> RunResult:
+    """A recorded run by id, or a run folder / ``results.json`` (one made elsewhere: another
+    checkout, another machine, ``--no-history``)."""
+    from evals.results import RunResult
+
+    path = Path(ref)
+    if path.is_dir():
+        path = path / "results.json"
+    if path.suffix == ".json" and path.is_file():
+        try:
+            return RunResult.model_validate_json(path.read_text(encoding="utf-8"))
+        except ValueError as e:
+            raise CliUsageError(f"{path}: 평가 결과 파일이 아닙니다 ({str(e).splitlines()[0]})") from e
+    return history.get(ref)
 
 
 def _thresholds(pairs: list[str], flag: str) -> dict[str, float]:

@@ -118,6 +118,15 @@ def test_gate_passes_the_default_and_fails_when_retrieval_finds_nothing(bundled_
     row = next(line for line in compared.stdout.splitlines() if line.startswith("| recall@5 |"))
     assert row.rstrip(" |").endswith("worse") or "no significant change" in row  # 4 paired questions
 
+    # a run made elsewhere (another checkout, --no-history) is compared by its folder or results.json
+    results = next(line for line in run.stdout.splitlines() if "results.json" in line).split()[1]
+    by_path = nuri(["eval", "compare", sample.run_id, str(Path(results).parent)], env)
+    assert by_path.returncode == 0, by_path.stderr
+    assert by_path.stdout.splitlines()[0] == compared.stdout.splitlines()[0]
+    not_a_run = tmp_path / "other.json"
+    not_a_run.write_text("{}", encoding="utf-8")
+    assert nuri(["eval", "compare", sample.run_id, str(not_a_run)], env).returncode == 2
+
     unknown = nuri(["eval", "gate", "latest", "--min", "recal@5=0.5"], env)
     assert unknown.returncode == 2 and "METRIC" in unknown.stderr
 
