@@ -9,7 +9,8 @@ passage. The features are character 2–4-grams of the normalised segment (NFKC,
 digits folded to 0, whitespace folded) and its word unigrams and bigrams, counted and scaled by
 1/√(number of features); P(instruction) = σ(b + Σ w·x). The weights (pruned to the features
 that matter), the threshold and the validation record live in
-``guardrails/data/passage_model.json``, written by ``python -m fitting.attack_families --fit``.
+``guardrails/data/passage_model.json``, written by ``python -m fitting.train_passage_check``
+(``python -m fitting.attack_families`` reruns it with the other attack figures).
 """
 
 from __future__ import annotations
