@@ -1,12 +1,6 @@
-"""The family-split development data of issue 20, and the figures reported on it.
-
-    python -m fitting.attack_families [--json-out FILE]
-
-prints, for the user-turn injection check (rules + the e5 classifier) and for the context
-check on passages (rules + the lexical passage model): leave-one-family-out (LOFO) rates per
-kind, the worst family, the number of items each figure rests on, and the LOCKED test figures
-of the bundled models. Every number is measured when the command runs (the LOFO fits are
-redone; nothing is read back from a model's metadata).
+"""The family-split development data of issue 20: loaders, the locked-split filter and the
+family tables that ``fitting.train_injection``, ``fitting.train_passage_check`` and
+``python -m fitting.attack_report`` (every attack figure at once) share.
 
 Data (none of it copied from ``../shared/data``; that is read at run time):
 
@@ -23,10 +17,8 @@ Data (none of it copied from ``../shared/data``; that is read at run time):
 
 from __future__ import annotations
 
-import argparse
 import json
 import re
-import sys
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -252,36 +244,3 @@ def family_table(
     for f in sorted(fam, key=lambda f: (fam_group[f], f)):
         lines.append(f"| {f} | {fam_group[f]} | {len(fam[f])} | {fmt(rate(fam[f]))} |")
     return [*lines, ""], detail
-
-
-def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m fitting.attack_families", description=(__doc__ or "").split("\n\n")[0])
-    p.add_argument("--only", choices=["turns", "passages"], help="report one check only")
-    p.add_argument("--json-out", type=Path)
-    p.add_argument("--cache", type=Path, default=Path("/tmp/guard_work/e5-cache.npz"), help="e5 vectors of the texts")
-    args = p.parse_args(argv)
-    from configs.logs import setup_logging
-
-    setup_logging("ERROR")
-    lines: list[str] = []
-    detail: dict[str, Any] = {}
-    if args.only in (None, "passages"):
-        from fitting import train_passage_check
-
-        pl, pd = train_passage_check.report()
-        lines += pl
-        detail["passages"] = pd
-    if args.only in (None, "turns"):
-        from fitting import train_injection
-
-        tl, td = train_injection.report(args.cache)
-        lines += tl
-        detail["turns"] = td
-    sys.stdout.write("\n".join(lines) + "\n")
-    if args.json_out:
-        args.json_out.write_text(json.dumps(detail, ensure_ascii=False, indent=1), encoding="utf-8")
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -10,7 +10,7 @@ digits folded to 0, whitespace folded) and its word unigrams and bigrams, counte
 1/√(number of features); P(instruction) = σ(b + Σ w·x). The weights (pruned to the features
 that matter), the threshold and the validation record live in
 ``guardrails/data/passage_model.json``, written by ``python -m fitting.train_passage_check``
-(``python -m fitting.attack_families`` reruns it with the other attack figures).
+(``python -m fitting.attack_report`` reruns it with the other attack figures).
 """
 
 from __future__ import annotations

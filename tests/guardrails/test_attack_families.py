@@ -1,7 +1,7 @@
 """Issue 20: the family-split data, the learned passage check of the context guard, and the
 fast floors on the LOCKED test families (whole families no fit, threshold or model selection
 read). The floors were set a little below the figures measured by ``python -m
-fitting.attack_families`` when the bundled models were trained."""
+fitting.attack_report`` when the bundled models were trained."""
 
 from __future__ import annotations
 
