@@ -31,12 +31,12 @@ import re
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
 import numpy as np
 
+from guardrails.bundled import model_text
 from guardrails.decisions import GuardrailDecision
 from guardrails.normalize import Analysis, analyse
 from guardrails.settings import InjectionSettings
@@ -527,17 +527,7 @@ class InjectionModel:
     @classmethod
     def load(cls, path: str | Path | None = None) -> InjectionModel:
         """The model at ``path``, or the one bundled with the package."""
-        if path is not None:
-            text = Path(path).read_text(encoding="utf-8")
-        else:
-            ref = resources.files("guardrails").joinpath("data").joinpath(MODEL_RESOURCE)
-            if not ref.is_file():
-                # "guardrails" resolved to a namespace package of the same name (pytest puts
-                # tests/guardrails on sys.path first): read the file beside this module instead
-                text = (Path(__file__).resolve().parent / "data" / MODEL_RESOURCE).read_text(encoding="utf-8")
-            else:
-                text = ref.read_text(encoding="utf-8")
-        return cls.from_dict(json.loads(text))
+        return cls.from_dict(json.loads(model_text(MODEL_RESOURCE, path)))
 
 
 # --- the detector -----------------------------------------------------------------------------

@@ -20,10 +20,10 @@ import math
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from guardrails.bundled import model_text
 from guardrails.normalize import normalize
 
 MODEL_RESOURCE = "passage_model.json"
@@ -200,12 +200,4 @@ class PassageModel:
     @classmethod
     def load(cls, path: str | Path | None = None) -> PassageModel:
         """The model at ``path``, or the one bundled with the package."""
-        if path is not None:
-            text = Path(path).read_text(encoding="utf-8")
-        else:
-            ref = resources.files("guardrails").joinpath("data").joinpath(MODEL_RESOURCE)
-            if not ref.is_file():  # "guardrails" resolved to tests/guardrails (a namespace package)
-                text = (Path(__file__).resolve().parent / "data" / MODEL_RESOURCE).read_text(encoding="utf-8")
-            else:
-                text = ref.read_text(encoding="utf-8")
-        return cls.from_dict(json.loads(text))
+        return cls.from_dict(json.loads(model_text(MODEL_RESOURCE, path)))
