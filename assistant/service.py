@@ -23,11 +23,13 @@ The HTTP API, the Gradio chat, ``nuri ask`` and the eval suite all answer throug
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Iterator, Sequence
 
 from assistant.answers import Answer, AnswerEvent, AnswerTrace, HistoryTurn, final_answer
 from assistant.callers import Caller, caller_from_record, operator_caller
+from assistant.embedder_fit import EmbedderFitError, FitCheck, check_fit
 from assistant.errors import AssistantError, LLMUnavailableError, UnfinishedAnswerError
 from assistant.exchange import Endpoint, Exchange
 from assistant.llm_client import EndpointHealth, LLMClient
@@ -36,10 +38,13 @@ from assistant.orchestrator import Orchestrator
 from assistant.prompts import PromptBook
 from assistant.question import Question
 from configs.settings import Settings
+from connectors.errors import NuriError
 from guardrails.audit import AuditIntegrityError, AuditStore
+from guardrails.injection import InjectionModel
 from guardrails.keys import KeyRecord, KeyStore
 from guardrails.pipeline import Guardrails
-from retrieval.errors import IndexUnavailableError, RetrievalError
+from retrieval.embedders import Embedder, build_embedder
+from retrieval.errors import EncoderUnavailableError, IndexUnavailableError, RetrievalError
 from retrieval.index import NuriIndex
 from retrieval.types import Hit, SearchFilters
 
@@ -60,22 +65,76 @@ class NuriService:
         self.index_error: str | None = None
         self.model_error: str | None = None
         self._start_model = start_model
+        self.fit: FitCheck | None = None
+        self.missing: str | None = None  # "embedder" or "index" while the index is not open
+        self._injection_model: InjectionModel | None = None
+        self._connecting = threading.RLock()
+        self._closing = threading.Event()
+        self._reconnector: threading.Thread | None = None
 
     # -- lifecycle -------------------------------------------------------------------------
     def open(self) -> NuriService:
+        """Open the stores, then try once to connect what answers need (:meth:`connect`). A
+        server then calls :meth:`keep_connecting` so that it recovers on its own when the
+        embedder, the index or the model server appears later."""
         if self.index is None:
             self._share_cpu_with_vllm()
-        s = self.settings
         self._open_state()
-        if self.index is None:
-            try:
-                self.index = NuriIndex.open(s.retrieval, s.resolve(s.index_dir), create=False)
-            except RetrievalError as e:
-                self.index_error = str(e)
-                log.warning("index not ready", extra={"reason": str(e)})
-                return self  # nothing to answer from: don't start a model server either
-        self.index.sparse.warm_up()  # Kiwi loaded now, not in the first search
-        self.guard = Guardrails(s.guardrails, self.index.embedder)
+        self.connect()
+        return self
+
+    def connect(self) -> bool:
+        """Connect what is not connected yet: the embedder (checked against the values fitted on
+        embedder vectors, :mod:`assistant.embedder_fit`), the index, the guardrails, the model
+        endpoint(s). True when everything answers need is there. Safe to call again (and from
+        the reconnecting thread): the orchestrator is published last, in one assignment."""
+        with self._connecting:
+            if self.orchestrator is not None:
+                return True
+            s = self.settings
+            if self.index is None:
+                try:
+                    embedder = build_embedder(s.embedder)
+                    self._fit(embedder)
+                    self.index = NuriIndex.open(
+                        self.settings.retrieval, s.resolve(s.index_dir), create=False, embedder=embedder
+                    )
+                except RetrievalError as e:
+                    self.index_error = str(e)
+                    self.missing = "embedder" if isinstance(e, EncoderUnavailableError) else "index"
+                    log.warning("index not ready", extra={"reason": str(e), "missing": self.missing})
+                    return False  # nothing to answer from: don't start a model server either
+                self.missing = None
+                self.index_error = None
+            elif self.fit is None:
+                self._fit(self.index.embedder)
+            s = self.settings
+            if self.guard is None:
+                self.index.sparse.warm_up()  # Kiwi loaded now, not in the first search
+                self.guard = Guardrails(s.guardrails, self.index.embedder, injection_model=self._injection_model)
+            if self.llm is None:
+                self._connect_model()
+            if self.llm is None:
+                return False
+            self.orchestrator = Orchestrator(self.index, self.llm, s.answer, PromptBook(s.prompt_dir()), self.guard)
+            return True
+
+    def _fit(self, embedder: Embedder) -> None:
+        """Apply the values fitted for ``embedder`` (or safe mode); EmbedderFitError stops here."""
+        fitted = check_fit(self.settings.calibration, embedder, self.settings.resolve)
+        if fitted.changes:
+            self.settings = self.settings.override(**fitted.changes)
+        if fitted.injection_model is not None:
+            model = InjectionModel.from_dict(fitted.injection_model)
+            if model.dim != embedder.dim:
+                raise EmbedderFitError(
+                    f"보정 파일의 인젝션 분류기는 {model.dim}차원입니다: 임베딩은 {embedder.dim}차원"
+                )
+            self._injection_model = model
+        self.fit = fitted.check
+
+    def _connect_model(self) -> None:
+        s = self.settings
         try:
             urls = list(s.llm.base_urls)
             if not urls and self._start_model:
@@ -87,20 +146,36 @@ class NuriService:
                 urls = [server.base_url]
             if urls:
                 self.llm = LLMClient(s.llm, urls)
+                self.model_error = None
             else:
                 self.model_error = "모델 서버가 설정되지 않았습니다 (llm.base_urls)"
         except AssistantError as e:
             self.model_error = str(e)
             log.warning("model not ready", extra={"reason": str(e)})
-        if self.index is not None and self.llm is not None:
-            self.orchestrator = Orchestrator(
-                self.index,
-                self.llm,
-                s.answer,
-                PromptBook(s.prompt_dir()),
-                self.guard,
-            )
-        return self
+
+    def keep_connecting(self, first_wait_s: float = 1.0, max_wait_s: float = 30.0) -> None:
+        """Retry :meth:`connect` in the background with exponential backoff until it succeeds
+        (a server started before its embedding server, Qdrant or the collection recovers
+        without a restart; ``/readyz`` says what is missing meanwhile)."""
+        if self.orchestrator is not None or self._reconnector is not None:
+            return
+
+        def loop() -> None:
+            wait = first_wait_s
+            while not self._closing.wait(wait):
+                try:
+                    if self.connect():
+                        log.info("connected", extra={"embedder": self.index.embedder.name if self.index else None})
+                        return
+                except NuriError as e:  # e.g. fitted values refused for this embedder: stays not ready
+                    self.index_error = str(e)
+                    log.error("cannot connect", extra={"reason": str(e)})
+                except Exception:
+                    log.exception("unexpected error while connecting")
+                wait = min(max_wait_s, wait * 2)
+
+        self._reconnector = threading.Thread(target=loop, name="nuri-connect", daemon=True)
+        self._reconnector.start()
 
     def _open_state(self) -> None:
         """The API keys and the audit trail under ``data_dir`` (or their database URLs). A store
@@ -133,6 +208,10 @@ class NuriService:
             log.info("vLLM shares this CPU: query encoder uses 1 thread (embedder.num_threads)")
 
     def close(self) -> None:
+        self._closing.set()
+        if self._reconnector is not None:
+            self._reconnector.join(timeout=10)
+            self._reconnector = None
         for store in (self.keys, self.audit):
             if store is not None:
                 store.close()
@@ -161,7 +240,8 @@ class NuriService:
         every endpoint with ``probe_all`` (``/readyz`` reports each), else one after the other
         until one serves the model. Ready while at least one endpoint serves it."""
         if self.index is None:
-            return f"색인을 사용할 수 없습니다: {self.index_error or '열리지 않음'}", []
+            what = "임베딩 서버" if self.missing == "embedder" else "색인"
+            return f"{what}을(를) 사용할 수 없습니다: {self.index_error or '열리지 않음'}", []
         if self.llm is None:
             return f"모델을 사용할 수 없습니다: {self.model_error or '설정 없음'}", []
         if self.model_server is not None and self.model_server.proc is not None:

@@ -227,3 +227,21 @@ class AnswerSettings(BaseModel):
     attribution_min_overlap: float = Field(
         0.5, ge=0, le=1, description="Share of a sentence's character bigrams found in the passage."
     )
+
+
+class CalibrationSettings(BaseModel):
+    """Which values fitted on embedder vectors to use (``assistant.embedder_fit``)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    path: str | None = Field(
+        None,
+        description="An embedder fit file (`python -m fitting.fit_embedder --out PATH`) for the configured "
+        "embedder; empty = the shipped values, fitted for the bundled multilingual-e5-small.",
+    )
+    on_mismatch: Literal["safe", "refuse"] = Field(
+        "safe",
+        description="When no fitted values match the configured embedder: `safe` = run in safe mode "
+        "(injection and policy by rules, answerability by the passage checks, no similarity floors; "
+        "`/readyz` lists it under `degraded`); `refuse` = do not start.",
+    )

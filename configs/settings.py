@@ -35,7 +35,7 @@ from pydantic_settings import (
 
 from assistant.http.settings import ApiSettings
 from assistant.modelserver.settings import ModelServerSettings
-from assistant.settings import AnswerSettings, LLMSettings
+from assistant.settings import AnswerSettings, CalibrationSettings, LLMSettings
 from configs import resources
 from configs.logs import LoggingSettings
 from connectors.errors import NuriError
@@ -136,6 +136,7 @@ class Settings(BaseSettings):
     keys: KeySettings = KeySettings()
     audit: AuditSettings = AuditSettings()
     guardrails: GuardrailSettings = GuardrailSettings()
+    calibration: CalibrationSettings = CalibrationSettings()
 
     @classmethod
     def settings_customise_sources(

@@ -549,8 +549,16 @@ class InjectionDetector:
         self.model: InjectionModel | None = None
         if self.settings.classifier:
             self.model = model or InjectionModel.load(self.settings.model_path)
-            enc_name = getattr(encoder, "name", None)
-            if enc_name and enc_name != self.model.embedder:
+            enc_name, enc_dim = getattr(encoder, "name", None), getattr(encoder, "dim", None)
+            if enc_dim is not None and int(enc_dim) != self.model.dim:
+                # a vector of another length cannot be scored: rules only, never a 500 per question
+                log.error(
+                    "injection classifier off: fitted for another embedder dimension (rules only)",
+                    extra={"model_embedder": self.model.embedder, "model_dim": self.model.dim, "embedder": enc_name,
+                           "dim": enc_dim},
+                )  # fmt: skip
+                self.model = None
+            elif enc_name and enc_name != self.model.embedder:
                 log.warning(
                     "injection model was trained on another embedder",
                     extra={"model_embedder": self.model.embedder, "embedder": enc_name},

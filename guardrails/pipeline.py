@@ -26,7 +26,13 @@ import numpy as np
 
 from guardrails.context import ContextGuard
 from guardrails.decisions import GuardrailDecision
-from guardrails.injection import INJECTION_REFUSAL_EN, INJECTION_REFUSAL_KO, InjectionDetector, QueryEncoder
+from guardrails.injection import (
+    INJECTION_REFUSAL_EN,
+    INJECTION_REFUSAL_KO,
+    InjectionDetector,
+    InjectionModel,
+    QueryEncoder,
+)
 from guardrails.pii import PII_LABELS, PiiDetector, PiiSpan, mask
 from guardrails.policy import PolicyChecker
 from guardrails.pseudonym import Pseudonymiser, StreamRestorer
@@ -86,11 +92,20 @@ class Guardrails:
     """The checks, built once per server (the classifier's weights, Kiwi for names) and shared
     by every request; thread-safe (per-request state lives in :class:`InputScreen`)."""
 
-    def __init__(self, settings: GuardrailSettings, encoder: QueryEncoder | None = None) -> None:
+    def __init__(
+        self,
+        settings: GuardrailSettings,
+        encoder: QueryEncoder | None = None,
+        injection_model: InjectionModel | None = None,
+    ) -> None:
+        """``injection_model``: the classifier fitted for ``encoder`` when it is not the bundled
+        one's (``assistant.embedder_fit``); default: the bundled model or ``model_path``."""
         self.settings = settings
         self.encoder = encoder
         self.pii = PiiDetector(settings.pii)
-        self.injection = InjectionDetector(settings.injection, encoder) if settings.injection.enabled else None
+        self.injection = (
+            InjectionDetector(settings.injection, encoder, injection_model) if settings.injection.enabled else None
+        )
         self.policy = PolicyChecker(settings.policy, encoder) if settings.policy.enabled else None
         self.context = ContextGuard(settings.context)
 

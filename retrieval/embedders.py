@@ -9,6 +9,8 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import logging
 import os
 import queue
@@ -23,7 +25,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from retrieval.errors import EncoderUnavailableError
+from retrieval.errors import EncoderResponseError, EncoderUnavailableError
 from retrieval.settings import EmbedderSettings
 
 log = logging.getLogger(__name__)
@@ -176,15 +178,18 @@ class OpenAIEmbedder:
         extra = {"input_type": input_type} if s.send_input_type else None
         for attempt in range(s.retries + 1):
             try:
-                resp = self._client.embeddings.create(model=s.model, input=texts, extra_body=extra)
-                return _normalise(np.array([d.embedding for d in resp.data], dtype=np.float32))
+                raw = self._client.embeddings.with_raw_response.create(
+                    model=s.model, input=texts, encoding_format="float", extra_body=extra
+                )
             except (openai.APIConnectionError, openai.RateLimitError, openai.InternalServerError) as e:
                 if attempt == s.retries:
                     if isinstance(e, openai.APIConnectionError):  # includes timeouts
                         raise EncoderUnavailableError(
                             f"임베딩 서버에 연결할 수 없습니다: {s.base_url} ({s.retries + 1}회 시도)"
                         ) from e
-                    raise EncoderUnavailableError(f"임베딩 서버 오류 ({s.retries + 1}회 시도): {e}") from e
+                    raise EncoderUnavailableError(
+                        f"임베딩 서버 오류 ({s.base_url}, {s.retries + 1}회 시도): {_status_text(e)}"
+                    ) from e
                 wait = self.BACKOFF_S * 2**attempt
                 log.warning(
                     "embeddings request failed, retrying",
@@ -192,8 +197,59 @@ class OpenAIEmbedder:
                 )
                 time.sleep(wait)
             except openai.APIError as e:
-                raise EncoderUnavailableError(f"임베딩 서버 오류: {e}") from e
+                raise EncoderUnavailableError(f"임베딩 서버 오류 ({s.base_url}): {_status_text(e)}") from e
+            else:
+                return _normalise(self._vectors(raw.http_response, len(texts)))
         raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
+
+    def _vectors(self, response: Any, n: int) -> np.ndarray:
+        """The vectors of one ``/embeddings`` answer, checked: JSON (not an HTML page), one
+        vector per input in input order, all of the same length (the embedder's dimension once
+        known), finite numbers. A wrong answer names the server and what was wrong."""
+        url = self._settings.base_url
+
+        def wrong(what: str) -> EncoderResponseError:
+            return EncoderResponseError(
+                f"임베딩 서버({url})의 응답이 잘못되었습니다: {what}",
+                message_en=f"The embedding server {url} answered wrongly: {what}",
+            )
+
+        ctype = response.headers.get("content-type", "")
+        body = response.text
+        try:
+            data = json.loads(body)
+        except ValueError:
+            kind = "HTML 페이지" if "html" in ctype or body.lstrip()[:1] == "<" else "JSON이 아닌 응답"
+            raise wrong(f"{kind} ({ctype or '형식 없음'}): {_snippet(body)}") from None
+        items = data.get("data") if isinstance(data, dict) else None
+        if not isinstance(items, list):
+            raise wrong(f"'data' 목록이 없습니다: {_snippet(body)}")
+        if len(items) != n:
+            raise wrong(f"입력 {n}개에 벡터 {len(items)}개")
+        try:
+            ordered = sorted(items, key=lambda d: int(d.get("index", 0)))
+            rows = [d["embedding"] for d in ordered]
+        except (AttributeError, KeyError, TypeError, ValueError):
+            raise wrong("'data' 항목에 'embedding'이 없습니다") from None
+        try:  # a server that ignores encoding_format=float may send base64 float32
+            rows = [np.frombuffer(base64.b64decode(r), dtype="<f4").tolist() if isinstance(r, str) else r for r in rows]
+        except ValueError:
+            raise wrong("벡터가 숫자 목록도 base64도 아닙니다") from None
+        if any(not isinstance(r, list) for r in rows):
+            raise wrong("벡터가 숫자 목록이 아닙니다")
+        lengths = sorted({len(r) for r in rows})
+        if len(lengths) != 1:
+            raise wrong(f"벡터 길이가 서로 다릅니다 ({', '.join(map(str, lengths))}차원)")
+        expected = getattr(self, "dim", None)
+        if expected is not None and lengths[0] != expected:
+            raise wrong(f"{lengths[0]}차원 벡터 (이 색인과 보정값은 {expected}차원; 서버의 모델이 바뀌었습니까?)")
+        try:
+            m = np.asarray(rows, dtype=np.float32)
+        except (TypeError, ValueError):
+            raise wrong("벡터에 숫자가 아닌 값이 있습니다") from None
+        if not np.isfinite(m).all():
+            raise wrong("벡터에 NaN 또는 무한대 값이 있습니다")
+        return m
 
     def embed_passages(self, texts: list[str]) -> np.ndarray:
         if not texts:
@@ -213,6 +269,18 @@ class OpenAIEmbedder:
 
     def count_tokens(self, text: str) -> int:
         return int(len(text) / self.CHARS_PER_TOKEN) + 2
+
+
+def _snippet(text: str, limit: int = 120) -> str:
+    return " ".join(str(text).split())[:limit] or "(빈 응답)"
+
+
+def _status_text(e: Exception) -> str:
+    """``HTTP 502: <title>502 Bad Gateway</title>…`` from an openai status error, else its text."""
+    response = getattr(e, "response", None)
+    if response is None:
+        return str(e)
+    return f"HTTP {response.status_code}: {_snippet(response.text)}"
 
 
 class VectorLru:

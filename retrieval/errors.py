@@ -13,6 +13,13 @@ class EncoderUnavailableError(RetrievalError):
     code = "encoder_unavailable"
 
 
+class EncoderResponseError(EncoderUnavailableError):
+    """The embedding server answered, but unusably: not JSON (an HTML error page), vectors of the
+    wrong shape, count or dimension, or not finite."""
+
+    code = "encoder_error"
+
+
 class IndexUnavailableError(RetrievalError):
     """The index cannot be opened or reached (missing, incompatible, server down)."""
 

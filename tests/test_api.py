@@ -48,7 +48,7 @@ def client(tmp_path_factory, embedder):
 def _error(resp, status):
     assert resp.status_code == status, resp.text
     body = resp.json()
-    assert set(body["error"]) == {"code", "message", "message_en"}
+    assert set(body["error"]) - {"details"} == {"code", "message", "message_en"}
     assert "Traceback" not in resp.text
     return body["error"]
 
@@ -57,6 +57,7 @@ def test_healthz_and_readyz_without_a_model(client):
     assert client.get("/healthz").json() == {"status": "ok"}
     err = _error(client.get("/readyz"), 503)
     assert err["code"] == "not_ready" and "모델" in err["message"]
+    assert err["details"]["missing"] == "model"
 
 
 def test_search_returns_the_cli_json_items(client):

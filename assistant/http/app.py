@@ -19,13 +19,13 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from starlette.types import ASGIApp
 
 from assistant.http.admission import Admission
 from assistant.http.auth import Authenticator
 from assistant.http.errors import install_error_handlers
 from assistant.http.limits import BodySizeLimit
 from assistant.http.routes import answers, health, openai, search
+from assistant.http.shutdown import Draining
 from assistant.service import NuriService
 from configs.settings import Settings
 
@@ -78,9 +78,12 @@ def _mount_ui(app: FastAPI, svc: NuriService, settings: Settings) -> None:
     mount(app, svc, settings)
 
 
-def build_asgi(settings: Settings, service: NuriService | None = None) -> ASGIApp:
-    """The app behind the admission gates and the body-size guard (what the server runs)."""
+def build_asgi(settings: Settings, service: NuriService | None = None) -> Draining:
+    """The app behind the shutdown drain, the admission gates and the body-size guard (what the
+    server runs; ``.draining`` is set on SIGTERM by :func:`assistant.http.server.serve`)."""
     app = create_app(settings, service)
     admission = Admission(app, settings.api.admission)
     app.state.admission = admission
-    return BodySizeLimit(admission, settings.api.max_body_bytes)
+    draining = Draining(BodySizeLimit(admission, settings.api.max_body_bytes))
+    app.state.draining = draining
+    return draining

@@ -57,6 +57,9 @@ ERROR_CODES: tuple[ErrorCode, ...] = (
     ErrorCode(500, "internal_error", "Internal error", "anything unexpected (logged; no details in the response)"),
     ErrorCode(502, "model_error", "The model server rejected the request",
               "the model server answered with an error (e.g. prompt too long for its context)"),
+    ErrorCode(502, "encoder_error", "The embedding server answered wrongly",
+              "the embedding server's answer is unusable (not JSON, an HTML error page, vectors of the wrong shape or "
+              "dimension); the message names the server and what was wrong"),
     ErrorCode(503, "model_unavailable", "Model server unavailable",
               "no model configured, the model server is down or did not answer within `llm.connect_timeout_s`"),
     ErrorCode(503, "index_unavailable", "Index unavailable",
@@ -71,7 +74,14 @@ ERROR_CODES: tuple[ErrorCode, ...] = (
     ErrorCode(503, "overloaded", "Server at capacity",
               "the search or answer gate (`api.admission`) is full and its queue too, or the wait ran past "
               "`queue_timeout_s`; `Retry-After` says when to retry"),
-    ErrorCode(503, "not_ready", "Not ready", "`/readyz`: the index or the model server is not ready (the reason is in `message`)"),
+    ErrorCode(503, "not_ready", "Not ready",
+              "`/readyz`: the embedder, the index or the model server is not ready (`message` says why, "
+              "`details.missing` which; the server keeps retrying)"),
+    ErrorCode(503, "shutting_down", "Server shutting down",
+              "the server received SIGTERM: it finishes the answers already streaming (`api.shutdown_grace_s`) and "
+              "takes no new requests; retry on another replica"),
+    ErrorCode(503, "embedder_mismatch", "Fitted values do not match the embedder",
+              "`calibration.on_mismatch: refuse` and no values fitted for the configured embedder"),
 )  # fmt: skip
 _BY_CODE = {e.code: e for e in ERROR_CODES}
 INTERNAL = _BY_CODE["internal_error"]
@@ -83,12 +93,18 @@ class ApiError(NuriError):
     not ready); :func:`api_error` makes one of any other error."""
 
     def __init__(
-        self, code: str, message: str, message_en: str | None = None, headers: dict[str, str] | None = None
+        self,
+        code: str,
+        message: str,
+        message_en: str | None = None,
+        headers: dict[str, str] | None = None,
+        details: dict[str, Any] | None = None,
     ) -> None:
         spec = _BY_CODE[code]
         super().__init__(message, message_en=message_en or spec.message_en)
         self.status, self.code = spec.status, code
         self.headers = headers or {}
+        self.details = details
 
 
 def api_error(exc: BaseException) -> ApiError:
@@ -107,6 +123,8 @@ def error_body(err: ApiError, with_status: bool = False) -> dict[str, Any]:
     body: dict[str, Any] = {"code": err.code, "message": err.message, "message_en": err.message_en}
     if with_status:
         body["status"] = err.status
+    if getattr(err, "details", None):
+        body["details"] = err.details
     return {"error": body}
 
 

@@ -3,12 +3,16 @@ external model endpoint is configured. Everything is stopped together on exit.""
 
 from __future__ import annotations
 
+import signal
 import sys
+import threading
+from types import FrameType
 
 import uvicorn
 
 from assistant.errors import AssistantError
 from assistant.http.app import build_asgi
+from assistant.http.shutdown import Draining, drain_then
 from assistant.modelserver.server import port_in_use
 from assistant.service import NuriService
 from configs.settings import Settings
@@ -54,11 +58,30 @@ def serve(settings: Settings, with_demo_key: bool = False) -> None:
                 f"{key}",
                 flush=True,
             )
-        # The chat keeps a heartbeat connection per open browser tab: don't wait for them on exit.
-        uvicorn.run(
-            build_asgi(settings, service=service),
-            host=host,
-            port=port,
-            log_level="warning",
-            timeout_graceful_shutdown=5,
-        )
+        service.keep_connecting()  # recovers when the embedder, the index or the model appears later
+        app = build_asgi(settings, service=service)
+        config = uvicorn.Config(app, host=host, port=port, log_level="warning", timeout_graceful_shutdown=3)
+        DrainingServer(config, app, settings.api.shutdown_grace_s).run()
+
+
+class DrainingServer(uvicorn.Server):
+    """uvicorn, stopped gracefully (:mod:`assistant.http.shutdown`): the first SIGTERM/SIGINT
+    drains (503 ``shutting_down`` for new requests, running ones get ``grace_s``), then stops;
+    a second Ctrl-C stops at once. uvicorn's own wait afterwards is short: what is left then
+    are the chat's heartbeat connections."""
+
+    def __init__(self, config: uvicorn.Config, app: Draining, grace_s: float) -> None:
+        super().__init__(config)
+        self.app, self.grace_s = app, grace_s
+        self._drainer: threading.Thread | None = None
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        if self._drainer is None:
+            self._drainer = drain_then(self.app, self.grace_s, self._stop)
+            return
+        if sig == signal.SIGINT:  # a second Ctrl-C: now
+            super().handle_exit(sig, frame)
+            self.force_exit = True
+
+    def _stop(self) -> None:
+        self.should_exit = True

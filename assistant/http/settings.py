@@ -104,6 +104,13 @@ class ApiSettings(BaseModel):
     host: str = Field("127.0.0.1", description="Address `nuri serve` listens on.")
     port: int = Field(8000, ge=0, le=65535, description="Port of the API and the chat UI.")
     max_body_bytes: int = Field(64 * 1024, gt=0, description="Larger request bodies get 413 before they are read.")
+    shutdown_grace_s: float = Field(
+        30.0,
+        ge=0,
+        description="On SIGTERM (or Ctrl-C): new requests get 503 `shutting_down` and `/readyz` 503; requests "
+        "already running (streamed answers) get this long to finish, then the server stops. Kubernetes' "
+        "terminationGracePeriodSeconds must exceed the preStop pause + this (deploy/k8s).",
+    )
     citations_in_content: Literal["footer", "off"] = Field(
         "footer",
         description="`/v1/chat/completions`: `footer` appends the sources (출처: [n] …) to the answer's content, "
