@@ -29,7 +29,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, field_serializer, field_validator
-from sqlalchemy import Column, MetaData, String, Table, select, update
+from sqlalchemy import Column, MetaData, String, Table, delete, select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
@@ -69,6 +69,17 @@ api_keys = Table(
     Column("created_at", String(40), nullable=False),
     Column("revoked_at", String(40), nullable=True),
     Column("last_used_at", String(40), nullable=True),
+)
+
+#: The chat's sign-ins (``ui.sign_in``): a browser session's token, hashed, and the key it signed
+#: in with. In the key store's database, so that every API replica knows every sign-in.
+sign_ins = Table(
+    "sign_in_sessions",
+    _meta,
+    Column("token_hash", String(64), primary_key=True),
+    Column("key_id", String(12), nullable=False, index=True),
+    Column("created_at", String(40), nullable=False),
+    Column("expires_at", String(40), nullable=False),
 )
 
 
@@ -295,6 +306,55 @@ class KeyStore:
         except SQLAlchemyError as e:
             raise KeyStoreError(f"API 키 목록을 읽지 못했습니다: {db_reason(e)}") from e
         return [self._record(r) for r in rows]
+
+    # -- sign-in sessions (the chat) -------------------------------------------------------
+
+    def _token_hash(self, token: str) -> str:
+        data = token.encode("utf-8")
+        if self._pepper is not None:
+            return hmac.new(self._pepper, data, hashlib.sha256).hexdigest()
+        return hashlib.sha256(data).hexdigest()
+
+    def open_session(self, token: str, key_id: str, ttl_s: float) -> None:
+        """Remember that the browser holding ``token`` signed in with ``key_id`` (for
+        ``ttl_s``). Only the token's hash is stored; expired sessions are removed here."""
+        now = _now()
+        row = {
+            "token_hash": self._token_hash(token),
+            "key_id": key_id,
+            "created_at": _iso(now),
+            "expires_at": _iso(now + timedelta(seconds=ttl_s)),
+        }
+        try:
+            with write_transaction(self.engine) as conn:
+                conn.execute(delete(sign_ins).where(sign_ins.c.expires_at < _iso(now)))
+                conn.execute(sign_ins.insert().values(**row))
+        except SQLAlchemyError as e:
+            raise KeyStoreError(f"로그인 세션을 저장하지 못했습니다: {db_reason(e)}") from e
+
+    def session_key(self, token: str) -> str | None:
+        """The key id a browser session signed in with, or None (unknown or expired token)."""
+        if not token:
+            return None
+        try:
+            with read_transaction(self.engine) as conn:
+                row = conn.execute(
+                    select(sign_ins.c.key_id, sign_ins.c.expires_at).where(
+                        sign_ins.c.token_hash == self._token_hash(token)
+                    )
+                ).first()
+        except SQLAlchemyError as e:
+            raise KeyStoreError(f"로그인 세션을 읽지 못했습니다: {db_reason(e)}") from e
+        if row is None or row.expires_at < _iso(_now()):
+            return None
+        return str(row.key_id)
+
+    def close_session(self, token: str) -> None:
+        try:
+            with write_transaction(self.engine) as conn:
+                conn.execute(delete(sign_ins).where(sign_ins.c.token_hash == self._token_hash(token)))
+        except SQLAlchemyError as e:
+            raise KeyStoreError(f"로그인 세션을 지우지 못했습니다: {db_reason(e)}") from e
 
     def _row(self, key_id: str) -> Row | None:
         try:

@@ -7,10 +7,13 @@ cites are listed in the 근거 자료 panel (number, title, anchor, passage, sou
 or an error is shown as a notice, never as a traceback.
 
 The conversation is kept in server-side session state (clean question/answer turns for the
-service's follow-up handling, and the messages on screen), so a request carries only the new
-question: the chat history is never posted back, whatever its length. The same event is the
-API endpoint ``/ask`` (``gradio_client.Client(url + ui.path).predict(question, api_name="/ask")``
-returns ``(textbox, chat messages, sources markdown, notice markdown)``).
+service's follow-up handling, and the messages on screen). With several API replicas a
+session's next question may reach a replica that never saw it (its replica went away): the
+chat on screen is posted with each question, and a replica with no state for the session takes
+the earlier turns from it (:func:`turns_from_messages`). Sign-ins are shared by every replica
+(:mod:`ui.sign_in`). The same event is the API endpoint ``/ask``
+(``gradio_client.Client(url + ui.path).predict(question, api_name="/ask")`` returns
+``(textbox, chat messages, sources markdown, notice markdown)``).
 
 The chat is the page's 채팅 tab; the 평가 tab beside it (:mod:`ui.evals_tab`) shows eval runs,
 reports and comparisons to callers with the evaluator role.
@@ -38,6 +41,7 @@ from assistant.exchange import Endpoint
 from connectors.errors import NuriError
 from ui.evals_tab import TAB_LABEL as EVALS_TAB_LABEL
 from ui.evals_tab import build_evals_tab
+from ui.sign_in import share_sign_ins
 
 if TYPE_CHECKING:
     import fastapi
@@ -122,6 +126,35 @@ def format_sources(citations: list[Citation]) -> str:
     return "\n\n---\n\n".join(parts)
 
 
+def _text_of(content: Any) -> str:
+    """A chat message's text: Gradio sends a string or a list of parts ({"type": "text", …})."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "".join(str(p.get("text", "")) if isinstance(p, dict) else str(p) for p in content)
+    if isinstance(content, dict):
+        return str(content.get("text", ""))
+    return ""
+
+
+def turns_from_messages(messages: Any) -> tuple[list[HistoryTurn], list[dict[str, str]]]:
+    """The conversation as the browser shows it -> (turns for follow-ups, messages on screen).
+    Used by a replica that has no state for this session. A user message followed by an
+    assistant's answer is a turn pair; an answer that ended in an error (⛔) is left out."""
+    shown: list[dict[str, str]] = []
+    for m in messages if isinstance(messages, list) else []:
+        if isinstance(m, dict) and m.get("role") in ("user", "assistant"):
+            shown.append({"role": str(m["role"]), "content": _text_of(m.get("content"))})
+    turns: list[HistoryTurn] = []
+    for asked, answered in zip(shown, shown[1:], strict=False):
+        if asked["role"] == "user" and answered["role"] == "assistant" and "⛔" not in answered["content"]:
+            turns += [
+                HistoryTurn(role="user", content=asked["content"][:MAX_TURN_CHARS]),
+                HistoryTurn(role="assistant", content=answered["content"][:MAX_TURN_CHARS]),
+            ]
+    return turns, shown
+
+
 # -- the UI ------------------------------------------------------------------------------------
 def key_login(service: NuriService) -> Callable[[str, str], bool]:
     """Gradio's login check: the password is an active API key and the user name its key id."""
@@ -180,9 +213,11 @@ def build_chat(service: NuriService, settings: Settings) -> gr.Blocks:
         return who_line(caller_of(request))
 
     def ask(
-        question: str, state: ChatState | None, request: gr.Request
+        question: str, state: ChatState | None, shown: Any, request: gr.Request
     ) -> Iterator[tuple[str, list[dict[str, str]], str, str, ChatState]]:
         state = state if isinstance(state, ChatState) else ChatState()
+        if not state.messages and shown:  # a replica that never saw this session
+            state.turns, state.messages = turns_from_messages(shown)
         question = (question or "").strip()
         if not question:
             yield question, state.messages, state.sources, EMPTY_QUESTION_NOTICE, state
@@ -313,7 +348,7 @@ def build_chat(service: NuriService, settings: Settings) -> gr.Blocks:
         outputs = [question, chatbot, sources, notice, state]
         asked = send.click(
             ask,
-            inputs=[question, state],
+            inputs=[question, state, chatbot],
             outputs=outputs,
             api_name="ask",
             api_description="질문 하나에 답합니다: (입력창, 대화, 근거 자료, 알림)을 돌려줍니다.",
@@ -323,7 +358,7 @@ def build_chat(service: NuriService, settings: Settings) -> gr.Blocks:
         )
         submitted = question.submit(
             ask,
-            inputs=[question, state],
+            inputs=[question, state, chatbot],
             outputs=outputs,
             api_visibility="private",
             concurrency_limit=settings.ui.concurrency_limit,
@@ -351,6 +386,7 @@ def mount_chat(app: fastapi.FastAPI, service: NuriService, settings: Settings) -
         auth=key_login(service),
         auth_message=LOGIN_MESSAGE,
     )
+    share_sign_ins(app, settings.ui.path, lambda: service.keys, settings.ui.session_ttl_s)
 
 
 def _theme() -> Any:

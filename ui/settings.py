@@ -21,6 +21,12 @@ class UiSettings(BaseModel):
         description="`module:function` that mounts the chat on the FastAPI app (assistant/ never imports ui/).",
     )
     title: str = Field("누리 — 공공기관 문서·법령 도우미", description="Page title.")
+    session_ttl_s: float = Field(
+        12 * 3600,
+        gt=0,
+        description="How long a chat sign-in lasts. Sign-ins are kept (hashed) in the key store's database, "
+        "so every API replica knows them.",
+    )
     concurrency_limit: int = Field(8, gt=0, description="Chat answers generated at once; later ones queue.")
     examples: list[str] = Field(
         default_factory=lambda: list(SAMPLE_QUESTIONS),

@@ -31,7 +31,7 @@ from configs.settings import Settings, load_settings
 from guardrails.keys import key_id_of
 from retrieval.index import NuriIndex
 from retrieval.sync import Syncer
-from ui.chat import SOURCES_NONE, build_chat, format_sources, mount_chat
+from ui.chat import SOURCES_NONE, build_chat, format_sources, mount_chat, turns_from_messages
 
 # A public document, a second public one, and one restricted to 한빛데이터원 and 누리행정청.
 CORPUS = ["remote_work_guideline.md", "foi_request_guide.html", "data_sharing_standard.md"]
@@ -335,3 +335,56 @@ def test_service_errors_are_shown_as_korean_messages(live):
     assert "오류가 발생했습니다" in notice
     assert sources == SOURCES_NONE
     assert "Traceback" not in reply + notice
+
+
+# -- several replicas ---------------------------------------------------------------------------
+def test_a_sign_in_on_one_replica_is_known_to_another_and_sign_out_ends_it_on_both(tmp_path):
+    """Two chat apps on one key store (two API replicas on one database): Gradio's own token
+    table lives in one process under a random cookie name, so this failed behind a load balancer."""
+    data = tmp_path / "data"
+    replicas = []
+    for name in ("a", "b"):
+        settings = load_settings(index_dir=tmp_path / name / "index", data_dir=data)
+        service = NuriService(settings, start_model=False).open()
+        app = FastAPI()
+        mount_chat(app, service, settings)
+        replicas.append((settings, service, app))
+    key = issue_key(replicas[0][1])
+    try:
+        with serve(replicas[0][2], replicas[0][0]) as base_a, serve(replicas[1][2], replicas[1][0]) as base_b:
+            a, b = base_a + "/ui", base_b + "/ui"
+            signed = httpx.post(f"{a}/login", data={"username": key_id_of(key) or "", "password": key}, timeout=30)
+            assert signed.status_code == 200, signed.text
+            cookies = {c.name: c.value for c in signed.cookies.jar}
+            assert set(cookies) == {
+                "access-token-nuri",
+                "access-token-unsecure-nuri",
+            }  # fixed names: affinity hashes them
+            assert httpx.get(f"{b}/config", timeout=30).status_code == 401
+            assert httpx.get(f"{b}/config", cookies=cookies, timeout=30).status_code == 200
+            assert httpx.get(f"{a}/config", cookies=cookies, timeout=30).status_code == 200
+            # the token is stored hashed: the database does not hold the cookie's value
+            db = (data / "nuri.db").read_bytes()
+            assert cookies["access-token-nuri"].encode() not in db
+            out = httpx.get(f"{b}/logout", cookies=cookies, timeout=30)
+            assert out.status_code in (200, 302)
+            time.sleep(5.1)  # past the per-process lookup cache (SharedSignIns.cache_s)
+            assert httpx.get(f"{a}/config", cookies=cookies, timeout=30).status_code == 401
+    finally:
+        for _, service, _ in replicas:
+            service.close()
+
+
+def test_a_replica_without_the_sessions_state_takes_the_earlier_turns_from_the_screen():
+    shown = [
+        {"role": "user", "content": "재택근무는 며칠까지 되나요?"},
+        {"role": "assistant", "content": [{"type": "text", "text": "주 2일까지입니다 [1]."}]},
+        {"role": "user", "content": "연가는요?"},
+        {"role": "assistant", "content": "⛔ 모델 서버에 연결할 수 없습니다"},
+    ]
+    turns, messages = turns_from_messages(shown)
+    assert [(t.role, t.content) for t in turns] == [
+        ("user", "재택근무는 며칠까지 되나요?"),
+        ("assistant", "주 2일까지입니다 [1]."),
+    ]
+    assert len(messages) == 4 and messages[1]["content"] == "주 2일까지입니다 [1]."
