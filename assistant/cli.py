@@ -156,7 +156,8 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         shard = Shard.parse(args.shard) if args.shard else None
     except ValueError as e:
         raise CliUsageError(str(e)) from None
-    with _open_index(settings, create=True) as index:
+    # writing needs no reranker: an ingest pod has no models volume (deploy/k8s/base/ingest.yaml)
+    with _open_index(settings.override(rerank={"enabled": False}), create=True) as index:
         report = Syncer(index, settings.connectors, progress=not args.quiet, shard=shard).sync(
             list(args.paths), prune=not args.no_prune
         )

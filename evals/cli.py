@@ -145,7 +145,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.limit is not None and args.limit <= 0:
         raise CliUsageError("--limit은 1 이상이어야 합니다")
     settings = _settings(args.profile)
-    suites = [load_suite(ref, settings, limit=args.limit) for ref in args.suites]
+    suites = [load_suite(ref, settings, limit=args.limit, need_corpus=not args.url) for ref in args.suites]
     history = None if args.no_history else _history(settings)
     answers = not args.retrieval_only
     for suite in suites:

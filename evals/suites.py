@@ -134,9 +134,10 @@ def _read_dataset(spec: DatasetSpec, path: Path) -> list[EvalItem]:
     return spread(items, spec.limit)
 
 
-def load_suite(ref: str, settings: Settings, limit: int | None = None) -> Suite:
+def load_suite(ref: str, settings: Settings, limit: int | None = None, need_corpus: bool = True) -> Suite:
     """A bundled suite by name, a suite ``.yaml`` file or a ``.jsonl`` dataset; ``limit`` keeps
-    that many questions of each dataset, spread over its categories (a quick variant)."""
+    that many questions of each dataset, spread over its categories (a quick variant).
+    ``need_corpus``: the suite's corpus must be here (not for a run against a served index)."""
     path = Path(ref)
     if path.suffix == ".jsonl":
         items = load_items(path)
@@ -169,6 +170,6 @@ def load_suite(ref: str, settings: Settings, limit: int | None = None) -> Suite:
         suite.files.append(file)
         suite.items.extend(items)
     missing = [c for c in suite.corpus if not c.exists()]
-    if missing:
+    if missing and need_corpus:
         raise FileNotFoundError(f"평가 묶음 '{name}'의 말뭉치가 없습니다: {missing[0]}")
     return suite

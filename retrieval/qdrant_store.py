@@ -47,7 +47,13 @@ def to_client_filter(flt: FilterSpec, must_not: list[FieldMatch] | None = None) 
 
 
 def connect(settings: IndexSettings) -> QdrantClient:
-    """A client of the configured Qdrant server or cluster (any node's URL)."""
+    """A client of the configured Qdrant server or cluster (any node's URL), or of qdrant-client's
+    local mode on ``index.local_path`` (the stand-in for a server where none runs)."""
+    if settings.local_path:
+        try:
+            return QdrantClient(path=settings.local_path)
+        except (RuntimeError, OSError) as e:  # the folder is locked by another process
+            raise IndexUnavailableError(f"Qdrant 로컬 모드 폴더를 열 수 없습니다: {settings.local_path} ({e})") from e
     if not settings.url:
         raise IndexUnavailableError("Qdrant 서버 주소가 없습니다 (index.url / NURI_INDEX__URL)")
     return QdrantClient(url=settings.url, api_key=settings.api_key, timeout=int(settings.timeout_s))
@@ -105,7 +111,9 @@ def ensure_collection(client: QdrantClient, settings: IndexSettings, dim: int) -
             return True
         info = client.get_collection(name)
     except (ResponseHandlingException, UnexpectedResponse, OSError) as e:
-        raise IndexUnavailableError(f"Qdrant 서버에 연결할 수 없습니다: {settings.url} ({e})") from e
+        raise IndexUnavailableError(
+            f"Qdrant 서버에 연결할 수 없습니다: {settings.url or settings.local_path} ({e})"
+        ) from e
     found = collection_dim(info)
     if found != dim:
         what = f"{found}차원" if found is not None else f"'{DENSE}' 벡터 없음"
@@ -124,7 +132,9 @@ def describe_collection(client: QdrantClient, settings: IndexSettings) -> dict[s
             raise IndexUnavailableError(f"Qdrant 컬렉션이 없습니다: {name} (`nuri index create`로 만드세요)")
         info = client.get_collection(name)
     except (ResponseHandlingException, UnexpectedResponse, OSError) as e:
-        raise IndexUnavailableError(f"Qdrant 서버에 연결할 수 없습니다: {settings.url} ({e})") from e
+        raise IndexUnavailableError(
+            f"Qdrant 서버에 연결할 수 없습니다: {settings.url or settings.local_path} ({e})"
+        ) from e
     p = info.config.params
     return {
         "collection": name,
@@ -161,7 +171,9 @@ class QdrantStore:
         try:
             exists = self._client.collection_exists(self._name)
         except (ResponseHandlingException, UnexpectedResponse, OSError) as e:
-            raise IndexUnavailableError(f"Qdrant 서버에 연결할 수 없습니다: {settings.url} ({e})") from e
+            raise IndexUnavailableError(
+                f"Qdrant 서버에 연결할 수 없습니다: {settings.url or settings.local_path} ({e})"
+            ) from e
         if not exists:
             if not create:
                 raise IndexUnavailableError(

@@ -87,6 +87,12 @@ class IndexSettings(BaseModel):
         "edge", description="edge = Qdrant Edge in-process on disk; qdrant = server via URL."
     )
     url: str | None = Field(None, description="Qdrant server/cluster URL (backend: qdrant).")
+    local_path: str | None = Field(
+        None,
+        description="Instead of a server: qdrant-client's local mode on this folder (backend: qdrant). A "
+        "stand-in for a Qdrant server on one machine (tests, trials), locked to one process at a time: "
+        "not for production.",
+    )
     api_key: str | None = Field(None, description="Qdrant API key (backend: qdrant).")
     collection: str = Field("nuri", description="Qdrant collection (backend: qdrant).")
     timeout_s: float = Field(30.0, gt=0, description="Seconds per Qdrant request (backend: qdrant).")

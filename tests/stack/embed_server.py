@@ -104,7 +104,12 @@ def make_handler(state: State) -> type[BaseHTTPRequestHandler]:
             elif fault == "nan" and vectors:
                 vectors[0][0] = float("nan")
             data = [{"object": "embedding", "index": i, "embedding": v} for i, v in enumerate(vectors)]
-            payload = {"object": "list", "model": MODEL_NAME, "data": data, "usage": {"prompt_tokens": 0, "total_tokens": 0}}
+            payload = {
+                "object": "list",
+                "model": MODEL_NAME,
+                "data": data,
+                "usage": {"prompt_tokens": 0, "total_tokens": 0},
+            }
             self._send(200, json.dumps(payload, allow_nan=True).encode())
 
     return Handler
