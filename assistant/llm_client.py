@@ -29,6 +29,7 @@ one-line Korean message. ``health`` probes every endpoint's ``/v1/models`` (``/r
 
 from __future__ import annotations
 
+import json
 import logging
 import random
 import threading
@@ -192,6 +193,7 @@ class LLMClient:
         try:
             with read_deadline(first_by):
                 chunks = self._open(ep.client, prompt, max_tokens)
+                _require_event_stream(chunks)
             by = first_by
             while True:
                 with read_deadline(by):
@@ -202,7 +204,9 @@ class LLMClient:
                 if chunk.choices:
                     choice = chunk.choices[0]
                     finished = finished or bool(choice.finish_reason)
-                    text = choice.delta.content if hasattr(choice, "delta") else choice.text
+                    text = choice.delta.content if getattr(choice, "delta", None) is not None else choice.text
+                    if text is None and not finished and getattr(choice, "delta", None) is None:
+                        raise _AttemptFailed("응답 형식이 잘못됨 (choices[0]에 text도 delta도 없음)", sent)
                     if text:
                         sent = True
                         yield text
@@ -214,7 +218,7 @@ class LLMClient:
                 raise _AttemptFailed("스트림이 완료 표시 없이 끝남", sent)
         except openai.APIStatusError as e:
             if e.status_code in _RETRYABLE_STATUS or e.status_code >= 500:
-                raise _AttemptFailed(f"HTTP {e.status_code}", sent) from e
+                raise _AttemptFailed(f"HTTP {e.status_code}: {_body(e)[:120]}", sent) from e
             raise ModelResponseError(
                 f"모델 서버가 요청을 거부했습니다 ({ep.url}, HTTP {e.status_code}): {_body(e)}"
             ) from e
@@ -249,6 +253,8 @@ class LLMClient:
             return "응답 도중 연결 끊김" if started else "응답 전에 연결 끊김"
         if isinstance(e, openai.APIError):
             return f"스트림 오류: {e.message[:200]}"
+        if isinstance(e, json.JSONDecodeError):
+            return "잘못된 응답: 스트림의 data가 JSON이 아님"
         return f"잘못된 응답 ({type(e).__name__})"
 
     # -- endpoint state --------------------------------------------------------------------
@@ -344,6 +350,21 @@ class LLMClient:
             failures=failures,
             cooling_s=round(cooling, 1),
         )
+
+
+def _require_event_stream(chunks: Any) -> None:
+    """A 200 that is not a server-sent event stream (a proxy's HTML page, a JSON body from a
+    server that ignored ``stream``) fails with what it was, not as an empty answer."""
+    response = getattr(chunks, "response", None)
+    ctype = response.headers.get("content-type", "") if response is not None else "text/event-stream"
+    if "text/event-stream" in ctype:
+        return
+    try:
+        snippet = " ".join(response.read().decode("utf-8", "replace").split())[:120] if response is not None else ""
+    except httpx2.HTTPError:
+        snippet = ""
+    kind = "HTML 페이지" if "html" in ctype or snippet.startswith("<") else "스트림이 아닌 응답"
+    raise _AttemptFailed(f"{kind} ({ctype or '형식 없음'}): {snippet or '(빈 응답)'}", False)
 
 
 def _body(e: openai.APIStatusError) -> str:

@@ -165,10 +165,15 @@ def group_of(t: Turn) -> str:
 
 
 def train(
-    encoder: Any, max_benign: float = 0.03, shared: Path = SHARED_DATA, progress: bool = True
+    encoder: Any,
+    max_benign: float = 0.03,
+    shared: Path = SHARED_DATA,
+    progress: bool = True,
+    cases: list[Turn] | None = None,
 ) -> tuple[InjectionModel, list[str], dict[str, Any]]:
-    """Fit and evaluate; returns (model, report lines, metadata)."""
-    cases = load_turns(shared)
+    """Fit and evaluate; returns (model, report lines, metadata). ``cases`` (default: every case
+    of :func:`load_turns`) lets another fitting run (``fitting.fit_embedder``) use a subset."""
+    cases = load_turns(shared) if cases is None else cases
     if progress:
         from tqdm import tqdm
 
