@@ -18,7 +18,7 @@ loads no model, database driver or configuration (``benchmarks/cli_startup.py`` 
 
 Errors print one line on stderr (``nuri: 오류: …``) and exit non-zero; never a traceback. Every
 deliberate error is a :class:`~connectors.errors.NuriError`; its ``code`` picks the exit status
-(:data:`EXIT_STATUS`: 2 wrong usage, 3 a service the command needs is down: the encoder, the
+(:data:`EXIT_STATUS`: 2 wrong usage, 3 a service the command needs is down or answers wrongly: the encoder, the
 model, the key store or the audit trail, try again later; 1 otherwise).
 """
 
@@ -50,6 +50,8 @@ COMMAND_GROUP = "nuri.commands"
 EXIT_STATUS = {
     "usage": 2,
     "encoder_unavailable": 3,
+    "encoder_error": 3,
+    "embedder_mismatch": 3,
     "model_unavailable": 3,
     "state_unavailable": 3,
     "audit_unavailable": 3,

@@ -204,8 +204,9 @@ class LLMClient:
                 if chunk.choices:
                     choice = chunk.choices[0]
                     finished = finished or bool(choice.finish_reason)
-                    text = choice.delta.content if getattr(choice, "delta", None) is not None else choice.text
-                    if text is None and not finished and getattr(choice, "delta", None) is None:
+                    delta = getattr(choice, "delta", None)
+                    text = delta.content if delta is not None else getattr(choice, "text", None)
+                    if text is None and not finished and delta is None:
                         raise _AttemptFailed("응답 형식이 잘못됨 (choices[0]에 text도 delta도 없음)", sent)
                     if text:
                         sent = True

@@ -20,9 +20,12 @@ import pwd
 import shutil
 import sqlite3
 import subprocess
+import sys
 import tempfile
+import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -546,3 +549,57 @@ def store_db(request: pytest.FixtureRequest, sqlite_path: Path) -> StoreDatabase
         return StoreDatabase("sqlite", f"sqlite:///{sqlite_path}", sqlite_path=sqlite_path)
     server: PostgresServer = request.getfixturevalue("postgres_server")
     return StoreDatabase("postgresql", server.create_database(), server=server)
+
+
+class ProjectedEmbeddings:
+    """tests/stack/embed_server.py on a free port: the bundled encoder's vectors through a fixed
+    projection to 1024 dimensions, over the OpenAI protocol (the stand-in for production's
+    multilingual-e5-large behind vLLM). :meth:`fault` makes its next answers malformed."""
+
+    MODEL = "multilingual-e5-large"
+
+    def __init__(self, port: int, proc: subprocess.Popen[bytes]) -> None:
+        self.port, self.proc = port, proc
+        self.url = f"http://127.0.0.1:{port}/v1"
+
+    def settings(self, **overrides):
+        from retrieval.settings import EmbedderSettings
+
+        return EmbedderSettings(**({"backend": "openai", "base_url": self.url, "model": self.MODEL} | overrides))
+
+    @contextmanager
+    def fault(self, mode: str) -> Iterator[None]:
+        import httpx
+
+        httpx.post(f"http://127.0.0.1:{self.port}/fault", json={"mode": mode}, timeout=10).raise_for_status()
+        try:
+            yield
+        finally:
+            httpx.post(f"http://127.0.0.1:{self.port}/fault", json={"mode": "none"}, timeout=10).raise_for_status()
+
+
+@pytest.fixture(scope="session")
+def projected_embeddings() -> Iterator[ProjectedEmbeddings]:
+    import httpx
+
+    from assistant.modelserver.server import free_port
+
+    port = free_port("127.0.0.1")
+    server = Path(__file__).parent / "stack" / "embed_server.py"
+    proc = subprocess.Popen([sys.executable, str(server), "--port", str(port), "--dim", "1024"])
+    deadline = time.monotonic() + 90
+    while True:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/v1/models", timeout=2).status_code == 200:
+                break
+        except httpx.HTTPError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            pytest.fail("the 1024-d embeddings server (tests/stack/embed_server.py) did not start")
+        time.sleep(0.3)
+    try:
+        yield ProjectedEmbeddings(port, proc)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)

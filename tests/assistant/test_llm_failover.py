@@ -47,7 +47,7 @@ class Replica(ThreadingHTTPServer):
     daemon_threads = True
 
     def __init__(self, mode: str, answer: str = "건강한 서버의 답변입니다.") -> None:
-        assert mode in MODES
+        assert mode in MODES or mode in MALFORMED
         super().__init__(("127.0.0.1", 0), _Handler)
         self.mode, self.answer = mode, answer
         self.hits: Counter[str] = Counter()
@@ -126,6 +126,14 @@ class _Handler(BaseHTTPRequestHandler):
             self.server.released.wait()
             self.close_connection = True
             return
+        if mode in MALFORMED:  # what a proxy or a misconfigured server answers instead
+            status, ctype, data = MALFORMED[mode]
+            self.send_response(status)
+            self.send_header("Content-Type", ctype)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+            return
         chat = self.path.endswith("/chat/completions")
         assert body["stream"] is True and body["model"] == MODEL
         chunked = mode != "eof_after_text"
@@ -155,6 +163,19 @@ class _Handler(BaseHTTPRequestHandler):
             return
         self._chunk("[DONE]")
         self.wfile.write(b"0\r\n\r\n")
+
+
+MALFORMED: dict[str, tuple[int, str, bytes]] = {
+    "html": (200, "text/html", b"<html><body><h1>Welcome to nginx!</h1></body></html>"),
+    "html502": (502, "text/html", b"<html><head><title>502 Bad Gateway</title></head></html>"),
+    "json_not_stream": (200, "application/json", b'{"object": "chat.completion", "choices": []}'),
+    "not_json_events": (200, "text/event-stream", b"data: {not json}\n\n"),
+    "no_text": (
+        200,
+        "text/event-stream",
+        b'data: {"id": "x", "object": "text_completion", "choices": [{"index": 0}]}\n\n',
+    ),
+}
 
 
 def _event(chat: bool, text: str | None, role: bool = False, finish: str | None = None) -> dict[str, Any]:
@@ -209,6 +230,30 @@ def timed(client: LLMClient, prompt: ModelPrompt = PROMPT) -> tuple[str, float]:
     t0 = time.monotonic()
     text = client.complete(prompt)
     return text, time.monotonic() - t0
+
+
+@pytest.mark.parametrize(
+    ("mode", "says"),
+    [
+        ("html", "HTML 페이지 (text/html): <html><body><h1>Welcome to nginx!"),
+        ("html502", "HTTP 502: <html><head><title>502 Bad Gateway"),
+        ("json_not_stream", "스트림이 아닌 응답 (application/json)"),
+        ("not_json_events", "잘못된 응답: 스트림의 data가 JSON이 아님"),
+        ("no_text", "응답 형식이 잘못됨"),
+    ],
+)
+def test_a_malformed_model_answer_names_the_server_and_what_was_wrong(replicas, mode: str, says: str) -> None:
+    (bad,) = replicas(mode)
+    client = LLMClient(settings(bad.url, mode="completion", max_retries=0))
+    with pytest.raises(LLMUnavailableError) as caught:
+        client.complete(PROMPT)
+    assert f"{bad.url}: {says}" in str(caught.value)
+
+
+def test_a_malformed_answer_fails_over_to_the_healthy_replica(replicas) -> None:
+    bad, good = replicas("html", "ok")
+    client = LLMClient(settings(bad.url, good.url))
+    assert [client.complete(PROMPT) for _ in range(2)] == [good.answer] * 2
 
 
 def test_503_fails_over_to_the_healthy_replica(replicas) -> None:
