@@ -236,9 +236,14 @@ def check_fit(settings: CalibrationSettings, embedder: Any, resolve: Any = Path)
     when nothing fits and ``on_mismatch`` is ``refuse``, or the configured file is unreadable."""
     name, dim = str(embedder.name), int(embedder.dim)
     reason = ""
+    fit: EmbedderFit | None = None
     if settings.path:
         path = Path(resolve(settings.path))
-        fit = EmbedderFit.read(path)
+        if path.exists():
+            fit = EmbedderFit.read(path)
+        else:  # not fitted yet: what safe mode is for (a file that is there but broken is an error)
+            reason = f"보정 파일이 아직 없습니다: {path} ({FIT_COMMAND})"
+    if fit is not None:
         if fit.embedder != name or fit.dim != dim:
             reason = f"보정 파일은 {fit.embedder} ({fit.dim}차원)용입니다: 현재 {name} ({dim}차원)"
         else:
@@ -256,7 +261,8 @@ def check_fit(settings: CalibrationSettings, embedder: Any, resolve: Any = Path)
         return FittedValues({}, None, FitCheck(name, dim, BUNDLED_EMBEDDER, BUNDLED_DIM, "bundled"))
     else:
         fitted_for, fitted_dim, source = BUNDLED_EMBEDDER, BUNDLED_DIM, "bundled"
-        reason = f"기본값은 {BUNDLED_EMBEDDER} ({BUNDLED_DIM}차원)용입니다: 현재 {name} ({dim}차원)"
+        shipped = f"기본값은 {BUNDLED_EMBEDDER} ({BUNDLED_DIM}차원)용입니다: 현재 {name} ({dim}차원)"
+        reason = f"{reason}; {shipped}" if reason else shipped
     if settings.on_mismatch == "refuse":
         raise EmbedderFitError(
             f"임베딩 모델에 맞게 보정된 값이 없습니다 — {reason}. {FIT_COMMAND}로 보정한 뒤 calibration.path에 지정하세요",

@@ -174,6 +174,7 @@ class Stack:
     llm_urls: list[str]
     index_master: Path
     api_ports: dict[str, int] = field(default_factory=dict)
+    api_env: dict[str, dict[str, str]] = field(default_factory=dict)
     apis: dict[str, Proc] = field(default_factory=dict)
     embed: Proc | None = None
     nginx: Proc | None = None
@@ -216,8 +217,12 @@ class Stack:
         return env
 
     def nuri(self, *args: str, timeout: float = 600, **extra: str) -> subprocess.CompletedProcess[str]:
+        return self.run(["-m", "assistant.cli", *args], timeout=timeout, **extra)
+
+    def run(self, args: list[str], timeout: float = 600, **extra: str) -> subprocess.CompletedProcess[str]:
+        """``python ARGS`` from the repository, with the operators' environment (``ops``)."""
         return subprocess.run(
-            [sys.executable, "-m", "assistant.cli", *args],
+            [sys.executable, *args],
             env=self.env(**extra), cwd=ROOT, capture_output=True, text=True, timeout=timeout, check=False,
         )  # fmt: skip
 
@@ -249,12 +254,14 @@ class Stack:
         shutil.rmtree(target, ignore_errors=True)
         shutil.copytree(self.index_master, target)
 
-    def start_api(self, replica: str) -> Proc:
+    def start_api(self, replica: str, **extra: str) -> Proc:
+        """Start (or restart, with the environment it was first given) one API replica."""
         port = self.api_ports.setdefault(replica, free_port("127.0.0.1"))
+        extra = self.api_env.setdefault(replica, extra)
         proc = start(
             f"api-{replica}",
             [sys.executable, "-m", "assistant.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
-            self.env(replica),
+            self.env(replica, **extra),
             self.logs,
         )
         self.apis[replica] = proc
@@ -284,6 +291,10 @@ class Stack:
             self.logs,
         )
         wait_for(f"{self.url}/healthz", timeout=30, proc=self.nginx)
+
+    @property
+    def fit_file(self) -> Path:
+        return self.root / "ops" / "calibration" / "embedder-fit.json"
 
     @property
     def url(self) -> str:
