@@ -68,6 +68,7 @@ class NuriService:
         self.fit: FitCheck | None = None
         self.missing: str | None = None  # "embedder" or "index" while the index is not open
         self._injection_model: InjectionModel | None = None
+        self._embedder: Embedder | None = None
         self._connecting = threading.RLock()
         self._closing = threading.Event()
         self._reconnector: threading.Thread | None = None
@@ -94,10 +95,12 @@ class NuriService:
             s = self.settings
             if self.index is None:
                 try:
-                    embedder = build_embedder(s.embedder)
-                    self._fit(embedder)
+                    if self._embedder is None:  # built once: a retry waiting for the index reuses it
+                        embedder = build_embedder(s.embedder)
+                        self._fit(embedder)
+                        self._embedder = embedder
                     self.index = NuriIndex.open(
-                        self.settings.retrieval, s.resolve(s.index_dir), create=False, embedder=embedder
+                        self.settings.retrieval, s.resolve(s.index_dir), create=False, embedder=self._embedder
                     )
                 except RetrievalError as e:
                     self.index_error = str(e)

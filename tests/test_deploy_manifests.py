@@ -1233,3 +1233,23 @@ def test_the_rerank_benchmark_behind_capacity_runs(tmp_path: Path, monkeypatch: 
     assert all(r["cpu_s_per_rerank_mean"] > 0 and r["wall_ms"]["n"] == 2 for r in report["results"])
     query, hits = rerank_cpu.workload(24, seed=0)
     assert len(query.split()) == rerank_cpu.QUERY_TOKENS and len(hits) == rerank_cpu.CANDIDATES
+
+
+# -- the embedder fit file reaches the API where the profile reads it ---------------------------------
+
+
+def test_the_api_mounts_the_embedder_fit_file_where_the_production_profile_reads_it(
+    rendered: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from configs.settings import load_settings
+
+    monkeypatch.setenv("NURI_PROFILE", "production")
+    monkeypatch.delenv("NURI_CONFIG", raising=False)
+    fit_dir = str(Path(load_settings().calibration.path or "").parent)
+    api = find(rendered, "Deployment", "nuri-api")
+    mount = next(m for m in containers(api)[0]["volumeMounts"] if m["mountPath"] == fit_dir)
+    volume = next(v for v in pod_template(api)["spec"]["volumes"] if v["name"] == mount["name"])
+    # optional: without the ConfigMap the pod starts and runs in safe mode (README: Production)
+    assert volume["configMap"] == {"name": "nuri-embedder-fit", "optional": True} and mount["readOnly"]
+    x_nuri = compose()["x-nuri"]
+    assert f"./calibration:{fit_dir}:ro" in x_nuri["volumes"]
