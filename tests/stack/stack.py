@@ -28,7 +28,10 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -95,6 +98,13 @@ def start(name: str, cmd: list[str], env: dict[str, str], logs: Path) -> Proc:
     popen = subprocess.Popen(cmd, env=env, stdout=handle, stderr=subprocess.STDOUT, cwd=ROOT)
     handle.close()
     return Proc(name, popen, log)
+
+
+def sse_events(response: httpx.Response) -> Iterator[dict]:
+    """The JSON events of a server-sent event stream (``/v1/ask`` with ``stream``)."""
+    for line in response.iter_lines():
+        if line.startswith("data: ") and line != "data: [DONE]":
+            yield json.loads(line[6:])
 
 
 def gateway_headers(method: str, path: str, subject: str = "kim.civil", agency: str = "누리행정청",
@@ -173,6 +183,8 @@ class Stack:
     embed_port: int
     llm_urls: list[str]
     index_master: Path
+    pg: Any = None  # conftest.PostgresServer
+    vllms: list[Any] = field(default_factory=list)  # the vLLM ModelServers of llm_urls, in order
     api_ports: dict[str, int] = field(default_factory=dict)
     api_env: dict[str, dict[str, str]] = field(default_factory=dict)
     apis: dict[str, Proc] = field(default_factory=dict)
@@ -291,6 +303,36 @@ class Stack:
             self.logs,
         )
         wait_for(f"{self.url}/healthz", timeout=30, proc=self.nginx)
+
+    @contextmanager
+    def models_paused(self) -> Iterator[None]:
+        """Every vLLM replica stopped (SIGSTOP to its process group) and resumed on exit: an
+        answer asked meanwhile is certainly still under way, whatever the machine's speed."""
+        for server in self.vllms:
+            os.killpg(server.proc.pid, signal.SIGSTOP)
+        try:
+            yield
+        finally:
+            for server in self.vllms:
+                os.killpg(server.proc.pid, signal.SIGCONT)
+
+    def stream_in_thread(self, replica: str, question: str) -> tuple[threading.Thread, list[dict], list[BaseException]]:
+        """A streamed ``/v1/ask`` to one replica in a thread: (thread, its events, the HTTP errors it met)."""
+        events: list[dict] = []
+        failures: list[BaseException] = []
+
+        def run() -> None:
+            try:
+                with httpx.stream("POST", f"{self.api(replica)}/v1/ask", json={"question": question, "stream": True},
+                                  headers={"Authorization": f"Bearer {self.key}"}, timeout=300) as r:  # fmt: skip
+                    assert r.status_code == 200
+                    events.extend(sse_events(r))
+            except httpx.HTTPError as e:
+                failures.append(e)
+
+        thread = threading.Thread(target=run)
+        thread.start()
+        return thread, events, failures
 
     @property
     def fit_file(self) -> Path:

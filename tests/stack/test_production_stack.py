@@ -12,9 +12,7 @@ The tests run in order on one module-scoped stack; each leaves it whole for the 
 from __future__ import annotations
 
 import json
-import os
 import signal
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,7 +21,7 @@ import httpx
 import pytest
 from conftest import SAMPLES, PostgresServer, _start_model_server, postgres_bin_dir
 from gradio_client import Client
-from stack import Stack, gateway_headers, wait_for
+from stack import Stack, gateway_headers, sse_events, wait_for
 
 from assistant.modelserver.server import free_port
 
@@ -49,9 +47,7 @@ def stack(tmp_path_factory, vllm_server) -> Iterator[Stack]:
         llm_urls=[second_vllm.base_url, vllm_server.base_url],
         index_master=root / "qdrant-master",
     )
-    s.pg = pg  # type: ignore[attr-defined]
-    s.second_vllm = second_vllm  # type: ignore[attr-defined]
-    s.vllms = [second_vllm, vllm_server]  # type: ignore[attr-defined]
+    s.pg, s.vllms = pg, [second_vllm, vllm_server]
     try:
         # the index: the sample corpus through the 1024-d embeddings server into Qdrant (local mode)
         s.start_embedder()
@@ -88,12 +84,6 @@ def bearer(s: Stack) -> dict[str, str]:
 
 def ask(s: Stack, question: str = QUESTION, base: str | None = None, **body) -> httpx.Response:
     return httpx.post(f"{base or s.url}/v1/ask", json={"question": question, **body}, headers=bearer(s), timeout=300)
-
-
-def sse_events(response: httpx.Response) -> Iterator[dict]:
-    for line in response.iter_lines():
-        if line.startswith("data: ") and line != "data: [DONE]":
-            yield json.loads(line[6:])
 
 
 # -- 1. start-up: the embedder comes after the API ----------------------------------------------
@@ -202,31 +192,13 @@ def _audit(stack: Stack) -> dict:
 
 def test_an_api_process_killed_mid_stream_gives_a_clean_end_and_the_other_replica_answers(stack: Stack):
     before = _audit(stack)
-    events: list[dict] = []
-    failures: list[BaseException] = []
-
-    def stream() -> None:
-        try:
-            with httpx.stream("POST", f"{stack.api('a')}/v1/ask", json={"question": QUESTION, "stream": True},
-                              headers=bearer(stack), timeout=300) as r:  # fmt: skip
-                assert r.status_code == 200
-                events.extend(sse_events(r))
-        except httpx.HTTPError as e:
-            failures.append(e)
-
     # the model is paused, so the answer is certainly still under way when the process dies
-    for server in stack.vllms:  # type: ignore[attr-defined]
-        os.killpg(server.proc.pid, signal.SIGSTOP)
-    try:
-        t = threading.Thread(target=stream)
-        t.start()
+    with stack.models_paused():
+        t, events, failures = stack.stream_in_thread("a", QUESTION)
         time.sleep(2)
         assert t.is_alive()
         stack.apis["a"].stop(signal.SIGKILL)
         t.join(timeout=60)
-    finally:
-        for server in stack.vllms:  # type: ignore[attr-defined]
-            os.killpg(server.proc.pid, signal.SIGCONT)
     # the client sees the connection end (no answer given as complete, no 500 body)
     assert failures and not any(e.get("type") == "done" for e in events), (failures, events)
     for _ in range(3):  # nginx passes over the dead replica
@@ -241,22 +213,10 @@ def test_an_api_process_killed_mid_stream_gives_a_clean_end_and_the_other_replic
 
 def test_sigterm_mid_stream_finishes_the_answer_and_new_requests_go_elsewhere(stack: Stack):
     before = _audit(stack)
-    events: list[dict] = []
-
-    def stream() -> None:
-        with httpx.stream("POST", f"{stack.api('a')}/v1/ask", json={"question": QUESTION, "stream": True},
-                          headers=bearer(stack), timeout=300) as r:  # fmt: skip
-            assert r.status_code == 200
-            for event in sse_events(r):
-                events.append(event)
-
     # the model goes slow (both vLLM replicas paused) before the question is asked: the answer
     # is still being written when the SIGTERM arrives, whatever the machine's speed
-    for server in stack.vllms:  # type: ignore[attr-defined]
-        os.killpg(server.proc.pid, signal.SIGSTOP)
-    try:
-        t = threading.Thread(target=stream)
-        t.start()
+    with stack.models_paused():
+        t, events, failures = stack.stream_in_thread("a", QUESTION)
         time.sleep(2)  # the request is in A (retrieval done, waiting for the model)
         assert t.is_alive() and not events
         stack.apis["a"].popen.send_signal(signal.SIGTERM)
@@ -265,12 +225,9 @@ def test_sigterm_mid_stream_finishes_the_answer_and_new_requests_go_elsewhere(st
         assert refused.status_code == 503 and refused.json()["error"]["code"] == "shutting_down"
         assert httpx.get(f"{stack.api('a')}/readyz", timeout=10).status_code == 503
         assert httpx.get(f"{stack.api('a')}/healthz", timeout=10).status_code == 200  # not killed as dead
-    finally:
-        for server in stack.vllms:  # type: ignore[attr-defined]
-            os.killpg(server.proc.pid, signal.SIGCONT)
     assert ask(stack).status_code == 200  # through nginx: the other replica
     t.join(timeout=240)
-    assert events[-1]["type"] == "done", events[-3:]  # the running answer finished
+    assert not failures and events[-1]["type"] == "done", (failures, events[-3:])  # the running answer finished
     assert stack.apis["a"].popen.wait(timeout=120) == 0  # then the process stopped by itself
     after = _audit(stack)
     assert after["ok"] and after["records"] >= before["records"] + 2  # both answers audited
@@ -279,7 +236,7 @@ def test_sigterm_mid_stream_finishes_the_answer_and_new_requests_go_elsewhere(st
 
 
 def test_a_stopped_vllm_replica_is_passed_over(stack: Stack):
-    stack.second_vllm.stop()  # type: ignore[attr-defined]
+    stack.vllms[0].stop()
     for _ in range(3):
         r = ask(stack)
         assert r.status_code == 200, r.text
@@ -288,7 +245,7 @@ def test_a_stopped_vllm_replica_is_passed_over(stack: Stack):
 
 
 def test_postgresql_restarted_refuses_cleanly_then_recovers(stack: Stack):
-    pg = stack.pg  # type: ignore[attr-defined]
+    pg = stack.pg
     pg.pause()
     try:
         r = ask(stack)
