@@ -30,18 +30,32 @@ class Caller:
     principal: Principal
     roles: frozenset[str]
     subject: str
+    #: A gateway caller: the body's SHA-256 its signature vouches for (checked once the body is read).
+    body_sha256: str | None = None
 
     def has_role(self, role: str) -> bool:
         return role in self.roles or "admin" in self.roles
 
 
-def operator_caller() -> Caller:
-    """The CLI on the server: an operator reads everything (it can read the files anyway)."""
+def cli_subject() -> str:
+    """``cli:<OS user>``: who runs a command on the server itself."""
     try:
         user = getpass.getuser()
     except (KeyError, OSError):
         user = "unknown"
-    return Caller(Principal(operator=True), frozenset({"admin"}), f"cli:{user}")
+    return f"cli:{user}"
+
+
+def operator_caller() -> Caller:
+    """The CLI on the server: an operator reads everything (it can read the files anyway)."""
+    return Caller(Principal(operator=True), frozenset({"admin"}), cli_subject())
+
+
+def scoped_caller(agency: str | None = None, clearance: str = "public", subject: str | None = None) -> Caller:
+    """The CLI on the server reading as one agency at one clearance (no roles; ``public`` and no
+    agency: what anyone may read). ``nuri eval run --as-agency/--as-clearance`` asks with it."""
+    principal = Principal(agency=(agency or "").strip() or None, clearance=clearance_of(clearance))
+    return Caller(principal, frozenset(), subject or cli_subject())
 
 
 def clearance_of(raw: str) -> Clearance:

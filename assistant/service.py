@@ -39,7 +39,7 @@ from assistant.prompts import PromptBook
 from assistant.question import Question
 from configs.settings import Settings
 from connectors.errors import NuriError
-from guardrails.audit import AuditIntegrityError, AuditStore
+from guardrails.audit import AuditError, AuditIntegrityError, AuditStore
 from guardrails.injection import InjectionModel
 from guardrails.keys import KeyRecord, KeyStore
 from guardrails.pipeline import Guardrails
@@ -187,12 +187,25 @@ class NuriService:
         data_dir = s.resolve(s.data_dir)
         self.keys = KeyStore.from_settings(s.keys, data_dir, s.home)
         if s.audit.enabled:
+            if s.audit.require_chain_key and s.audit.chain_key is None:
+                raise AuditError(
+                    "감사 체인 키가 필요합니다 (audit.require_chain_key): NURI_AUDIT__CHAIN_KEY 환경 변수에 32자 이상의 "
+                    "비밀값(openssl rand -hex 32)을 설정하세요. 키 없이는 데이터베이스에 쓸 수 있는 누구나 감사 기록을 "
+                    "고쳐 쓸 수 있어 서버를 시작하지 않습니다.",
+                    message_en="The audit chain key is required (audit.require_chain_key): set NURI_AUDIT__CHAIN_KEY to "
+                    "a secret of at least 32 characters (openssl rand -hex 32). Without it anyone who can write the "
+                    "database could rewrite the audit trail, so the server does not start.",
+                )
             self.audit = AuditStore.from_settings(s.audit, data_dir, s.home)
+            self.audit.check_chain()  # a keyed chain without the key, or a plain one not sealed: stop here
             if s.audit.retention_days:
                 try:
                     self.audit.apply_retention(s.audit.retention_days)
                 except AuditIntegrityError as e:  # kept as evidence, not pruned: the operator must look
                     log.error("audit records past retention do not verify; not pruned", extra={"reason": str(e)})
+                except AuditError as e:  # e.g. the API's insert-only role (deploy/postgres/audit_roles.sql)
+                    log.error("audit retention not applied at start; run `nuri audit prune` with the maintenance "
+                              "role", extra={"reason": str(e)})  # fmt: skip
 
     def _share_cpu_with_vllm(self) -> None:
         """vLLM started here runs on the same CPU: its worker keeps the core it is bound to busy
@@ -277,6 +290,12 @@ class NuriService:
         if self.keys is None:
             raise AssistantError("API 키 저장소가 열려 있지 않습니다")
         return self.keys.authenticate(presented)
+
+    def first_use_of_signature(self, signature: str, window_s: float) -> bool:
+        """Whether a gateway signature is new to every replica sharing the key store."""
+        if self.keys is None:
+            raise AssistantError("API 키 저장소가 열려 있지 않습니다")
+        return self.keys.first_use_of_signature(signature, window_s)
 
     def caller_for_key(self, key_id: str | None) -> Caller | None:
         """The caller of an active key, looked up again (a revoked key stops working at once)."""

@@ -83,6 +83,16 @@ sign_ins = Table(
 )
 
 
+#: Gateway signatures already used (``assistant.http.auth``): a signed request replayed to any
+#: replica within the signature's window is refused. Only a hash of each signature is kept.
+used_signatures = Table(
+    "gateway_signatures",
+    _meta,
+    Column("signature_hash", String(64), primary_key=True),
+    Column("expires_at", String(40), nullable=False, index=True),
+)
+
+
 class KeyStoreError(NuriError):
     """The key store cannot be opened, read or written."""
 
@@ -164,6 +174,13 @@ class KeyStore:
     @classmethod
     def from_settings(cls, settings: KeySettings, data_dir: Path, home: Path | None = None) -> KeyStore:
         pepper = settings.pepper.get_secret_value() if settings.pepper else None
+        if settings.require_pepper and not pepper:
+            raise KeyStoreError(
+                "keys.require_pepper: API 키 해시용 비밀값이 없습니다. NURI_KEYS__PEPPER 환경 변수로 설정하세요 "
+                "(32자 이상의 임의 문자열)",
+                message_en="keys.require_pepper: no key-hash pepper; set NURI_KEYS__PEPPER (a random string of 32+ "
+                "characters)",
+            )
         url = database_url(settings.url, data_dir, home)
         return cls(url, pepper, settings.last_used_resolution_s, settings.timeout_s)
 
@@ -331,6 +348,34 @@ class KeyStore:
                 conn.execute(sign_ins.insert().values(**row))
         except SQLAlchemyError as e:
             raise KeyStoreError(f"로그인 세션을 저장하지 못했습니다: {db_reason(e)}") from e
+
+    def first_use_of_signature(self, signature: str, window_s: float) -> bool:
+        """True the first time a gateway ``signature`` is presented within ``window_s`` seconds on
+        any replica sharing this store; False when it was used before (a replay). Expired ones
+        are removed now and then."""
+        now = _now()
+        row = {"signature_hash": self._token_hash(signature), "expires_at": _iso(now + timedelta(seconds=window_s))}
+        try:
+            with write_transaction(self.engine) as conn:
+                if secrets.randbelow(64) == 0:
+                    conn.execute(delete(used_signatures).where(used_signatures.c.expires_at < _iso(now)))
+                taken = conn.execute(
+                    select(used_signatures.c.expires_at).where(
+                        used_signatures.c.signature_hash == row["signature_hash"]
+                    )
+                ).first()
+                if taken is not None and taken.expires_at >= _iso(now):
+                    return False
+                if taken is not None:
+                    conn.execute(
+                        delete(used_signatures).where(used_signatures.c.signature_hash == row["signature_hash"])
+                    )
+                conn.execute(used_signatures.insert().values(**row))
+        except IntegrityError:  # another replica recorded it between the read and the insert
+            return False
+        except SQLAlchemyError as e:
+            raise KeyStoreError(f"게이트웨이 서명 사용 기록을 저장하지 못했습니다: {db_reason(e)}") from e
+        return True
 
     def session_key(self, token: str) -> str | None:
         """The key id a browser session signed in with, or None (unknown or expired token)."""

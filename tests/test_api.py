@@ -55,7 +55,8 @@ def _error(resp, status):
 
 def test_healthz_and_readyz_without_a_model(client):
     assert client.get("/healthz").json() == {"status": "ok"}
-    err = _error(client.get("/readyz"), 503)
+    admin = issue_key(client.service, roles=("admin",))
+    err = _error(client.get("/readyz", headers=bearer(admin)), 503)
     assert err["code"] == "not_ready" and "모델" in err["message"]
     assert err["details"]["missing"] == "model"
 
@@ -162,10 +163,10 @@ def test_missing_index_makes_search_and_readyz_503(tmp_path):
     from assistant.service import NuriService
 
     with NuriService(settings, start_model=False) as service:
-        key = issue_key(service)
+        key, admin = issue_key(service), issue_key(service, roles=("admin",))
     with TestClient(build_asgi(settings), headers=bearer(key)) as c:
         assert c.get("/healthz").status_code == 200
-        err = _error(c.get("/readyz"), 503)
+        err = _error(c.get("/readyz", headers=bearer(admin)), 503)
         assert "nuri ingest" in err["message"] and err["code"] == "not_ready"
         assert _error(c.post("/v1/search", json={"query": "정보공개"}), 503)["code"] == "index_unavailable"
 

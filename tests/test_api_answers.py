@@ -57,6 +57,7 @@ def live(model_server, sample_index):
     settings = answer_settings(model_server.base_url, api={"max_body_bytes": 16384}, ui={"enabled": False})
     with NuriService(settings, index=sample_index) as service, LiveServer(build_asgi(settings, service=service)) as srv:
         srv.key = issue_key(service)
+        srv.admin_key = issue_key(service, roles=("admin",))
         yield srv
 
 
@@ -75,7 +76,7 @@ def _error(resp: httpx.Response, status: int) -> dict:
 
 
 def test_readyz_reports_index_and_model(live):
-    body = httpx.get(f"{live.url}/readyz").json()
+    body = httpx.get(f"{live.url}/readyz", headers=bearer(live.admin_key)).json()
     assert body["status"] == "ready" and body["chunks"] > 0 and body["model"]
 
 

@@ -201,6 +201,6 @@ def test_a_server_started_before_its_index_exists_becomes_ready_without_a_restar
             time.sleep(0.2)
         assert service.not_ready_reason is None
         with TestClient(build_asgi(settings, service)) as client:
-            ready = client.get("/readyz").json()
+            ready = client.get("/readyz", headers=bearer(issue_key(service, roles=("admin",)))).json()
         assert ready["status"] == "ready" and ready["degraded"] == [] and ready["chunks"] > 0
         assert json.dumps(ready["calibration"]).count("bundled") == 1

@@ -15,6 +15,7 @@ Answers are the default profile's quotes (no model is called), so this runs in s
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import time
 from pathlib import Path
@@ -26,7 +27,7 @@ from fastapi.testclient import TestClient
 
 from assistant.callers import caller_from_record
 from assistant.http.app import build_asgi
-from assistant.http.auth import gateway_signature
+from assistant.http.auth import body_sha256, gateway_signature
 from assistant.service import NuriService
 from guardrails.audit import AuditStore
 from retrieval.adapters.langchain import NuriRetriever
@@ -139,33 +140,46 @@ def test_forged_identity_headers_get_nothing(world):
     assert SECRET_TITLE not in _titles_search(client, keys["b"], headers=forged)
 
 
-def _signed(path: str, agency: str, clearance: str, secret: str = GATEWAY_SECRET, age_s: int = 0) -> dict[str, str]:
+def _signed(
+    path: str,
+    agency: str,
+    clearance: str,
+    secret: str = GATEWAY_SECRET,
+    age_s: int = 0,
+    body: bytes = b"",
+    host: str = "testserver",
+) -> dict[str, str]:
     ts = str(int(time.time()) - age_s)
     enc = quote(agency)
-    sig = gateway_signature(secret, ts, "user-17", enc, clearance, "user", "POST", path)
+    digest = body_sha256(body)
+    sig = gateway_signature(
+        secret, ts, "user-17", enc, clearance, "user", "POST", path, host=host, content_sha256=digest
+    )
     return {
         "X-Nuri-Subject": "user-17",
         "X-Nuri-Agency": enc,
         "X-Nuri-Clearance": clearance,
         "X-Nuri-Roles": "user",
         "X-Nuri-Timestamp": ts,
+        "X-Nuri-Content-SHA256": digest,
         "X-Nuri-Signature": sig,
+        "Content-Type": "application/json",
     }
 
 
 def test_a_gateway_identity_counts_only_when_signed_and_fresh(world):
     client, _, _, _ = world
-    body = {"query": SECRET_QUESTION, "top_k": 10}
-    ok = client.post("/v1/search", json=body, headers=_signed("/v1/search", "가부처", "restricted"))
+    body = json.dumps({"query": SECRET_QUESTION, "top_k": 10}).encode()
+    ok = client.post("/v1/search", content=body, headers=_signed("/v1/search", "가부처", "restricted", body=body))
     assert ok.status_code == 200 and SECRET_TITLE in {h["title"] for h in ok.json()}
     bad = [
-        _signed("/v1/search", "가부처", "restricted", secret="not-the-gateway-secret-000"),  # wrong secret
-        _signed("/v1/search", "가부처", "restricted", age_s=3600),  # replayed an hour later
-        _signed("/v1/ask", "가부처", "restricted"),  # signed for another path
-        {**_signed("/v1/search", "나부처", "restricted"), "X-Nuri-Agency": quote("가부처")},  # agency swapped
+        _signed("/v1/search", "가부처", "restricted", secret="not-the-gateway-secret-000", body=body),  # wrong secret
+        _signed("/v1/search", "가부처", "restricted", age_s=3600, body=body),  # replayed an hour later
+        _signed("/v1/ask", "가부처", "restricted", body=body),  # signed for another path
+        {**_signed("/v1/search", "나부처", "restricted", body=body), "X-Nuri-Agency": quote("가부처")},  # swapped
     ]
     for headers in bad:
-        assert client.post("/v1/search", json=body, headers=headers).status_code == 401
+        assert client.post("/v1/search", content=body, headers=headers).status_code == 401
 
 
 def test_a_caller_over_its_rate_gets_429_with_retry_after(world):

@@ -29,16 +29,19 @@ page shows the agency and clearance signed in, and what the guardrails did to ea
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+import anyio.to_thread
 import gradio as gr
 
 from assistant.answers import Answer, Citation, HistoryTurn
 from assistant.callers import Caller
 from assistant.exchange import Endpoint
 from connectors.errors import NuriError
+from ui.cross_site import ChatSameSiteOnly
 from ui.evals_tab import TAB_LABEL as EVALS_TAB_LABEL
 from ui.evals_tab import build_evals_tab
 from ui.sign_in import share_sign_ins
@@ -156,18 +159,43 @@ def turns_from_messages(messages: Any) -> tuple[list[HistoryTurn], list[dict[str
 
 
 # -- the UI ------------------------------------------------------------------------------------
-def key_login(service: NuriService) -> Callable[[str, str], bool]:
-    """Gradio's login check: the password is an active API key and the user name its key id."""
+def key_login(service: NuriService) -> Callable[[str, str], Awaitable[bool]]:
+    """Gradio's login check: the password is an active API key and the user name its key id.
+    Asynchronous, the key lookup in a worker thread: a slow key store never stalls the server's
+    event loop (Gradio calls a plain function on it)."""
 
-    def check(username: str, password: str) -> bool:
+    async def check(username: str, password: str) -> bool:
         try:
-            record = service.authenticate((password or "").strip())
+            record = await anyio.to_thread.run_sync(service.authenticate, (password or "").strip())
         except Exception:
             log.exception("key check failed")
             return False
         return record is not None and (username or "").strip() == record.key_id
 
     return check
+
+
+@dataclass
+class ChatLimits:
+    """The API's limits, applied to the chat's answers too: the caller's rate
+    (``api.auth.rate_limit``, shared with its API requests) and a place in the answer gate
+    (``api.admission``), so chat users and API clients share the model's capacity. Read from
+    the app when an answer starts (the gates are added around the app after the chat is mounted)."""
+
+    app: Any = None
+
+    @contextmanager
+    def admitted(self, who: Caller) -> Iterator[None]:
+        state = getattr(self.app, "state", None)
+        auth = getattr(state, "auth", None)
+        if auth is not None:
+            auth.throttle(who)
+        admission = getattr(state, "admission", None)
+        if admission is None:
+            yield
+            return
+        with admission.slot_from_thread("answer"):
+            yield
 
 
 def signed_in_caller(service: NuriService, request: gr.Request | None) -> Caller | None:
@@ -201,8 +229,9 @@ def guardrail_notice(answer: Answer) -> str:
     return "\n>\n".join(lines)
 
 
-def build_chat(service: NuriService, settings: Settings) -> gr.Blocks:
+def build_chat(service: NuriService, settings: Settings, limits: ChatLimits | None = None) -> gr.Blocks:
     """The chat page for ``service`` (not mounted; see :func:`mount_chat`)."""
+    limits = limits or ChatLimits()
     title = settings.ui.title
     examples = [q for q in settings.ui.examples if q and q.strip()]
 
@@ -250,14 +279,17 @@ def build_chat(service: NuriService, settings: Settings) -> gr.Blocks:
         answer: Answer | None = None
         error: str | None
         try:
-            events = service.stream(question, list(state.turns), filters=None, caller=who, endpoint=Endpoint.UI_CHAT)
-            for event in events:
-                if event.kind == "delta" and event.text:
-                    text += event.text
-                    reply["content"] = text
-                    yield "", messages, state.sources, "", state
-                elif event.kind == "done":
-                    answer = event.answer
+            with limits.admitted(who):
+                events = service.stream(
+                    question, list(state.turns), filters=None, caller=who, endpoint=Endpoint.UI_CHAT
+                )
+                for event in events:
+                    if event.kind == "delta" and event.text:
+                        text += event.text
+                        reply["content"] = text
+                        yield "", messages, state.sources, "", state
+                    elif event.kind == "done":
+                        answer = event.answer
         except NuriError as e:
             error = (_one_line(str(e)) if e.code != "internal_error" else "") or INTERNAL_ERROR
             if e.code == "audit_unavailable":
@@ -373,7 +405,8 @@ def build_chat(service: NuriService, settings: Settings) -> gr.Blocks:
 
 def mount_chat(app: fastapi.FastAPI, service: NuriService, settings: Settings) -> None:
     """Serve the chat on ``app`` at ``settings.ui.path``."""
-    blocks = build_chat(service, settings)
+    blocks = build_chat(service, settings, ChatLimits(app))
+    app.add_middleware(ChatSameSiteOnly, path=settings.ui.path, samesite=settings.ui.cookie_samesite)
     gr.mount_gradio_app(
         app,
         blocks,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 SAMPLE_QUESTIONS = [
@@ -27,6 +29,12 @@ class UiSettings(BaseModel):
         description="How long a chat sign-in lasts. Sign-ins are kept (hashed) in the key store's database, "
         "so every API replica knows them.",
     )
+    cookie_samesite: Literal["lax", "strict"] = Field(
+        "lax",
+        description="`SameSite` of the chat's sign-in cookies (Gradio's own is `None`): `lax` sends it when a "
+        "user follows a link to the chat, `strict` only from the chat's own pages. Cross-site requests to the "
+        "chat are refused either way (`ui.cross_site`).",
+    )
     concurrency_limit: int = Field(8, gt=0, description="Chat answers generated at once; later ones queue.")
     examples: list[str] = Field(
         default_factory=lambda: list(SAMPLE_QUESTIONS),
@@ -34,5 +42,6 @@ class UiSettings(BaseModel):
     )
     evaluator_role: str = Field(
         "evaluator",
-        description="Role (in `api.roles_header`) that may see the 평가 tab: eval runs, reports and comparisons.",
+        description="Role (of the signed-in key or gateway identity) that may see the 평가 tab: eval runs, "
+        "reports and comparisons.",
     )

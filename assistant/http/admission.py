@@ -22,6 +22,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import anyio.to_thread
@@ -94,11 +96,31 @@ class Admission:
             "answer": Gate("answer", s.answer_concurrency, s.queue, s.queue_timeout_s),
         }
         self._threads_sized = False
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    @contextmanager
+    def slot_from_thread(self, gate_name: str, timeout_s: float | None = None) -> Iterator[None]:
+        """Hold a place in ``gate_name`` from a worker thread (the chat's answers run in Gradio's
+        threads, not through this middleware): waits like a request would, and raises the 503
+        ``overloaded`` error when refused. No gating before the server's first request."""
+        loop, gate = self._loop, self.gates[gate_name]
+        if loop is None or not self.settings.enabled:
+            yield
+            return
+        wait = (timeout_s or self.settings.queue_timeout_s) + 5.0
+        if not asyncio.run_coroutine_threadsafe(gate.enter(), loop).result(timeout=wait):
+            raise self._overloaded(gate_name)
+        try:
+            yield
+        finally:
+            loop.call_soon_threadsafe(gate.leave)
 
     def state(self) -> dict[str, dict[str, int]]:
         return {name: gate.state() for name, gate in self.gates.items()}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self._loop is None:
+            self._loop = asyncio.get_running_loop()
         if not self._threads_sized and scope["type"] in ("http", "lifespan"):
             # the pool of the running event loop (AnyIO's default is 40 threads)
             anyio.to_thread.current_default_thread_limiter().total_tokens = self.settings.worker_threads

@@ -4,8 +4,9 @@
     POST /v1/search            {"query", "top_k", "filters"} -> the items of `nuri search --json`
     POST /v1/chat/completions  OpenAI-compatible (also `stream: true`, server-sent events)
     GET  /v1/models            the OpenAI-style model list ("nuri")
-    GET  /healthz, /readyz     liveness; readiness (503 with the reason)
+    GET  /healthz, /readyz     liveness; readiness (503; the reasons only to an admin's key)
     /ui                        the Gradio chat (mounted by ``ui.factory``), /docs the OpenAPI docs
+                               (``api.docs``; off in the production profile)
 
 Errors: :mod:`assistant.http.errors` (one mapping, one JSON shape). The caller (API keys or a
 signed gateway identity; 401 otherwise, except /healthz and /readyz): :mod:`assistant.http.auth`.
@@ -19,9 +20,11 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 
 from assistant.http.admission import Admission
 from assistant.http.auth import Authenticator
+from assistant.http.caller_gate import CallerFirst
 from assistant.http.errors import install_error_handlers
 from assistant.http.limits import BodySizeLimit
 from assistant.http.routes import answers, health, openai, search
@@ -49,7 +52,11 @@ def create_app(settings: Settings, service: NuriService | None = None) -> FastAP
             if owned:
                 svc.close()
 
+    docs = settings.api.docs
     app = FastAPI(
+        docs_url="/docs" if docs else None,
+        redoc_url="/redoc" if docs else None,
+        openapi_url="/openapi.json" if docs else None,
         title="Nuri API",
         description="정부 기관 문서·법령 검색과 근거 기반 답변 (Korean government document assistant). "
         "OpenAI 호환 엔드포인트: POST /v1/chat/completions (응답의 `citations`, `refused` 필드에 근거).",
@@ -60,6 +67,15 @@ def create_app(settings: Settings, service: NuriService | None = None) -> FastAP
     app.state.settings = settings
     app.state.auth = Authenticator(settings.api.auth, svc)
     install_error_handlers(app)
+    # An explicit CORS policy (none allowed by default). Gradio's own would otherwise answer any
+    # origin with credentials for the mounted chat; it defers to a parent app that has one.
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=list(settings.api.cors.allowed_origins),
+        allow_methods=["GET", "POST"],
+        allow_headers=["Authorization", "Content-Type"],
+        allow_credentials=False,
+    )
     for module in (health, search, answers, openai):
         app.include_router(module.router)
     if settings.ui.enabled:
@@ -79,11 +95,14 @@ def _mount_ui(app: FastAPI, svc: NuriService, settings: Settings) -> None:
 
 
 def build_asgi(settings: Settings, service: NuriService | None = None) -> Draining:
-    """The app behind the shutdown drain, the admission gates and the body-size guard (what the
-    server runs; ``.draining`` is set on SIGTERM by :func:`assistant.http.server.serve`)."""
+    """The app behind, outermost first: the shutdown drain, the body's size and time limits, the
+    caller check (authentication and rate limit from the headers, then the body read), the
+    admission gates (what the server runs; ``.draining`` is set on SIGTERM by
+    :func:`assistant.http.server.serve`)."""
     app = create_app(settings, service)
     admission = Admission(app, settings.api.admission)
     app.state.admission = admission
-    draining = Draining(BodySizeLimit(admission, settings.api.max_body_bytes))
+    known_first = CallerFirst(admission, app.state.auth)  # no slot, no body read, before the caller is known
+    draining = Draining(BodySizeLimit(known_first, settings.api.max_body_bytes, settings.api.body_timeout_s))
     app.state.draining = draining
     return draining

@@ -43,12 +43,17 @@ ERROR_CODES: tuple[ErrorCode, ...] = (
     ErrorCode(400, "invalid_query", "Invalid search query",
               "the search query is blank or too long, or `top_k` is above `search.max_top_k`"),
     ErrorCode(401, "unauthenticated", "Missing or invalid API key",
-              "no `Authorization: Bearer` key, an unknown or revoked key, or gateway headers without a valid signature "
-              "(every path except /healthz and /readyz)"),
+              "no `Authorization: Bearer` key, an unknown or revoked key, or gateway headers without a valid, fresh, "
+              "unused signature over the request (every path except /healthz and /readyz)"),
     ErrorCode(403, "forbidden", "Not allowed", "the caller's key lacks the role the route needs (e.g. `evaluator`, `admin`)"),
+    ErrorCode(403, "cross_site", "Cross-site request refused",
+              "a request to the chat (`/ui`) from another site's page (`Origin` or `Sec-Fetch-Site`); only a link "
+              "followed to the chat is let through"),
     ErrorCode(404, "not_found", "Not found", "unknown path"),
     ErrorCode(404, "model_not_found", "Unknown model", "`/v1/chat/completions` asked for a model other than `nuri`"),
     ErrorCode(405, "method_not_allowed", "Method not allowed", "wrong HTTP method for the path"),
+    ErrorCode(408, "request_timeout", "Request body not received in time",
+              "the request body did not arrive in full within `api.body_timeout_s`"),
     ErrorCode(413, "payload_too_large", "Request body too large",
               "the body is larger than `api.max_body_bytes` (rejected before it is read, so before any model call)"),
     ErrorCode(422, "invalid_request", "Invalid request", "malformed JSON, a missing or wrongly typed field, an unknown field"),
@@ -84,6 +89,11 @@ ERROR_CODES: tuple[ErrorCode, ...] = (
               "`calibration.on_mismatch: refuse` and no values fitted for the configured embedder"),
 )  # fmt: skip
 _BY_CODE = {e.code: e for e in ERROR_CODES}
+#: Codes whose cause is a database's own error text: clients get this message, the log the cause.
+STORE_CODES = {
+    "state_unavailable": "API 키 저장소를 지금 사용할 수 없습니다. 잠시 후 다시 시도하고, 계속되면 관리자에게 알리세요",
+    "audit_unavailable": "감사 기록을 남길 수 없어 처리하지 않았습니다. 잠시 후 다시 시도하고, 계속되면 관리자에게 알리세요",
+}
 INTERNAL = _BY_CODE["internal_error"]
 
 
@@ -116,6 +126,9 @@ def api_error(exc: BaseException) -> ApiError:
     spec = _BY_CODE.get(exc.code) if isinstance(exc, NuriError) else None
     if not isinstance(exc, NuriError) or spec is None or spec is INTERNAL:
         return ApiError(INTERNAL.code, INTERNAL_MESSAGE)
+    if spec.code in STORE_CODES:  # the driver's text (SQL, parameters, hosts) stays in the log
+        log.warning("store unavailable", extra={"code": spec.code, "reason": str(exc)})
+        return ApiError(spec.code, STORE_CODES[spec.code], spec.message_en)
     return ApiError(spec.code, str(exc) or spec.message_en, exc.message_en or spec.message_en)
 
 

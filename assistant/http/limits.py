@@ -1,6 +1,10 @@
-"""Request limits enforced before a route runs."""
+"""Request limits enforced before a route runs: the body's size (``api.max_body_bytes``) and the
+time it may take to arrive (``api.body_timeout_s``)."""
 
 from __future__ import annotations
+
+import asyncio
+import time
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -8,10 +12,12 @@ from assistant.http.errors import ApiError, error_response
 
 
 class BodySizeLimit:
-    """Rejects request bodies over ``max_bytes`` with 413 before they are read into memory."""
+    """Rejects request bodies over ``max_bytes`` with 413 before they are read into memory, and
+    bodies not complete within ``timeout_s`` of the first read with 408. Once the body is in,
+    ``receive`` is the connection's own again (a streamed answer waits on it for a disconnect)."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
-        self.app, self.max_bytes = app, max_bytes
+    def __init__(self, app: ASGIApp, max_bytes: int, timeout_s: float = 10.0) -> None:
+        self.app, self.max_bytes, self.timeout_s = app, max_bytes, timeout_s
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -20,30 +26,47 @@ class BodySizeLimit:
         headers = dict(scope.get("headers") or [])
         declared = headers.get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await self._reject(scope, receive, send)
+            await error_response(self._too_large())(scope, receive, send)
             return
         seen = 0
+        complete = False
+        deadline: float | None = None
 
         async def limited() -> Message:
-            nonlocal seen
-            msg = await receive()
+            nonlocal seen, complete, deadline
+            if complete:
+                return await receive()
+            if deadline is None:
+                deadline = time.monotonic() + self.timeout_s
+            try:
+                msg = await asyncio.wait_for(receive(), max(0.0, deadline - time.monotonic()))
+            except TimeoutError:
+                raise self._too_slow() from None
             if msg["type"] == "http.request":
                 seen += len(msg.get("body", b""))
                 if seen > self.max_bytes:
-                    raise self._error()
+                    raise self._too_large()
+                complete = not msg.get("more_body", False)
+            else:
+                complete = True
             return msg
 
         try:
             await self.app(scope, limited, send)
-        except ApiError:
-            await self._reject(scope, receive, send)
+        except ApiError as e:  # raised while reading the body, so before any response started
+            await error_response(e)(scope, receive, send)
 
-    def _error(self) -> ApiError:
+    def _too_large(self) -> ApiError:
         return ApiError(
             "payload_too_large",
             f"요청 본문이 너무 큽니다 (최대 {self.max_bytes}바이트)",
             f"Request body too large (max {self.max_bytes} bytes)",
         )
 
-    async def _reject(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await error_response(self._error())(scope, receive, send)
+    def _too_slow(self) -> ApiError:
+        return ApiError(
+            "request_timeout",
+            f"요청 본문이 {self.timeout_s:g}초 안에 다 도착하지 않았습니다",
+            f"The request body did not arrive within {self.timeout_s:g} s",
+            headers={"Connection": "close"},
+        )

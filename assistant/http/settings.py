@@ -22,8 +22,18 @@ class GatewaySettings(BaseModel):
         None,
         description="Shared HMAC secret of the gateway (set it from the environment: NURI_API__AUTH__GATEWAY__SECRET).",
     )
-    max_skew_s: int = Field(
-        300, gt=0, description="Signed headers older (or newer) than this many seconds are refused."
+    max_skew_s: int = Field(300, gt=0, description="Signed headers older than this many seconds are refused.")
+    max_future_skew_s: int = Field(
+        5,
+        ge=0,
+        description="Signed headers dated more than this many seconds in the future are refused (clock skew "
+        "between the gateway and Nuri; keep the clocks on NTP).",
+    )
+    replay_cache_size: int = Field(
+        100_000,
+        gt=0,
+        description="Signatures each API process remembers to refuse a replayed request at once; every "
+        "signature is also recorded (hashed, for `max_skew_s`) in the key store, which all replicas share.",
     )
     subject_header: str = Field(
         "X-Nuri-Subject", description="The user's id at the gateway (recorded in the audit trail)."
@@ -32,6 +42,10 @@ class GatewaySettings(BaseModel):
     clearance_header: str = Field("X-Nuri-Clearance", description="public | internal | restricted.")
     roles_header: str = Field("X-Nuri-Roles", description="Comma-separated roles (user, admin, evaluator).")
     timestamp_header: str = Field("X-Nuri-Timestamp", description="Unix seconds when the gateway signed.")
+    content_sha256_header: str = Field(
+        "X-Nuri-Content-SHA256",
+        description="Hex SHA-256 of the request body (of nothing for a GET); signed, and checked against the body.",
+    )
     signature_header: str = Field("X-Nuri-Signature", description="Hex HMAC-SHA256 of the signed fields.")
 
     @model_validator(mode="after")
@@ -49,6 +63,29 @@ class RateLimitSettings(BaseModel):
     enabled: bool = Field(True, description="Limit requests per caller (API key or gateway subject).")
     requests_per_minute: float = Field(120.0, gt=0, description="Sustained requests per minute per caller.")
     burst: int = Field(30, gt=0, description="Requests a caller may make at once before the rate applies.")
+
+
+class CorsSettings(BaseModel):
+    """``api.cors``: which other web origins may call the API from a browser. None by default:
+    the chat is served from the API's own origin and needs no CORS; API clients are servers."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    allowed_origins: list[str] = Field(
+        default_factory=list,
+        description="Origins (`https://portal.agency.go.kr`) whose pages may call `/v1/*` from a browser with an "
+        "API key. Never `*`. The chat (`/ui`) refuses every cross-site request whatever this says, except a "
+        "link followed to it.",
+    )
+
+    @model_validator(mode="after")
+    def _no_wildcard(self) -> CorsSettings:
+        bad = [o for o in self.allowed_origins if o.strip() in ("*", "null") or "://" not in o]
+        if bad:
+            raise ValueError(
+                f"api.cors.allowed_origins: {bad} is not an origin (scheme://host[:port]; never * or null)"
+            )
+        return self
 
 
 class AuthSettings(BaseModel):
@@ -104,6 +141,24 @@ class ApiSettings(BaseModel):
     host: str = Field("127.0.0.1", description="Address `nuri serve` listens on.")
     port: int = Field(8000, ge=0, le=65535, description="Port of the API and the chat UI.")
     max_body_bytes: int = Field(64 * 1024, gt=0, description="Larger request bodies get 413 before they are read.")
+    body_timeout_s: float = Field(
+        10.0,
+        gt=0,
+        description="A request body not received in full within this many seconds gets 408 `request_timeout` "
+        "(a slow client never holds an answer slot: `/v1/*` bodies are read after the caller is known and "
+        "before admission).",
+    )
+    docs: bool = Field(
+        True,
+        description="Serve the OpenAPI description and pages (`/openapi.json`, `/docs`, `/redoc`). Off in the "
+        "production profile.",
+    )
+    readiness_cache_s: float = Field(
+        2.0,
+        ge=0,
+        description="`/readyz` reuses its last result for this long (probes of every model endpoint and an index "
+        "count are not run for each call).",
+    )
     shutdown_grace_s: float = Field(
         30.0,
         ge=0,
@@ -118,4 +173,5 @@ class ApiSettings(BaseModel):
         "`annotations` (url_citation per [n] marker) are always on the message.",
     )
     auth: AuthSettings = AuthSettings()
+    cors: CorsSettings = CorsSettings()
     admission: AdmissionSettings = AdmissionSettings()

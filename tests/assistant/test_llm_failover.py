@@ -460,6 +460,7 @@ def api(sample_index) -> Iterator[Any]:
         s = answer_settings(r1.url, llm=llm, ui={"enabled": False})
         with NuriService(s, index=sample_index) as service, TestClient(build_asgi(s, service)) as client:
             client.headers.update(bearer(issue_key(service)))
+            client.admin_headers = bearer(issue_key(service, roles=("admin",)))  # type: ignore[attr-defined]
             yield client, r1, r2
 
 
@@ -476,7 +477,7 @@ def test_api_answers_from_the_healthy_replica_and_readyz_reports_each(api) -> No
     assert "5월" in resp.json()["answer"] and (r1.generations, r2.generations) == (2, 2)
     assert elapsed < FIRST_TOKEN_S + 2.0, elapsed
     print(f"\n/v1/ask, first replica hanging: {elapsed * 1000:.0f} ms (first_token_timeout_s={FIRST_TOKEN_S})")
-    ready = client.get("/readyz")
+    ready = client.get("/readyz", headers=client.admin_headers)
     assert ready.status_code == 200, ready.text
     assert [(e["url"], e["up"]) for e in ready.json()["model_endpoints"]] == [(r1.url, False), (r2.url, True)]
 

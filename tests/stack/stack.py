@@ -53,7 +53,11 @@ def nginx_binary() -> str:
 
 
 def wait_for(
-    url: str, ok: Any = lambda r: r.status_code == 200, timeout: float = 120, proc: Proc | None = None
+    url: str,
+    ok: Any = lambda r: r.status_code == 200,
+    timeout: float = 120,
+    proc: Proc | None = None,
+    headers: dict[str, str] | None = None,
 ) -> httpx.Response:
     """Poll ``url`` until ``ok(response)``; fail with the last answer (and the process's log)."""
     deadline = time.monotonic() + timeout
@@ -62,7 +66,7 @@ def wait_for(
         if proc is not None and proc.popen.poll() is not None:
             raise RuntimeError(f"{proc.name} exited ({proc.popen.returncode}):\n{proc.tail()}")
         try:
-            r = httpx.get(url, timeout=10)
+            r = httpx.get(url, timeout=10, headers=headers)
             if ok(r):
                 return r
             last = f"{r.status_code} {r.text[:500]}"
@@ -108,20 +112,27 @@ def sse_events(response: httpx.Response) -> Iterator[dict]:
 
 
 def gateway_headers(method: str, path: str, subject: str = "kim.civil", agency: str = "누리행정청",
-                    clearance: str = "internal", roles: str = "user") -> dict[str, str]:  # fmt: skip
-    """The headers an agency SSO gateway adds, signed as the gateway signs them."""
+                    clearance: str = "internal", roles: str = "user", body: bytes = b"",
+                    host: str = "127.0.0.1") -> dict[str, str]:  # fmt: skip
+    """The headers an agency SSO gateway adds, signed as the gateway signs them (over the body,
+    which the caller must send exactly as given: ``content=``, not ``json=``)."""
     from urllib.parse import quote
 
-    from assistant.http.auth import gateway_signature
+    from assistant.http.auth import body_sha256, gateway_signature
 
-    ts, agency_q = str(int(time.time())), quote(agency)
+    ts, agency_q, digest = str(int(time.time())), quote(agency), body_sha256(body)
+    signature = gateway_signature(
+        GATEWAY_SECRET, ts, subject, agency_q, clearance, roles, method, path, host=host, content_sha256=digest
+    )
     return {
         "X-Nuri-Subject": subject,
         "X-Nuri-Agency": agency_q,
         "X-Nuri-Clearance": clearance,
         "X-Nuri-Roles": roles,
         "X-Nuri-Timestamp": ts,
-        "X-Nuri-Signature": gateway_signature(GATEWAY_SECRET, ts, subject, agency_q, clearance, roles, method, path),
+        "X-Nuri-Content-SHA256": digest,
+        "X-Nuri-Signature": signature,
+        "Content-Type": "application/json",
     }
 
 
@@ -192,6 +203,7 @@ class Stack:
     nginx: Proc | None = None
     nginx_port: int = 0
     key: str = ""
+    admin_key: str = ""  # /readyz tells its reasons and endpoints only to an admin
 
     # -- environment ---------------------------------------------------------------------------
     def env(self, replica: str | None = None, **extra: str) -> dict[str, str]:
@@ -221,6 +233,7 @@ class Stack:
                 "NURI_EVAL__HISTORY_URL": self.pg_url,
                 "NURI_API__AUTH__GATEWAY__ENABLED": "true",
                 "NURI_API__AUTH__GATEWAY__SECRET": GATEWAY_SECRET,
+                "NURI_KEYS__PEPPER": "stack-pepper-0123456789abcdefghijklmnop",
                 "NURI_API__SHUTDOWN_GRACE_S": "90",
                 "NURI_API__AUTH__RATE_LIMIT__ENABLED": "false",
             }
@@ -282,8 +295,12 @@ class Stack:
     def api(self, replica: str) -> str:
         return f"http://127.0.0.1:{self.api_ports[replica]}"
 
+    @property
+    def admin(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.admin_key}"}
+
     def wait_ready(self, replica: str, timeout: float = 180) -> dict[str, Any]:
-        r = wait_for(f"{self.api(replica)}/readyz", timeout=timeout, proc=self.apis[replica])
+        r = wait_for(f"{self.api(replica)}/readyz", timeout=timeout, proc=self.apis[replica], headers=self.admin)
         return dict(r.json())
 
     def start_nginx(self) -> None:

@@ -59,6 +59,10 @@ def stack(tmp_path_factory, vllm_server) -> Iterator[Stack]:
                          "--role", "evaluator", "--label", "stack")  # fmt: skip
         assert created.returncode == 0, created.stderr
         s.key = created.stdout.strip().splitlines()[-1]
+        admin = s.nuri("keys", "create", "--agency", "누리행정청", "--clearance", "public", "--role", "admin",
+                       "--label", "stack-ops")  # fmt: skip
+        assert admin.returncode == 0, admin.stderr
+        s.admin_key = admin.stdout.strip().splitlines()[-1]
         # the one command that fits the embedder-bound values for this embedder (a seeded subset
         # here, to keep the test short; answerability needs an index built for it: left safe)
         fitted = s.run(["-m", "fitting.fit_embedder", "--out", str(s.fit_file), "--quiet", "--skip", "answerability",
@@ -89,7 +93,12 @@ def ask(s: Stack, question: str = QUESTION, base: str | None = None, **body) -> 
 # -- 1. start-up: the embedder comes after the API ----------------------------------------------
 def test_the_api_waits_for_a_late_embedder_and_recovers_without_a_restart(stack: Stack):
     for replica in ("a", "b"):
-        r = wait_for(f"{stack.api(replica)}/readyz", ok=lambda r: r.status_code == 503, proc=stack.apis[replica])
+        r = wait_for(
+            f"{stack.api(replica)}/readyz",
+            ok=lambda r: r.status_code == 503,
+            proc=stack.apis[replica],
+            headers=stack.admin,
+        )
         err = r.json()["error"]
         assert err["code"] == "not_ready" and err["details"]["missing"] == "embedder", err
         assert "임베딩 서버" in err["message"]
@@ -141,13 +150,14 @@ def test_search_and_answers_through_nginx_on_both_replicas_with_a_1024d_embedder
     assert chunks[-1] == "data: [DONE]" and len(chunks) >= 3
 
     # an identity signed by the agency's SSO gateway, no key
-    path = "/v1/ask"
-    r = httpx.post(
-        f"{stack.url}{path}", json={"question": QUESTION}, headers=gateway_headers("POST", path), timeout=300
-    )
+    path, body = "/v1/ask", json.dumps({"question": QUESTION}).encode()
+    signed = gateway_headers("POST", path, body=body)
+    r = httpx.post(f"{stack.url}{path}", content=body, headers=signed, timeout=300)
     assert r.status_code == 200, r.text
-    forged = {**gateway_headers("POST", path), "X-Nuri-Clearance": "restricted"}
-    assert httpx.post(f"{stack.url}{path}", json={"question": QUESTION}, headers=forged, timeout=60).status_code == 401
+    # the same signed request again (a replay) and a forged clearance: both refused
+    assert httpx.post(f"{stack.url}{path}", content=body, headers=signed, timeout=60).status_code == 401
+    forged = {**gateway_headers("POST", path, body=body), "X-Nuri-Clearance": "restricted"}
+    assert httpx.post(f"{stack.url}{path}", content=body, headers=forged, timeout=60).status_code == 401
 
 
 def test_the_chat_signs_in_through_nginx_and_answers_on_both_replicas(stack: Stack):
@@ -240,7 +250,7 @@ def test_a_stopped_vllm_replica_is_passed_over(stack: Stack):
     for _ in range(3):
         r = ask(stack)
         assert r.status_code == 200, r.text
-    ready = httpx.get(f"{stack.api('b')}/readyz", timeout=60).json()
+    ready = httpx.get(f"{stack.api('b')}/readyz", headers=stack.admin, timeout=60).json()
     assert [e["serves_model"] for e in ready["model_endpoints"]] == [False, True]
 
 

@@ -1,16 +1,19 @@
 """Liveness and readiness: ``GET /healthz`` (the process is up) and ``GET /readyz`` (index loaded
-and at least one model endpoint serving the model, each endpoint's probe reported; 503
-``not_ready`` with the reason otherwise)."""
+and at least one model endpoint serving the model; 503 ``not_ready`` otherwise). Both are open
+to anyone; only an admin is told the reasons, endpoints and counts."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 
 from assistant.http import deps
+from assistant.http.auth import caller
 from assistant.http.errors import ApiError
 from assistant.service import NuriService
+from configs.settings import Settings
 
 router = APIRouter(tags=["ops"])
 
@@ -23,12 +26,44 @@ async def healthz() -> dict[str, str]:
 
 
 @router.get("/readyz")
-def readyz(svc: NuriService = Depends(deps.service)) -> dict[str, Any]:
-    """200 when answers can be given; ``degraded`` lists what runs in safe mode because values
-    fitted on embedder vectors do not match the configured embedder (``assistant.embedder_fit``).
-    503 ``not_ready`` otherwise, with ``details.missing`` (``embedder``, ``index`` or ``model``);
-    Once the server is stopping, :class:`~assistant.http.shutdown.Draining` answers 503
-    ``shutting_down`` before this route runs (the load balancer takes the replica out)."""
+def readyz(request: Request, svc: NuriService = Depends(deps.service)) -> dict[str, Any]:
+    """200 when answers can be given, 503 ``not_ready`` otherwise (a load balancer needs no more).
+
+    Only a caller with an ``admin`` key (or signed gateway identity) is told why and what runs:
+    ``details.missing`` (``embedder``, ``index`` or ``model``), each model endpoint's probe, the
+    chunk count, the embedder, and ``degraded`` (what runs in safe mode because values fitted on
+    embedder vectors do not match the configured embedder, ``assistant.embedder_fit``). The
+    result is reused for ``api.readiness_cache_s``. Once the server is stopping,
+    :class:`~assistant.http.shutdown.Draining` answers 503 ``shutting_down`` before this runs."""
+    settings: Settings = request.app.state.settings
+    cached: tuple[float, dict[str, Any] | ApiError] | None = getattr(request.app.state, "readiness", None)
+    now = time.monotonic()
+    if cached is not None and now - cached[0] < settings.api.readiness_cache_s:
+        result = cached[1]
+    else:
+        result = _readiness(svc)
+        request.app.state.readiness = (now, result)
+    admin = _is_admin(request)
+    if isinstance(result, ApiError):
+        if admin:
+            raise result
+        raise ApiError("not_ready", "준비되지 않았습니다", "Not ready")
+    return result if admin else {"status": "ready"}
+
+
+def _is_admin(request: Request) -> bool:
+    """Whether the request carries an admin's credentials; anything else (none, wrong, a user's)
+    only hides the details: readiness itself is open."""
+    if "authorization" not in request.headers and not request.headers.get("x-nuri-signature"):
+        return False
+    try:
+        who = caller(request)
+    except ApiError:
+        return False
+    return who.has_role("admin")
+
+
+def _readiness(svc: NuriService) -> dict[str, Any] | ApiError:
     reason, probes = svc.readiness(probe_all=True)
     missing = svc.missing if svc.index is None else ("model" if svc.llm is None or reason else None)
     points = 0
@@ -38,7 +73,7 @@ def readyz(svc: NuriService = Depends(deps.service)) -> dict[str, Any]:
         except Exception as e:  # noqa: BLE001 - any backend failure means "not ready", with its reason
             reason, missing = f"색인 확인 실패: {e}", "index"
     if reason is not None or svc.index is None or svc.llm is None:
-        raise ApiError(
+        return ApiError(
             "not_ready",
             f"준비되지 않았습니다: {reason}",
             details={"missing": missing, "model_endpoints": [p.as_dict() for p in probes]},

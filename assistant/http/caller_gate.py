@@ -1,0 +1,83 @@
+"""Who is calling, before anything costs the server: ``/v1/*`` requests are authenticated and
+rate-limited from their headers alone, then their body is read (within ``api.body_timeout_s``
+and ``api.max_body_bytes``), and only then do they queue for an admission gate
+(:mod:`assistant.http.admission`).
+
+So an unauthenticated or throttled client never takes an answer slot, and a client sending its
+body slowly holds nothing but its own connection: a slot is taken only by a known caller whose
+request is complete. A gateway caller's body is checked against the SHA-256 its signature
+covers (:func:`assistant.http.auth.check_signed_body`). The caller found here is what the
+routes' :func:`assistant.http.auth.caller` dependency returns (``request.state.caller``).
+"""
+
+from __future__ import annotations
+
+import anyio.to_thread
+from starlette.datastructures import Headers
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from assistant.http.auth import Authenticator, check_signed_body
+from assistant.http.errors import ApiError, error_response
+
+#: Paths whose callers must be known before anything else (the chat signs in through Gradio).
+AUTHENTICATED_PREFIX = "/v1/"
+
+
+class CallerFirst:
+    """ASGI middleware: authenticate, rate-limit, read the body, then pass the request on."""
+
+    def __init__(self, app: ASGIApp, auth: Authenticator) -> None:
+        self.app, self.auth = app, auth
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not scope.get("path", "").startswith(AUTHENTICATED_PREFIX):
+            await self.app(scope, receive, send)
+            return
+        headers = Headers(scope=scope)
+        try:
+            caller = await anyio.to_thread.run_sync(
+                lambda: self.auth.resolve(
+                    headers,
+                    scope["method"],
+                    scope["path"],
+                    headers.get("host", ""),
+                    scope.get("query_string", b"").decode("latin-1"),
+                )
+            )
+            body, tail = await _read_body(receive)
+            check_signed_body(caller, body)
+        except ApiError as e:
+            await error_response(e)(scope, receive, send)
+            return
+        scope.setdefault("state", {})["caller"] = caller
+        await self.app(scope, _replay(body, tail, receive), send)
+
+
+async def _read_body(receive: Receive) -> tuple[bytes, Message | None]:
+    """The whole body (its size and time limits are :class:`~assistant.http.limits.BodySizeLimit`'s),
+    and a disconnect that came instead of the rest."""
+    chunks: list[bytes] = []
+    while True:
+        msg = await receive()
+        if msg["type"] != "http.request":
+            return b"".join(chunks), msg
+        chunks.append(msg.get("body", b""))
+        if not msg.get("more_body", False):
+            return b"".join(chunks), None
+
+
+def _replay(body: bytes, tail: Message | None, receive: Receive) -> Receive:
+    """A ``receive`` that hands the app the body already read, then the connection's own events
+    (a streamed answer listens for the client going away)."""
+    sent = False
+
+    async def receive_replayed() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        if tail is not None:
+            return tail
+        return await receive()
+
+    return receive_replayed
