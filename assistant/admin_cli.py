@@ -6,6 +6,10 @@
     nuri audit verify [--json]
     nuri audit export [--since T] [--until T] [--format jsonl|csv] [--output FILE]
     nuri audit prune [--days N]
+    nuri audit seal
+
+``audit verify``, ``prune`` and ``seal`` need ``audit.chain_key`` (``NURI_AUDIT__CHAIN_KEY``) where
+the trail is keyed: without it ``verify`` reports the keyed records as unverifiable (exit 1).
 
 ``keys create`` prints the new key on the last line of stdout, once: it is stored only as a
 hash. Plugged into ``nuri`` through the ``nuri.commands`` entry point (the stores live in
@@ -67,6 +71,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     pr = audit_sub.add_parser("prune", help="보존 기간(audit.retention_days)이 지난 기록 삭제 (체크포인트 남김)")
     pr.add_argument("--days", type=int, help="설정 대신 이 보존 기간(일)")
     pr.set_defaults(handler=cmd_audit_prune)
+
+    sl = audit_sub.add_parser(
+        "seal",
+        help="감사 체인 키(audit.chain_key)를 처음 설정했을 때 한 번: 기존 평문 체인을 검사한 뒤 키 서명 체인으로 전환",
+    )
+    sl.set_defaults(handler=cmd_audit_seal)
 
 
 def _key_store() -> KeyStore:
@@ -145,11 +155,19 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
         print(report.model_dump_json(indent=2))
         return 0 if report.ok else 1
     if report.ok:
-        print(f"감사 기록 {report.records}건 무결성 확인")
+        keyed = f" (키 서명 체인: seq {report.keyed_from_seq}부터)" if report.keyed_from_seq else ""
+        print(f"감사 기록 {report.records}건 무결성 확인{keyed}")
         if report.head_seq:
             pruned = f", seq {report.checkpoint_seq}까지는 보존 기간으로 삭제됨" if report.checkpoint_seq else ""
             print(f"체인 끝: seq {report.head_seq}, 해시 {report.head_hash}{pruned}")
         return 0
+    if all(issue.kind == "unverifiable" for issue in report.issues):
+        print(f"감사 기록을 검사할 수 없습니다: 키 서명 기록 {report.unverifiable}건 (검사한 기록 {report.records}건). "
+              "audit.chain_key (NURI_AUDIT__CHAIN_KEY) 없이는 확인되지 않습니다 / cannot verify the keyed audit "
+              "records without the chain key", file=sys.stderr)  # fmt: skip
+        for issue in report.issues:
+            print(f"  {issue.line()}", file=sys.stderr)
+        return 1
     print(f"감사 기록 무결성 오류 {len(report.issues)}건 (검사한 기록 {report.records}건):", file=sys.stderr)
     for issue in report.issues:
         print(f"  {issue.line()}", file=sys.stderr)
@@ -206,4 +224,16 @@ def cmd_audit_prune(args: argparse.Namespace) -> int:
     else:
         print(f"보존 기간 {days}일: 기록 {report.deleted}건 삭제 (seq {report.first_seq}–{report.last_seq}), "
               f"체크포인트 seq {report.last_seq} 저장")  # fmt: skip
+    return 0
+
+
+def cmd_audit_seal(args: argparse.Namespace) -> int:
+    store, _ = _audit_store()
+    with store:  # a trail that does not verify is not sealed: AuditIntegrityError, exit 1
+        record = store.seal(actor="cli")
+    if record is None:
+        print("봉인할 평문 체인이 없습니다 (비어 있거나 이미 키 서명 체인입니다)")
+        return 0
+    print(f"감사 기록 체인을 키 서명 체인으로 전환했습니다: seq {record.seq}부터 HMAC-SHA256 "
+          f"(seq {record.seq - 1}까지는 평문 SHA-256, 봉인 기록이 그 끝을 보증)")  # fmt: skip
     return 0

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 #: Every action a decision can name. ``allow`` is "nothing to do"; a check that lets the text
 #: through returns it and it is never reported.
-Action = Literal["allow", "block", "mask", "pseudonymise", "warn", "drop", "quote", "withhold", "prune"]
+Action = Literal["allow", "block", "mask", "pseudonymise", "warn", "drop", "quote", "withhold", "prune", "seal"]
 Stage = Literal["input", "context", "output", "audit"]
 
 

@@ -112,7 +112,12 @@ class InjectionSettings(BaseModel):
         "available, also classify the plain form (one more embedding, only for such inputs).",
     )
     max_chars: int = Field(
-        20000, gt=0, description="Longer inputs are checked on their first `max_chars` characters only."
+        8000,
+        gt=0,
+        description="Each turn (the question, each earlier message) is cut to its first `max_chars` characters "
+        "before the input checks (personal data, injection, policy): the checks read that much at most, and the "
+        "rest is neither checked nor passed on. Keep it at least `answer.max_turn_chars` (and "
+        "`answer.max_question_chars`) so that nothing the API accepts is cut.",
     )
 
 
@@ -326,6 +331,11 @@ class KeySettings(BaseModel):
         "(`NURI_KEYS__PEPPER`), never in a committed file. Empty = SHA-256. Keys made with a pepper stop "
         "working when it is removed or changed.",
     )
+    require_pepper: bool = Field(
+        False,
+        description="Refuse to open the key store without `pepper` (the production profile sets it): a copy of "
+        "the database then cannot be used to test guessed keys offline.",
+    )
     last_used_resolution_s: int = Field(
         60, ge=0, description="`last_used_at` is written at most once per this many seconds per key."
     )
@@ -363,3 +373,24 @@ class AuditSettings(BaseModel):
         description="SQLite: how long a writer waits for another one's lock; a database server: how long to "
         "connect. Past it the trail counts as unavailable and no answer is given (503 `audit_unavailable`).",
     )
+    chain_key: SecretStr | None = Field(
+        None,
+        description="Key of the keyed chain: each record's hash is HMAC-SHA256(key, prev_hash + record JSON) "
+        "instead of SHA-256, so that someone who can write the database but does not hold the key cannot "
+        "rewrite records, the head or the prune checkpoints undetected. Set it only through the environment "
+        "(`NURI_AUDIT__CHAIN_KEY`, at least 32 characters, e.g. `openssl rand -hex 32`; in Kubernetes from "
+        "the Secret), never in a committed file or in the audit database, and give it to every API replica and "
+        "to `nuri audit` wherever it runs. A trail written without it stays readable: its plain records verify "
+        "up to the switch (`nuri audit seal`, once), keyed ones from there on. `nuri audit verify` without the "
+        "key cannot check the keyed records and says so. Changing or losing it makes the keyed records "
+        "unverifiable.",
+    )
+    require_chain_key: bool = Field(
+        False,
+        description="Refuse to start the API (audit enabled) without `chain_key`: for production.",
+    )
+
+    @field_validator("chain_key")
+    @classmethod
+    def _empty_chain_key_is_none(cls, v: SecretStr | None) -> SecretStr | None:
+        return None if v is not None and not v.get_secret_value() else v  # NURI_AUDIT__CHAIN_KEY= : no key

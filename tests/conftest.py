@@ -28,6 +28,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -603,3 +604,53 @@ def projected_embeddings() -> Iterator[ProjectedEmbeddings]:
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+@contextmanager
+def serve_app(app: Any, fastapi_app: Any = None, ui_path: str | None = None) -> Iterator[str]:
+    """Run the ASGI ``app`` with uvicorn in a thread on a free port; yields the base URL.
+    ``fastapi_app``/``ui_path``: where a Gradio chat is mounted, stopped before the server."""
+    import asyncio
+    import socket
+    import threading
+
+    import uvicorn
+    from starlette.routing import Mount
+
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
+    loop = asyncio.new_event_loop()
+
+    def run() -> None:
+        asyncio.set_event_loop(loop)
+        try:
+            loop.run_until_complete(server.serve(sockets=[sock]))
+        finally:  # Gradio's queue tasks outlive the server: cancel them, as asyncio.run would
+            pending = asyncio.all_tasks(loop)
+            for task in pending:
+                task.cancel()
+            loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+            loop.close()
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("uvicorn did not start")
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        # Gradio's heartbeat streams (one per client session) end only when its stop event is
+        # set; uvicorn would otherwise wait for them forever on shutdown.
+        if fastapi_app is not None and ui_path is not None:
+            mounted = [r.app for r in fastapi_app.routes if isinstance(r, Mount) and r.path == ui_path.rstrip("/")]
+            for gradio_app in mounted:
+                loop.call_soon_threadsafe(gradio_app.stop_event.set)
+        server.should_exit = True
+        thread.join(timeout=30)
+        assert not thread.is_alive(), "uvicorn did not stop"
+        sock.close()

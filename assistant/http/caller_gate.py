@@ -17,7 +17,8 @@ from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from assistant.http.auth import Authenticator, check_signed_body
-from assistant.http.errors import ApiError, error_response
+from assistant.http.errors import api_error, error_response
+from connectors.errors import NuriError
 
 #: Paths whose callers must be known before anything else (the chat signs in through Gradio).
 AUTHENTICATED_PREFIX = "/v1/"
@@ -30,7 +31,11 @@ class CallerFirst:
         self.app, self.auth = app, auth
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not scope.get("path", "").startswith(AUTHENTICATED_PREFIX):
+        if (
+            scope["type"] != "http"
+            or not scope.get("path", "").startswith(AUTHENTICATED_PREFIX)
+            or scope.get("method") == "OPTIONS"  # a CORS preflight carries no credentials; the app's CORS answers
+        ):
             await self.app(scope, receive, send)
             return
         headers = Headers(scope=scope)
@@ -46,8 +51,8 @@ class CallerFirst:
             )
             body, tail = await _read_body(receive)
             check_signed_body(caller, body)
-        except ApiError as e:
-            await error_response(e)(scope, receive, send)
+        except NuriError as e:  # 401, 429, 408, 413, or a store that cannot be read (503)
+            await error_response(api_error(e))(scope, receive, send)
             return
         scope.setdefault("state", {})["caller"] = caller
         await self.app(scope, _replay(body, tail, receive), send)

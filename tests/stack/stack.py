@@ -234,6 +234,7 @@ class Stack:
                 "NURI_API__AUTH__GATEWAY__ENABLED": "true",
                 "NURI_API__AUTH__GATEWAY__SECRET": GATEWAY_SECRET,
                 "NURI_KEYS__PEPPER": "stack-pepper-0123456789abcdefghijklmnop",
+                "NURI_AUDIT__CHAIN_KEY": "stack-audit-chain-key-0123456789abcdefghijklmnop",
                 "NURI_API__SHUTDOWN_GRACE_S": "90",
                 "NURI_API__AUTH__RATE_LIMIT__ENABLED": "false",
             }

@@ -10,20 +10,15 @@ the tests check structure (citations, refusal notice, errors), never wording.
 
 from __future__ import annotations
 
-import asyncio
-import socket
-import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 
 import httpx
 import pytest
-import uvicorn
-from conftest import SAMPLES, answer_settings, issue_key
+from conftest import SAMPLES, answer_settings, issue_key, serve_app
 from fastapi import FastAPI
 from gradio_client import Client
-from starlette.routing import Mount
 
 from assistant.answers import Citation
 from assistant.service import NuriService
@@ -46,44 +41,9 @@ EXAMPLE = "정보공개 청구는 며칠 안에 결정되나요?"
 
 
 # -- helpers -----------------------------------------------------------------------------------
-@contextmanager
-def serve(app: FastAPI, settings: Settings) -> Iterator[str]:
-    """Run ``app`` with uvicorn in a thread on a free port; yields the base URL."""
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
-    loop = asyncio.new_event_loop()
-
-    def run() -> None:
-        asyncio.set_event_loop(loop)
-        try:
-            loop.run_until_complete(server.serve(sockets=[sock]))
-        finally:  # Gradio's queue tasks outlive the server: cancel them, as asyncio.run would
-            pending = asyncio.all_tasks(loop)
-            for task in pending:
-                task.cancel()
-            loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
-            loop.close()
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        # Gradio's heartbeat streams (one per client session) end only when its stop event is
-        # set; uvicorn would otherwise wait for them forever on shutdown.
-        gradio_app = next(r.app for r in app.routes if isinstance(r, Mount) and r.path == settings.ui.path)
-        loop.call_soon_threadsafe(gradio_app.stop_event.set)
-        server.should_exit = True
-        thread.join(timeout=30)
-        assert not thread.is_alive(), "uvicorn did not stop"
-        sock.close()
+def serve(app: FastAPI, settings: Settings) -> AbstractContextManager[str]:
+    """Run ``app`` (the chat mounted on it) with uvicorn in a thread; yields the base URL."""
+    return serve_app(app, app, settings.ui.path)
 
 
 @contextmanager
