@@ -3,13 +3,18 @@
     nuri keys create --agency A --clearance public|internal|restricted --role R [--role R2] [--label L]
     nuri keys list [--json] [--active]
     nuri keys revoke KEY_ID
-    nuri audit verify [--json]
+    nuri audit verify [--json] [--checkpoints FILE]
     nuri audit export [--since T] [--until T] [--format jsonl|csv] [--output FILE]
     nuri audit prune [--days N]
     nuri audit seal
+    nuri audit checkpoint [--file FILE]
 
-``audit verify``, ``prune`` and ``seal`` need ``audit.chain_key`` (``NURI_AUDIT__CHAIN_KEY``) where
-the trail is keyed: without it ``verify`` reports the keyed records as unverifiable (exit 1).
+``audit verify``, ``prune``, ``seal`` and ``checkpoint`` need ``audit.chain_key``
+(``NURI_AUDIT__CHAIN_KEY``) where the trail is keyed: without it ``verify`` reports the keyed
+records as unverifiable (exit 1). ``checkpoint`` appends the signed chain head to the
+append-only file ``audit.checkpoint_file`` (or ``--file``), on a schedule; ``verify`` checks the
+trail against that file (or ``--checkpoints``): records deleted with the head moved back show
+there, not in the database.
 
 ``keys create`` prints the new key on the last line of stdout, once: it is stored only as a
 hash. Plugged into ``nuri`` through the ``nuri.commands`` entry point (the stores live in
@@ -59,6 +64,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     vf = audit_sub.add_parser("verify", help="해시 체인 검사: 변경·삭제·삽입된 기록의 위치")
     vf.add_argument("--json", action="store_true")
+    vf.add_argument(
+        "--checkpoints", type=Path, metavar="FILE",
+        help="이 체크포인트 파일과 대조 (기본: audit.checkpoint_file): 삭제 후 되돌린 체인 끝, 바뀐 기록, 위조된 줄",
+    )  # fmt: skip
     vf.set_defaults(handler=cmd_audit_verify)
 
     ex = audit_sub.add_parser("export", help="감사 기록 내보내기 (JSONL 또는 CSV)")
@@ -77,6 +86,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="감사 체인 키(audit.chain_key)를 처음 설정했을 때 한 번: 기존 평문 체인을 검사한 뒤 키 서명 체인으로 전환",
     )
     sl.set_defaults(handler=cmd_audit_seal)
+
+    cp = audit_sub.add_parser(
+        "checkpoint",
+        help="체인 끝(seq, 해시)을 키로 서명해 추가 전용 체크포인트 파일에 한 줄 덧붙임 (주기적으로 실행)",
+    )
+    cp.add_argument("--file", type=Path, metavar="FILE", help="체크포인트 파일 (기본: audit.checkpoint_file)")
+    cp.set_defaults(handler=cmd_audit_checkpoint)
 
 
 def _key_store() -> KeyStore:
@@ -150,7 +166,7 @@ def cmd_keys_revoke(args: argparse.Namespace) -> int:
 def cmd_audit_verify(args: argparse.Namespace) -> int:
     store, _ = _audit_store()
     with store:
-        report = store.verify()
+        report = store.verify(checkpoints=args.checkpoints)
     if args.json:
         print(report.model_dump_json(indent=2))
         return 0 if report.ok else 1
@@ -160,6 +176,10 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
         if report.head_seq:
             pruned = f", seq {report.checkpoint_seq}까지는 보존 기간으로 삭제됨" if report.checkpoint_seq else ""
             print(f"체인 끝: seq {report.head_seq}, 해시 {report.head_hash}{pruned}")
+        if report.checkpoint_file:
+            print(f"체크포인트 {report.checkpoints}줄 대조 (서명 확인 {report.checkpoints_signed}줄, 마지막 seq "
+                  f"{report.last_checkpoint_seq}): {report.checkpoint_file} / {report.checkpoints} head checkpoints "
+                  "match")  # fmt: skip
         return 0
     if all(issue.kind == "unverifiable" for issue in report.issues):
         print(f"감사 기록을 검사할 수 없습니다: 키 서명 기록 {report.unverifiable}건 (검사한 기록 {report.records}건). "
@@ -236,4 +256,21 @@ def cmd_audit_seal(args: argparse.Namespace) -> int:
         return 0
     print(f"감사 기록 체인을 키 서명 체인으로 전환했습니다: seq {record.seq}부터 HMAC-SHA256 "
           f"(seq {record.seq - 1}까지는 평문 SHA-256, 봉인 기록이 그 끝을 보증)")  # fmt: skip
+    return 0
+
+
+def cmd_audit_checkpoint(args: argparse.Namespace) -> int:
+    store, _ = _audit_store()
+    with store:
+        if args.file is None and store.checkpoint_file is None:
+            raise CliUsageError(
+                "체크포인트 파일이 지정되지 않았습니다: audit.checkpoint_file (NURI_AUDIT__CHECKPOINT_FILE)를 설정하거나 "
+                "--file FILE을 주세요 / no checkpoint file: set audit.checkpoint_file (NURI_AUDIT__CHECKPOINT_FILE) "
+                "or pass --file FILE"
+            )
+        # a head that does not verify is not vouched for: AuditIntegrityError, exit 1
+        checkpoint = store.write_checkpoint(args.file)
+        target = args.file or store.checkpoint_file
+    signed = "HMAC-SHA256 서명" if checkpoint.mac else "서명 없음 (audit.chain_key 없음: 참고용)"
+    print(f"체크포인트 기록: seq {checkpoint.seq}, 해시 {checkpoint.hash}, {signed} → {target}")
     return 0

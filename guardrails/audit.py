@@ -1,5 +1,5 @@
 """The audit trail: an append-only, tamper-evident record of every request (``nuri audit
-verify|export|prune|seal``).
+verify|export|prune|seal|checkpoint``).
 
 Each record is stored as columns (for queries) and as its canonical JSON (sorted keys, no
 spaces, UTF-8), which is what is hashed::
@@ -38,10 +38,41 @@ checkpoint (the last deleted record's seq and hash) from which verification star
 itself is appended to the trail (keyed, naming the checkpoint's seq and hash), and the checkpoint
 verification starts from must be one that such a prune record of the verified chain names: a
 checkpoint inserted by hand, with the records before it deleted, is reported (``checkpoint``), and
-a prune refuses to build on it. What the database alone still cannot show: the newest records
-deleted with the head moved back to an earlier record (truncation), or the whole trail emptied;
-keep the head that ``nuri audit verify`` prints somewhere else (a ticket, a WORM store) to catch
-that, and give the API a database role that cannot update or delete records
+a prune refuses to build on it. What the database alone cannot show: the newest records deleted
+with the head moved back to an earlier record (truncation), or the whole trail emptied.
+
+Signed head checkpoints outside the database catch that. :meth:`AuditStore.write_checkpoint`
+(``nuri audit checkpoint``, on a schedule: the Kubernetes CronJob ``nuri-audit-checkpoint`` every
+5 minutes) appends one JSON line to ``audit.checkpoint_file``, an append-only file (a WORM mount,
+``chattr +a``, a log shipper's folder) that whoever can write the database cannot rewrite::
+
+    {"at": …, "hash": head hash, "mac": HMAC-SHA256(chain_key, "nuri-audit-checkpoint/1\n" +
+     canonical_json({seq, hash, at, scheme})), "scheme": "hmac-sha256", "seq": head seq}
+
+opened with ``O_APPEND``, fsynced, never rewritten; the head record is checked first (a head that
+does not verify is not signed). Without the key the line says ``"scheme": "unsigned", "mac":
+null``, and a keyed chain is not checkpointed at all. :meth:`AuditStore.verify` then checks the
+file (``audit.checkpoint_file``, or ``nuri audit verify --checkpoints FILE``): every line parses
+(else ``checkpoint_file``) and its MAC verifies with the key (else ``forged``, and the line is
+otherwise ignored; an unsigned line after a signed one is ``forged`` too, since a store with the
+key signs every line; earlier unsigned lines, and all lines when verifying without the key, are
+checked as hints, and without the key the signed ones are ``unverifiable``); a checkpoint seq
+past the head, or a line whose seq is lower than an earlier line's, is ``truncated`` (records
+deleted and the head moved back, or the trail emptied); a checkpointed record still in the
+database must have the checkpoint's hash, and one at the prune checkpoint the checkpoint's hash
+(else ``rewritten``: deleted and replaced, e.g. the tail truncated and then extended again); a
+checkpoint of records pruned since is fine as long as a prune record of the chain vouches for the
+prune checkpoint (``checkpoint`` otherwise, as above). The file is read before the database's
+snapshot, so that a checkpoint written meanwhile is never mistaken for truncation.
+
+What is still not detected: records appended after the last checkpoint and deleted (the head
+moved back) before the next one: only checkpointed seqs are compared, so the next checkpoint
+signs the shortened chain (checkpoint often: the interval is the window); a sink that is not
+append-only (whoever can rewrite both the database and the file undoes it; a missing file is
+reported, a file cut back to fewer lines is not); whoever holds the key (it signs anything).
+After a legitimate restore of the database from a backup, the records since are reported
+``truncated``: keep that file as evidence and start a new one.
+Also give the API a database role that cannot update or delete records
 (``deploy/postgres/audit_roles.sql``).
 
 The store never masks anything: callers pass the question already masked.
@@ -54,6 +85,7 @@ import hashlib
 import hmac
 import json
 import logging
+import os
 import re
 import uuid
 from collections.abc import Callable, Iterable, Iterator
@@ -61,7 +93,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal, TextIO
 
-from pydantic import BaseModel, ConfigDict, Field, JsonValue, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, ValidationError, model_validator
 from sqlalchemy import Boolean, Column, Float, Integer, MetaData, String, Table, Text, func, select, update
 from sqlalchemy.engine import Connection, Row
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
@@ -93,6 +125,13 @@ MIN_KEY_CHARS = 32
 #: What a prune record says about the checkpoint it left (its decision's reason).
 _PRUNE_CLAIM = re.compile(r"seq (\d+)-(\d+) deleted .*checkpoint hash ([0-9a-f]{64})")
 ExportFormat = Literal["jsonl", "csv"]
+#: The ``scheme`` of a head checkpoint line (:meth:`AuditStore.write_checkpoint`): signed with the
+#: chain key, or not (written without the key: an unsigned hint).
+CHECKPOINT_HMAC = "hmac-sha256"
+CHECKPOINT_UNSIGNED = "unsigned"
+#: Put before a checkpoint line's fields under its MAC, so that no checkpoint MAC can pass for a
+#: record's HMAC (whose message starts with 64 hex digits) or the other way round.
+_CHECKPOINT_DOMAIN = "nuri-audit-checkpoint/1\n"
 _BATCH = 1000
 
 _meta = MetaData()
@@ -213,16 +252,29 @@ class AuditRecord(AuditEntry):
 
 
 class VerifyIssue(BaseModel):
-    kind: Literal["edited", "missing", "link", "head", "malformed", "downgrade", "checkpoint", "unverifiable"]
+    kind: Literal[
+        "edited", "missing", "link", "head", "malformed", "downgrade", "checkpoint", "unverifiable",
+        "truncated", "rewritten", "forged", "checkpoint_file",
+    ] = Field(
+        ...,
+        description="Against the head checkpoint file (`audit.checkpoint_file`): `truncated` (the head is behind "
+        "a checkpoint: newest records deleted), `rewritten` (a checkpointed record has another hash), `forged` (a "
+        "line whose MAC does not verify), `checkpoint_file` (the file missing, unreadable, or a line malformed).",
+    )  # fmt: skip
     seq: int | None = Field(None, description="Where: the record (or the first missing seq).")
     until_seq: int | None = Field(None, description="Last missing seq of a gap.")
     ts: str | None = Field(None, description="The record's time, or of the last record before a gap.")
+    line_no: int | None = Field(None, description="The line of the checkpoint file the issue comes from.")
     detail: str
 
     def line(self) -> str:
         where = f"seq {self.seq}" if self.until_seq in (None, self.seq) else f"seq {self.seq}–{self.until_seq}"
         if self.seq is None:
-            where = "끝"
+            where = "체크포인트 파일" if self.kind == "checkpoint_file" else "끝"
+            if self.line_no is not None:
+                where = f"체크포인트 {self.line_no}번째 줄"
+        elif self.line_no is not None:
+            where += f" [체크포인트 {self.line_no}번째 줄]"
         return f"{where}{f' ({self.ts})' if self.ts else ''}: {self.detail}"
 
 
@@ -239,7 +291,122 @@ class VerifyReport(BaseModel):
     unverifiable: int = Field(
         0, description="Keyed records whose hash could not be checked: no `audit.chain_key` here (not ok)."
     )
+    checkpoint_file: str | None = Field(None, description="The head checkpoint file checked against, if any.")
+    checkpoints: int = Field(0, description="Lines of the checkpoint file checked.")
+    checkpoints_signed: int = Field(0, description="Of those, lines whose MAC verified with the chain key.")
+    last_checkpoint_seq: int | None = Field(None, description="The seq of the file's last line.")
     issues: list[VerifyIssue] = Field(default_factory=list)
+
+
+class HeadCheckpoint(BaseModel):
+    """One line of the head checkpoint file: the chain head (``seq``, ``hash``) at ``at``, signed
+    with the chain key (``mac``: HMAC-SHA256 over :meth:`signed_text`), or ``mac: null`` and
+    ``scheme: unsigned`` where it was written without the key."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    seq: int = Field(..., ge=0)
+    hash: str = Field(..., pattern=r"^[0-9a-f]{64}$")
+    at: str = Field(..., min_length=1, description="UTC, ISO 8601, when the checkpoint was taken.")
+    scheme: Literal["hmac-sha256", "unsigned"]
+    mac: str | None = Field(..., pattern=r"^[0-9a-f]{64}$")
+
+    @model_validator(mode="after")
+    def _mac_matches_scheme(self) -> HeadCheckpoint:
+        if (self.mac is None) != (self.scheme == CHECKPOINT_UNSIGNED):
+            raise ValueError("mac must be null exactly when scheme is 'unsigned'")
+        return self
+
+    def signed_text(self) -> str:
+        """What ``mac`` is computed over: a domain tag, then the other fields' canonical JSON."""
+        return _checkpoint_text(self.model_dump(mode="json", exclude={"mac"}))
+
+    def line(self) -> str:
+        return canonical_json(self.model_dump(mode="json")) + "\n"
+
+
+def _checkpoint_text(fields: dict[str, Any]) -> str:
+    return _CHECKPOINT_DOMAIN + canonical_json({name: fields[name] for name in ("seq", "hash", "at", "scheme")})
+
+
+def _mac(text: str, key: bytes) -> str:
+    return hmac.new(key, text.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+def checkpoint_mac(checkpoint: HeadCheckpoint, key: bytes) -> str:
+    """HMAC-SHA256 of a checkpoint line's fields (``mac`` aside) under the chain key, hex."""
+    return _mac(checkpoint.signed_text(), key)
+
+
+def _append_line(path: Path, line: str) -> None:
+    """Append ``line`` to ``path`` with ``O_APPEND`` (the only way a ``chattr +a`` file can be
+    written), then fsync; a new file's folder is fsynced too. A last line left without its
+    newline (a write cut short) is ended first, so that the new line stays a line of its own."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    data = line.encode("utf-8")
+    try:
+        with path.open("rb") as f:
+            f.seek(0, os.SEEK_END)
+            if f.tell() > 0:
+                f.seek(-1, os.SEEK_END)
+                if f.read(1) != b"\n":
+                    data = b"\n" + data
+        created = False
+    except FileNotFoundError:
+        created = True
+    except OSError:  # a sink this job may append to but not read
+        created = False
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    if created:
+        try:
+            dir_fd = os.open(path.parent, os.O_RDONLY)
+        except OSError:
+            return
+        try:
+            os.fsync(dir_fd)
+        except OSError:
+            pass
+        finally:
+            os.close(dir_fd)
+
+
+def read_checkpoints(path: Path) -> tuple[list[tuple[int, HeadCheckpoint]], list[VerifyIssue]]:
+    """The lines of a checkpoint file as (line number, checkpoint), and an issue for each line
+    that does not parse (``OSError`` when the file cannot be read; blank lines are skipped)."""
+    good: list[tuple[int, HeadCheckpoint]] = []
+    bad: list[VerifyIssue] = []
+    with path.open("rb") as f:
+        for n, raw in enumerate(f, start=1):
+            if not raw.strip():
+                continue
+            try:
+                good.append((n, HeadCheckpoint.model_validate_json(raw)))
+            except ValidationError as e:
+                reason = e.errors()[0].get("msg", "invalid") if e.errors() else "invalid"
+                bad.append(
+                    VerifyIssue(
+                        kind="checkpoint_file", line_no=n,
+                        detail=f"체크포인트 줄을 읽을 수 없습니다 ({reason}): 파일이 손상되었거나 덧붙여 쓴 줄입니다 "
+                        "/ unreadable checkpoint line (damaged or appended by hand)",
+                    )
+                )  # fmt: skip
+    return good, bad
+
+
+def checkpoint_path(template: str, data_dir: Path, home: Path | None = None) -> Path:
+    """``audit.checkpoint_file`` as a path: ``{data_dir}`` replaced by the data folder, a relative
+    path made absolute against ``home`` (default the current directory), as for the store URLs."""
+    base = home or Path.cwd()
+    folder = data_dir if data_dir.is_absolute() else base / data_dir
+    path = Path(template.replace("{data_dir}", folder.as_posix())).expanduser()
+    return path if path.is_absolute() else base / path
 
 
 class PruneReport(BaseModel):
@@ -449,6 +616,102 @@ class _Checker:
             )  # fmt: skip
 
 
+def _check_checkpoints(
+    lines: list[tuple[int, HeadCheckpoint]],
+    key: bytes | None,
+    head_seq: int,
+    anchor: tuple[int, str] | None,
+    claims: set[tuple[int, str]],
+    found: dict[int, tuple[str, str]],
+) -> tuple[list[VerifyIssue], int]:
+    """The head checkpoint file's lines against the database (see :meth:`AuditStore.verify`):
+    its issues, and how many lines' MACs verified. ``found``: (hash, ts) of the records at the
+    lines' seqs that are still there; ``claims``: the checkpoints the chain's prune records vouch
+    for. A line whose MAC fails says nothing and is only reported; an unsigned line (written
+    without the key) is checked as a hint, unless it follows a signed one (forged then)."""
+    issues: list[VerifyIssue] = []
+    signed = 0
+    unchecked: list[int] = []
+    signed_seen = False
+    high: HeadCheckpoint | None = None  # the line with the highest seq so far
+    for n, cp in lines:
+        hint = ""
+        if cp.mac is None:
+            if key is not None and signed_seen:
+                issues.append(
+                    VerifyIssue(
+                        kind="forged", seq=cp.seq, ts=cp.at, line_no=n,
+                        detail="서명된 줄 뒤에 서명 없는 체크포인트 줄이 있습니다: 감사 체인 키 없이 덧붙인 줄입니다 "
+                        "(위조) / unsigned checkpoint line after signed ones: appended without the chain key",
+                    )
+                )  # fmt: skip
+                continue
+            hint = " (서명 없는 줄 / unsigned line)"
+        elif key is None:
+            unchecked.append(n)
+            hint = " (서명 미검사 / MAC not checked)"
+        elif not hmac.compare_digest(checkpoint_mac(cp, key), cp.mac):
+            issues.append(
+                VerifyIssue(
+                    kind="forged", seq=cp.seq, ts=cp.at, line_no=n,
+                    detail="체크포인트 줄의 서명(HMAC)이 감사 체인 키와 맞지 않습니다: 키 없이 쓰거나 고친 줄입니다 "
+                    "(위조) / the checkpoint line's MAC does not verify with the chain key: forged or altered",
+                )
+            )  # fmt: skip
+            continue
+        else:
+            signed += 1
+            signed_seen = True
+        if high is not None and cp.seq < high.seq:
+            issues.append(
+                VerifyIssue(
+                    kind="truncated", seq=cp.seq + 1, until_seq=high.seq, ts=cp.at, line_no=n,
+                    detail=f"체인 끝이 뒤로 이동했습니다: {high.at}에는 seq {high.seq}, {cp.at}에는 seq {cp.seq} "
+                    f"(그 사이에 마지막 기록들이 삭제됨){hint} / the head moved back between two checkpoints: "
+                    "the newest records were deleted",
+                )
+            )  # fmt: skip
+        if high is None or cp.seq >= high.seq:
+            high = cp
+        if cp.seq > head_seq:
+            issues.append(
+                VerifyIssue(
+                    kind="truncated", seq=head_seq + 1, until_seq=cp.seq, ts=cp.at, line_no=n,
+                    detail=f"체인 끝(seq {head_seq})이 체크포인트(seq {cp.seq})보다 앞입니다: 마지막 기록들이 "
+                    f"삭제되고 체인 끝이 되돌려졌습니다{hint} / the head is behind a checkpoint: the newest records "
+                    "were deleted and the head moved back",
+                )
+            )  # fmt: skip
+            continue
+        if cp.seq == 0:
+            expected: str | None = GENESIS
+        elif anchor is not None and cp.seq <= anchor[0]:
+            # pruned: the checkpoint left is vouched for by the chain's prune record (check_anchor)
+            expected = anchor[1] if cp.seq == anchor[0] else next((h for s, h in claims if s == cp.seq), None)
+        else:
+            expected = found[cp.seq][0] if cp.seq in found else None  # a missing one: the walk says so
+        if expected is not None and expected != cp.hash:
+            pruned = anchor is not None and 0 < cp.seq <= anchor[0]
+            issues.append(
+                VerifyIssue(
+                    kind="rewritten", seq=cp.seq, ts=found[cp.seq][1] if cp.seq in found else None, line_no=n,
+                    detail=f"{'보존 기간으로 삭제된 ' if pruned else ''}기록의 해시가 체크포인트({cp.at})의 해시와 "
+                    f"다릅니다: 그 뒤에 다시 쓰이거나 (삭제 후) 다른 기록으로 바뀌었습니다{hint} / the record's hash "
+                    "differs from the checkpoint's: rewritten or replaced since",
+                )
+            )  # fmt: skip
+    if unchecked:
+        issues.append(
+            VerifyIssue(
+                kind="unverifiable", line_no=unchecked[0],
+                detail=f"서명된 체크포인트 {len(unchecked)}줄은 감사 체인 키 없이 서명을 검사할 수 없습니다 (검사하지 "
+                "못함, 통과 아님): audit.chain_key (NURI_AUDIT__CHAIN_KEY)를 설정하고 다시 검사하세요 / cannot verify "
+                "the checkpoint lines' MACs without the chain key",
+            )
+        )  # fmt: skip
+    return issues, signed
+
+
 class AuditStore:
     """The audit trail in a database (see the module docstring). Thread-safe; several processes
     may append to one SQLite file."""
@@ -463,8 +726,11 @@ class AuditStore:
         clock: Callable[[], datetime] = _utcnow,
         timeout_s: float = BUSY_TIMEOUT_S,
         chain_key: str | None = None,
+        checkpoint_file: Path | str | None = None,
     ) -> None:
         self.url = url
+        #: Where :meth:`write_checkpoint` appends and :meth:`verify` checks by default (None: nowhere).
+        self.checkpoint_file = Path(checkpoint_file) if checkpoint_file else None
         self.store_question, self.store_answer, self.store_retrieved = store_question, store_answer, store_retrieved
         self._clock = clock
         if chain_key and len(chain_key) < MIN_KEY_CHARS:
@@ -493,6 +759,9 @@ class AuditStore:
             store_retrieved=settings.store_retrieved,
             timeout_s=settings.timeout_s,
             chain_key=settings.chain_key.get_secret_value() if settings.chain_key else None,
+            checkpoint_file=checkpoint_path(settings.checkpoint_file, data_dir, home)
+            if settings.checkpoint_file
+            else None,
         )
 
     @property
@@ -662,6 +931,77 @@ class AuditStore:
         conn.execute(update(head_table).where(head_table.c.id == 1).values(seq=fields["seq"], hash=digest))
         return AuditRecord.model_validate({**fields, "hash": digest})
 
+    # -- head checkpoints ------------------------------------------------------------------
+
+    def write_checkpoint(self, path: Path | str | None = None) -> HeadCheckpoint:
+        """Append the chain head, signed with the chain key, as one JSON line to the checkpoint
+        file (``path``, default ``audit.checkpoint_file``): opened with ``O_APPEND`` (it works on
+        a ``chattr +a`` file), written and fsynced; nothing in the file is ever rewritten. The
+        head record is checked first (its hash, and with the key its HMAC): a head that does not
+        verify is not vouched for (:class:`AuditIntegrityError`). Without the key the line is
+        unsigned (``mac: null``), and a keyed chain is refused (its checkpoints must be signed)."""
+        target = Path(path) if path is not None else self.checkpoint_file
+        if target is None:
+            raise AuditError(
+                "체크포인트 파일이 지정되지 않았습니다: audit.checkpoint_file (NURI_AUDIT__CHECKPOINT_FILE)를 "
+                "설정하거나 --file로 주세요",
+                message_en="No checkpoint file: set audit.checkpoint_file (NURI_AUDIT__CHECKPOINT_FILE) or pass --file.",
+            )
+        try:
+            with read_transaction(self.engine) as conn:
+                head = conn.execute(select(head_table.c.seq, head_table.c.hash).where(head_table.c.id == 1)).first()
+                if head is None:
+                    raise AuditIntegrityError(
+                        "체인 끝(audit_head)이 없어 체크포인트를 남기지 않았습니다 (삭제?): `nuri audit verify`로 확인하세요",
+                        [VerifyIssue(kind="head", detail="체인 끝(audit_head)이 없습니다 (삭제?)")],
+                    )
+                head_seq, head_hash = int(head.seq), str(head.hash)
+                row = None
+                if head_seq > 0:
+                    row = conn.execute(select(records_table).where(records_table.c.seq == head_seq)).first()
+        except SQLAlchemyError as e:
+            raise _unavailable(e) from e
+        if row is not None and self._key is None and self._keyed_at_row(row):
+            raise AuditError(
+                f"감사 기록 체인이 키로 서명되어 있는데(seq {head_seq}) 감사 체인 키가 설정되지 않아 체크포인트에 "
+                "서명할 수 없습니다: audit.chain_key (NURI_AUDIT__CHAIN_KEY)를 설정하세요",
+                message_en="The audit chain is keyed but no audit.chain_key (NURI_AUDIT__CHAIN_KEY) is configured: "
+                "its checkpoints must be signed.",
+            )
+        if head_seq > 0:
+            probe = _Checker(head_seq - 1, row.prev_hash if row is not None else GENESIS, key=self._key)
+            if row is not None:
+                probe.feed(row)
+            probe.finish(head_seq, head_hash)
+            if probe.issues:
+                raise AuditIntegrityError(
+                    f"체인 끝 기록이 검사를 통과하지 못해 체크포인트를 남기지 않았습니다: {probe.issues[0].line()} "
+                    "(`nuri audit verify`로 확인하세요)",
+                    probe.issues,
+                )
+        fields: dict[str, Any] = {"seq": head_seq, "hash": head_hash, "at": _iso(self._clock())}
+        if self._key is None:
+            checkpoint = HeadCheckpoint(**fields, scheme=CHECKPOINT_UNSIGNED, mac=None)
+        else:
+            fields["scheme"] = CHECKPOINT_HMAC
+            checkpoint = HeadCheckpoint(**fields, mac=_mac(_checkpoint_text(fields), self._key))
+        try:
+            _append_line(target, checkpoint.line())
+        except OSError as e:
+            raise AuditError(
+                f"체크포인트 파일에 쓸 수 없습니다 ({target}): {e.strerror or e}",
+                message_en=f"Cannot append to the checkpoint file {target}: {e.strerror or e}",
+            ) from e
+        log.info("audit head checkpoint written", extra={"seq": head_seq, "file": str(target)})
+        return checkpoint
+
+    @staticmethod
+    def _keyed_at_row(row: Row) -> bool:
+        try:
+            return json.loads(row.payload).get("chain") == CHAIN_HMAC
+        except (ValueError, AttributeError):
+            return False
+
     # -- reading ---------------------------------------------------------------------------
 
     def _rows(self, conn: Connection, since: str | None = None, until: str | None = None,
@@ -708,11 +1048,38 @@ class AuditStore:
         except SQLAlchemyError as e:
             raise AuditError(f"감사 기록을 읽지 못했습니다: {db_reason(e)}") from e
 
-    def verify(self) -> VerifyReport:
+    def verify(self, checkpoints: Path | str | None = None) -> VerifyReport:
         """Check every hash and link from the last checkpoint (or genesis) to the head: the
         keyed records' HMACs with the chain key (without it they are reported as unverifiable,
         and the report is not ok), the schemes' order (plain, then keyed from a seal on, never
-        back), and that a prune record of the chain vouches for the checkpoint."""
+        back), and that a prune record of the chain vouches for the checkpoint. Then, against
+        the head checkpoint file (``checkpoints``, default ``audit.checkpoint_file``; none if
+        neither): every line's MAC, no head behind a checkpoint (``truncated``), and every
+        checkpointed record still in the database with the checkpoint's hash (``rewritten``)."""
+        path = Path(checkpoints) if checkpoints is not None else self.checkpoint_file
+        lines: list[tuple[int, HeadCheckpoint]] = []
+        file_issues: list[VerifyIssue] = []
+        if path is not None:  # read before the database: every line then predates the snapshot
+            try:
+                lines, file_issues = read_checkpoints(path)
+            except FileNotFoundError:
+                file_issues = [
+                    VerifyIssue(
+                        kind="checkpoint_file",
+                        detail=f"체크포인트 파일이 없습니다 ({path}): `nuri audit checkpoint`가 아직 실행되지 않았거나 "
+                        "파일이 없어졌습니다 / checkpoint file missing: never written, or removed",
+                    )
+                ]  # fmt: skip
+            except OSError as e:
+                file_issues = [
+                    VerifyIssue(
+                        kind="checkpoint_file",
+                        detail=f"체크포인트 파일을 읽을 수 없습니다 ({path}): {e.strerror or e} / cannot read the "
+                        "checkpoint file",
+                    )
+                ]  # fmt: skip
+        wanted = {cp.seq for _, cp in lines}
+        found: dict[int, tuple[str, str]] = {}
         try:
             with read_transaction(self.engine) as conn:
                 head = conn.execute(select(head_table.c.seq, head_table.c.hash).where(head_table.c.id == 1)).first()
@@ -721,12 +1088,16 @@ class AuditStore:
                 checker = _Checker(*(anchor or (0, GENESIS)), key=self._key)
                 for row in self._rows(conn):
                     checker.feed(row)
+                    if row.seq in wanted:
+                        found[row.seq] = (row.hash, row.ts)
         except SQLAlchemyError as e:
             raise AuditError(f"감사 기록을 읽지 못했습니다: {db_reason(e)}") from e
         if head is None:
             checker.issues.append(VerifyIssue(kind="head", detail="체인 끝(audit_head)이 없습니다 (삭제?)"))
         checker.check_anchor(anchor)
         checker.finish(head_seq, head_hash, require_keyed=self._key is not None)
+        line_issues, signed = _check_checkpoints(lines, self._key, head_seq, anchor, checker.claims, found)
+        checker.issues += sorted(file_issues + line_issues, key=lambda i: (i.kind == "unverifiable", i.line_no or 0))
         report = VerifyReport(
             ok=not checker.issues,
             records=checker.count,
@@ -738,6 +1109,10 @@ class AuditStore:
             keyed=self._key is not None,
             keyed_from_seq=checker.keyed_from,
             unverifiable=len(checker.unverifiable),
+            checkpoint_file=str(path) if path is not None else None,
+            checkpoints=len(lines),
+            checkpoints_signed=signed,
+            last_checkpoint_seq=lines[-1][1].seq if lines else None,
             issues=checker.issues,
         )
         if not report.ok:

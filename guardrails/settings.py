@@ -389,8 +389,25 @@ class AuditSettings(BaseModel):
         False,
         description="Refuse to start the API (audit enabled) without `chain_key`: for production.",
     )
+    checkpoint_file: str | None = Field(
+        None,
+        description="Append-only file outside the audit database that `nuri audit checkpoint` (run on a "
+        "schedule: the Kubernetes CronJob `nuri-audit-checkpoint`, every 5 minutes) appends the chain head to, "
+        "one JSON line `{seq, hash, at, scheme, mac}` signed with `chain_key` (HMAC-SHA256; `mac: null` without "
+        "the key: an unsigned hint). `nuri audit verify` checks the trail against it: records deleted with the "
+        "head moved back (or the trail emptied) show as `truncated`, a checkpointed record replaced as "
+        "`rewritten`, a line not signed with the key as `forged`: what the database alone cannot show. Put it "
+        "where whoever can write the database cannot rewrite it: a WORM mount, a file with `chattr +a`, or a "
+        "log shipper's folder; not on the database's host nor in its backups. `{data_dir}` is the data folder; a "
+        "relative path is relative to `home`. Unset (default): no checkpoints.",
+    )
 
     @field_validator("chain_key")
     @classmethod
     def _empty_chain_key_is_none(cls, v: SecretStr | None) -> SecretStr | None:
         return None if v is not None and not v.get_secret_value() else v  # NURI_AUDIT__CHAIN_KEY= : no key
+
+    @field_validator("checkpoint_file")
+    @classmethod
+    def _empty_checkpoint_file_is_none(cls, v: str | None) -> str | None:
+        return v if v and v.strip() else None  # NURI_AUDIT__CHECKPOINT_FILE= : no checkpoints

@@ -1007,6 +1007,7 @@ EXPECTED_FLOWS = {
     ("qdrant-snapshot", "qdrant", 6333),
     ("qdrant", "qdrant", 6335),
     ("postgres-backup", "postgres", 5432),
+    ("nuri-audit-checkpoint", "postgres", 5432),
 }
 
 
@@ -1031,7 +1032,7 @@ def test_network_policies_allow_exactly_the_flows_the_system_needs(rendered: lis
             pods[name] = Pod(name, tuple(sorted(labels.items())), "nuri", tuple(sorted(ns_labels.items())))
     assert set(pods) >= {
         "nuri-api", "qdrant", "vllm-answer", "vllm-embed", "nuri-index-create", "nuri-ingest",
-        "qdrant-snapshot", "nuri-models-fill", "postgres", "postgres-backup",
+        "qdrant-snapshot", "nuri-models-fill", "postgres", "postgres-backup", "nuri-audit-checkpoint",
     }  # fmt: skip
     controller = Pod(
         "ingress-nginx",
@@ -1056,16 +1057,71 @@ def test_network_policies_allow_exactly_the_flows_the_system_needs(rendered: lis
     for src in everyone:
         if src.name != "qdrant":
             assert not _allows(policies, "Ingress", qdrant, src, 6335, "TCP"), f"{src.name} reaches qdrant p2p"
-        assert _allows(policies, "Ingress", postgres, src, 5432, "TCP") == (src.name in {"nuri-api", "postgres-backup"})
-    # The production overlay adds the managed PostgreSQL (outside the cluster) to the API's egress.
-    api_policy = find(rendered, "NetworkPolicy", "nuri-api")
-    assert any(
-        any("ipBlock" in peer for peer in rule.get("to", [])) and rule["ports"] == [{"protocol": "TCP", "port": 5432}]
-        for rule in api_policy["spec"]["egress"]
-    ) or not shutil.which("kubectl")  # the fallback assembly applies no patches
+        assert _allows(policies, "Ingress", postgres, src, 5432, "TCP") == (
+            src.name in {"nuri-api", "postgres-backup", "nuri-audit-checkpoint"}
+        )
+    # The production overlay adds the managed PostgreSQL (outside the cluster) to the egress of the
+    # API and of the audit checkpoint CronJob.
+    for name in ("nuri-api", "nuri-audit-checkpoint"):
+        policy = find(rendered, "NetworkPolicy", name)
+        assert any(
+            any("ipBlock" in peer for peer in rule.get("to", []))
+            and rule["ports"] == [{"protocol": "TCP", "port": 5432}]
+            for rule in policy["spec"]["egress"]
+        ) or not shutil.which("kubectl"), name  # the fallback assembly applies no patches
 
 
 # -- 11. Qdrant snapshots and backups -------------------------------------------------------------
+
+
+def test_audit_head_checkpoints_run_every_5_minutes_onto_an_append_only_volume(
+    rendered: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`nuri audit checkpoint` (signed chain head, one line appended) on a schedule, to a volume
+    meant to be append-only and kept apart from the database: what shows records deleted with
+    the head moved back (guardrails/audit.py)."""
+    import assistant.cli
+    from assistant import admin_cli
+    from configs.settings import load_settings
+
+    cron = find(rendered, "CronJob", "nuri-audit-checkpoint")
+    assert cron["spec"]["schedule"] == "*/5 * * * *" and cron["spec"]["concurrencyPolicy"] == "Forbid"
+    assert cron["spec"]["timeZone"] == "Asia/Seoul"
+    c = containers(cron)[0]
+    argv = [*c["command"], *c["args"]]
+    assert argv[0] == "nuri"
+    monkeypatch.setattr(assistant.cli, "_plugins", admin_cli.register)
+    parsed = assistant.cli._parser().parse_args(argv[1:])  # the command exists in the CLI
+    assert parsed.handler is admin_cli.cmd_audit_checkpoint and parsed.file is None  # the file: from the setting
+    env = {e["name"]: e for e in c["env"]}
+    for secret in ("NURI_AUDIT__URL", "NURI_AUDIT__CHAIN_KEY"):  # the store and the key that signs
+        assert env[secret]["valueFrom"]["secretKeyRef"]["name"].startswith("nuri-secrets"), secret
+    assert "envFrom" not in c, "only the audit store's secrets, not every one of nuri-secrets"
+    sink = Path(env["NURI_AUDIT__CHECKPOINT_FILE"]["value"])
+    mounts = _mounts_of_claim(cron, "nuri-audit-checkpoints")
+    assert [m["mountPath"] for m in mounts] == [str(sink.parent)] and not mounts[0].get("readOnly")
+    for doc in rendered:  # the job alone writes there; nothing else mounts the checkpoints
+        if doc["kind"] in WORKLOADS and doc["metadata"]["name"] != "nuri-audit-checkpoint":
+            assert not _mounts_of_claim(doc, "nuri-audit-checkpoints"), doc["metadata"]["name"]
+    for key in [k for k in os.environ if k.startswith("NURI_")]:
+        monkeypatch.delenv(key)
+    config = find(rendered, "ConfigMap", "nuri-config")["data"]
+    for name, e in env.items():
+        ref = e.get("valueFrom", {}).get("configMapKeyRef")
+        placeholders = {"NURI_AUDIT__URL": "postgresql+psycopg://nuri:placeholder@pg:5432/nuri_audit"}
+        value = config[ref["key"]] if ref else e.get("value", placeholders.get(name, "k" * 40))
+        if name.startswith("NURI_"):
+            monkeypatch.setenv(name, value)
+    settings = load_settings()
+    assert settings.profile == "production" and settings.audit.checkpoint_file == str(sink)
+    assert "NURI_AUDIT__CHECKPOINT_FILE" not in config, "the API and `nuri audit verify` there do not mount it"
+    pvc = find(rendered, "PersistentVolumeClaim", "nuri-audit-checkpoints")
+    assert pvc["spec"].get("storageClassName") or not shutil.which("kubectl"), "the overlay names the WORM class"
+    readme = (DEPLOY / "README.md").read_text()
+    section = readme[readme.index("**The audit head checkpoints") :][:3000]
+    for words in ("nuri audit checkpoint", "append-only", "WORM", "chattr +a", "backups", "truncated",
+                  "--checkpoints"):  # fmt: skip
+        assert words in section, words
 
 
 def test_qdrant_snapshots_run_nightly_into_a_backup_volume(rendered: list[dict[str, Any]]) -> None:

@@ -387,3 +387,237 @@ def test_an_export_of_a_keyed_chain_re_verifies_with_the_key_only(tmp_path: Path
     assert [r.chain for r in back] == [CHAIN_HMAC] * 3
     assert all(record_hash(r.prev_hash, r.payload(), KEY.encode()) == r.hash for r in back)
     assert not any(record_hash(r.prev_hash, r.payload()) == r.hash for r in back)
+
+
+# -- signed head checkpoints outside the database (audit.checkpoint_file) ------------------------
+
+
+def delete_newest_and_move_the_head_back(db: StoreDatabase, records: list[AuditRecord], keep: int) -> None:
+    """What someone who can write the database but lacks the key can still do consistently: delete
+    the newest records and point the head at the last one kept (``keep`` = 0: empty the trail)."""
+    head = (records[keep - 1].seq, records[keep - 1].hash) if keep else (0, GENESIS)
+    db.execute(
+        ("DELETE FROM audit_records WHERE seq > ?", (head[0],)),
+        ("UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1", head),
+    )
+
+
+def checkpoint_lines(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def test_a_checkpoint_line_is_the_head_signed_with_the_key_and_appended(store_db: StoreDatabase, tmp_path: Path):
+    from guardrails.audit import HeadCheckpoint, checkpoint_mac
+
+    sink = tmp_path / "worm" / "audit-head.jsonl"
+    with open_store(store_db, checkpoint_file=sink) as store:
+        fill(store, 3)
+        first = store.write_checkpoint()
+        before = sink.read_bytes()
+        records = fill(store, 2, start=4)
+        second = store.write_checkpoint()
+    assert (first.seq, second.seq, second.hash) == (3, 5, records[-1].hash)
+    assert sink.read_bytes().startswith(before), "a checkpoint never rewrites what the file holds"
+    lines = checkpoint_lines(sink)
+    assert [set(line) for line in lines] == [{"seq", "hash", "at", "scheme", "mac"}] * 2
+    assert lines[1]["scheme"] == "hmac-sha256"
+    assert lines[1]["mac"] == checkpoint_mac(HeadCheckpoint.model_validate(lines[1]), KEY.encode())
+    assert lines[1]["mac"] != checkpoint_mac(HeadCheckpoint.model_validate(lines[1]), OTHER_KEY.encode())
+
+
+def test_records_deleted_with_the_head_moved_back_pass_the_chain_but_the_checkpoints_say_truncated(
+    store_db: StoreDatabase, tmp_path: Path
+):
+    sink = tmp_path / "audit-head.jsonl"
+    with open_store(store_db, checkpoint_file=sink) as store:
+        records = fill(store, 10)
+        store.write_checkpoint()  # seq 10
+        delete_newest_and_move_the_head_back(store_db, records, keep=6)
+        assert store.verify(checkpoints=tmp_path / "none.jsonl").issues[0].kind == "checkpoint_file"
+        plain = AuditStore(store_db.url, chain_key=KEY)
+        assert plain.verify().ok, "the database alone cannot show it"
+        plain.close()
+        report = store.verify()
+        assert not report.ok and report.head_seq == 6 and report.checkpoints == 1
+        assert [(i.kind, i.seq, i.until_seq, i.line_no) for i in report.issues] == [("truncated", 7, 10, 1)]
+        assert "체인 끝(seq 6)" in report.issues[0].detail and "head moved back" in report.issues[0].detail
+        # the whole trail emptied: the same
+        delete_newest_and_move_the_head_back(store_db, records, keep=0)
+        assert [(i.kind, i.seq, i.until_seq) for i in store.verify().issues] == [("truncated", 1, 10)]
+
+
+def test_a_checkpoint_after_the_head_moved_back_shows_when_it_moved(store_db: StoreDatabase, tmp_path: Path):
+    sink = tmp_path / "audit-head.jsonl"
+    with open_store(store_db, checkpoint_file=sink) as store:
+        records = fill(store, 8)
+        store.write_checkpoint()  # seq 8
+        delete_newest_and_move_the_head_back(store_db, records, keep=5)
+        store.write_checkpoint()  # seq 5: the head went back in between
+        kinds = [(i.kind, i.seq, i.until_seq, i.line_no) for i in store.verify().issues]
+        assert kinds == [("truncated", 6, 8, 1), ("truncated", 6, 8, 2)]
+
+
+def test_records_deleted_and_replaced_at_a_checkpointed_seq_are_reported_rewritten(
+    store_db: StoreDatabase, tmp_path: Path
+):
+    """The newest records deleted, the head moved back, then new records appended by the API (with
+    the key): the chain is whole and keyed again, but the checkpointed record is another one."""
+    sink = tmp_path / "audit-head.jsonl"
+    with open_store(store_db, checkpoint_file=sink) as store:
+        records = fill(store, 8)
+        store.write_checkpoint()  # seq 8
+        delete_newest_and_move_the_head_back(store_db, records, keep=5)
+        fill(store, 5, start=100)  # seq 6-10, different records
+        assert store.verify(checkpoints=tmp_path / "elsewhere.jsonl").issues[0].kind == "checkpoint_file"
+        report = store.verify()
+        assert [(i.kind, i.seq, i.line_no) for i in report.issues] == [("rewritten", 8, 1)]
+        assert "체크포인트" in report.issues[0].detail and "rewritten or replaced" in report.issues[0].detail
+
+
+def test_a_plain_tail_rewritten_consistently_is_caught_by_an_unsigned_checkpoint(
+    store_db: StoreDatabase, tmp_path: Path
+):
+    """Without the key the lines are unsigned hints: still, a file out of the writer's reach shows
+    the rewrite that the plain chain cannot (test_a_plain_chain_cannot_see_a_consistent_tail_rewrite)."""
+    sink = tmp_path / "audit-head.jsonl"
+    with open_store(store_db, key=None, checkpoint_file=sink) as store:
+        records = fill(store, 8)
+        line = store.write_checkpoint()
+        assert (line.scheme, line.mac) == ("unsigned", None)
+        assert checkpoint_lines(sink)[0]["mac"] is None
+        rewrite_tail_without_the_key(store_db, records, 5, keep_marker=True)
+        report = store.verify()
+        assert [(i.kind, i.seq) for i in report.issues] == [("rewritten", 8)]
+        assert "unsigned" in report.issues[0].detail
+
+
+def test_a_forged_line_appended_to_the_checkpoint_file_is_reported(store_db: StoreDatabase, tmp_path: Path):
+    from guardrails.audit import HeadCheckpoint, checkpoint_mac
+
+    sink = tmp_path / "audit-head.jsonl"
+    with open_store(store_db, checkpoint_file=sink) as store:
+        fill(store, 4)
+        store.write_checkpoint()
+        assert store.verify().ok
+        forged = HeadCheckpoint(seq=2, hash="e" * 64, at="2026-12-02T00:00:00.000000+00:00", scheme="hmac-sha256",
+                                mac="0" * 64)  # fmt: skip
+        with_other_key = forged.model_copy(update={"seq": 3, "mac": checkpoint_mac(forged, OTHER_KEY.encode())})
+        unsigned = HeadCheckpoint(seq=1, hash="e" * 64, at=forged.at, scheme="unsigned", mac=None)
+        with sink.open("a", encoding="utf-8") as f:
+            f.write(forged.line() + with_other_key.line() + unsigned.line() + "{not json\n")
+        report = store.verify()
+        assert [(i.kind, i.line_no) for i in report.issues] == [
+            ("forged", 2), ("forged", 3), ("forged", 4), ("checkpoint_file", 5),
+        ]  # fmt: skip
+        assert "위조" in report.issues[0].detail and "does not verify" in report.issues[0].detail
+        assert "unsigned checkpoint line after signed" in report.issues[2].detail
+        assert report.checkpoints_signed == 1  # a forged line says nothing: no truncated, no rewritten
+
+
+def test_verify_without_the_key_says_it_cannot_check_the_checkpoint_signatures(store_db: StoreDatabase, tmp_path: Path):
+    sink = tmp_path / "audit-head.jsonl"
+    with open_store(store_db, checkpoint_file=sink) as store:
+        fill(store, 2)
+        store.write_checkpoint()
+    with open_store(store_db, key=None, checkpoint_file=sink) as store:
+        report = store.verify()
+        assert [(i.kind, i.line_no) for i in report.issues] == [("unverifiable", None), ("unverifiable", 1)]
+        assert "cannot verify the checkpoint lines' MACs" in report.issues[1].detail
+        with pytest.raises(AuditError, match="NURI_AUDIT__CHAIN_KEY"):
+            store.write_checkpoint()  # a keyed chain's checkpoints are signed, or not written
+    assert len(checkpoint_lines(sink)) == 1
+
+
+def test_a_head_that_does_not_verify_is_not_checkpointed(store_db: StoreDatabase, tmp_path: Path):
+    sink = tmp_path / "audit-head.jsonl"
+    with open_store(store_db, checkpoint_file=sink) as store:
+        records = fill(store, 5)
+        rewrite_tail_without_the_key(store_db, records, 5, keep_marker=True)
+        with pytest.raises(AuditIntegrityError) as e:
+            store.write_checkpoint()
+        assert [(i.kind, i.seq) for i in e.value.issues] == [("edited", 5)]
+    assert not sink.exists()
+
+
+def test_append_checkpoint_append_checkpoint_prune_verifies_clean(store_db: StoreDatabase, tmp_path: Path):
+    sink = tmp_path / "audit-head.jsonl"
+    clock = Clock(datetime(2026, 10, 1, tzinfo=UTC))
+    with open_store(store_db, clock=clock, checkpoint_file=sink) as store:
+        fill(store, 5)
+        store.write_checkpoint()  # seq 5
+        fill(store, 5, start=6)
+        store.write_checkpoint()  # seq 10
+        report = store.prune(datetime(2026, 10, 1, 0, 9, tzinfo=UTC))  # records 1-7 (00:01-00:07)
+        assert (report.first_seq, report.last_seq) == (1, 7)
+        store.write_checkpoint()  # seq 11: the prune record
+        verified = store.verify()
+        assert verified.ok, verified.issues
+        assert (verified.checkpoints, verified.checkpoints_signed, verified.last_checkpoint_seq) == (3, 3, 11)
+        assert verified.checkpoint_seq == 7 and verified.checkpoint_file == str(sink)
+        second = store.prune(clock.now + timedelta(hours=1))  # 8-11: the checkpoint is now seq 11
+        assert second.last_seq == 11
+        fill(store, 2, start=20)
+        store.write_checkpoint()
+        verified = store.verify()
+        assert verified.ok and verified.checkpoint_seq == 11 and verified.checkpoints == 4, verified.issues
+        # the pruned checkpoint's hash is still compared: a line that disagrees with it is reported
+        with sink.open("a", encoding="utf-8") as f:
+            from guardrails.audit import HeadCheckpoint, checkpoint_mac
+
+            wrong = HeadCheckpoint(seq=11, hash="d" * 64, at=clock.now.isoformat(), scheme="hmac-sha256", mac="0" * 64)
+            f.write(wrong.model_copy(update={"mac": checkpoint_mac(wrong, KEY.encode())}).line())
+        found = [(i.kind, i.seq, i.until_seq) for i in store.verify().issues]
+        assert found == [("truncated", 12, 14), ("rewritten", 11, None)]  # behind the line before it, too
+
+
+def test_a_torn_last_line_is_reported_and_the_next_checkpoint_starts_a_line_of_its_own(
+    store_db: StoreDatabase, tmp_path: Path
+):
+    sink = tmp_path / "audit-head.jsonl"
+    with open_store(store_db, checkpoint_file=sink) as store:
+        fill(store, 2)
+        store.write_checkpoint()
+        with sink.open("a", encoding="utf-8") as f:
+            f.write('{"seq": 2, "ha')  # a write cut short
+        store.write_checkpoint()
+        report = store.verify()
+        assert [(i.kind, i.line_no) for i in report.issues] == [("checkpoint_file", 2)]
+        assert report.checkpoints == 2 and report.checkpoints_signed == 2
+
+
+def test_nuri_audit_checkpoint_appends_a_signed_line_and_verify_checks_it(
+    store_db: StoreDatabase, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+):
+    import assistant.cli
+    from assistant import admin_cli
+
+    monkeypatch.setenv("NURI_HOME", str(tmp_path))
+    monkeypatch.setenv("NURI_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("NURI_AUDIT__URL", store_db.url)
+    monkeypatch.setenv("NURI_AUDIT__CHAIN_KEY", KEY)
+    monkeypatch.delenv("NURI_AUDIT__CHECKPOINT_FILE", raising=False)
+    monkeypatch.setattr(assistant.cli, "_plugins", admin_cli.register)
+    with open_store(store_db) as store:
+        records = fill(store, 4)
+    assert assistant.cli.main(["audit", "checkpoint"]) == 2  # no file: said so, in both languages
+    err = capsys.readouterr().err
+    assert "NURI_AUDIT__CHECKPOINT_FILE" in err and "--file" in err and "no checkpoint file" in err
+    explicit = tmp_path / "sink" / "head.jsonl"
+    assert assistant.cli.main(["audit", "checkpoint", "--file", str(explicit)]) == 0
+    assert "seq 4" in capsys.readouterr().out
+    assert [line["seq"] for line in checkpoint_lines(explicit)] == [4]
+    monkeypatch.setenv("NURI_AUDIT__CHECKPOINT_FILE", "{data_dir}/audit-head.jsonl")
+    assert assistant.cli.main(["audit", "checkpoint"]) == 0
+    configured = tmp_path / "data" / "audit-head.jsonl"
+    assert str(configured) in capsys.readouterr().out
+    assert checkpoint_lines(configured)[0]["seq"] == 4 and checkpoint_lines(configured)[0]["mac"]
+    assert assistant.cli.main(["audit", "verify"]) == 0
+    assert "체크포인트 1줄 대조" in capsys.readouterr().out
+    delete_newest_and_move_the_head_back(store_db, records, keep=2)
+    assert assistant.cli.main(["audit", "verify", "--checkpoints", str(explicit)]) == 1
+    err = capsys.readouterr().err
+    assert "무결성 오류 1건" in err and "seq 3–4" in err and "체크포인트 1번째 줄" in err and "head moved back" in err
+    assert assistant.cli.main(["audit", "verify", "--json"]) == 1
+    report = json.loads(capsys.readouterr().out)
+    assert report["checkpoint_file"] == str(configured)
+    assert [(i["kind"], i["seq"], i["until_seq"]) for i in report["issues"]] == [("truncated", 3, 4)]
