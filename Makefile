@@ -74,11 +74,13 @@ docs: setup
 	$(PY) scripts/readme_tables.py
 
 # The statute suites on the full corpus (61 statutes; the index in ~/.cache/nuri/eval-statutes is
-# synced once, ~15 min on 2 cores, incremental afterwards) and the bundled sample/safety suites.
+# synced once, ~15 min on 2 cores, incremental afterwards; statutes are public: the default public
+# principal reads them all) and the bundled sample/safety suites, asked as the operator (their
+# internal and restricted documents and injected passages; such runs are for admins only).
 EVAL_INDEX ?= $(HOME)/.cache/nuri/eval-statutes
 eval: setup
 	HF_HUB_OFFLINE=1 $(VENV)/bin/nuri eval run statute statute-colloquial statute-refusal --index $(EVAL_INDEX)
-	HF_HUB_OFFLINE=1 $(VENV)/bin/nuri eval run sample safety
+	HF_HUB_OFFLINE=1 $(VENV)/bin/nuri eval run sample safety --as-operator
 
 calibrate: setup
 	HF_HUB_OFFLINE=1 $(PY) -m fitting.calibrate_refusal --index $(EVAL_INDEX)

@@ -1,6 +1,7 @@
 """``nuri eval``: run suites, validate datasets, list, compare and gate runs.
 
     nuri eval run SUITE... [--profile P] [--index DIR] [--no-sync] [--out DIR] [--limit N]
+                           [--as-agency A --as-clearance C | --as-operator]
                            [--url URL --key KEY] [--retrieval-only] [--no-history] [--quiet]
     nuri eval validate FILE... [--format eval|injection]
     nuri eval list [--suite S] [--limit N] [--json]
@@ -11,6 +12,13 @@
 SUITE is a bundled suite (``sample``, ``safety``, ``statute``, ``statute-colloquial``, ``statute-refusal``), a suite
 ``.yaml`` or a ``.jsonl`` dataset. RUN is a run id, a unique prefix of one, ``latest`` or
 ``latest:SUITE``. Plugged into ``nuri`` through the ``nuri.commands`` entry point.
+
+A run's results and report hold questions, answers and the passages it retrieved and cited, so a
+run in this process asks with a chosen principal: ``--as-agency A --as-clearance C`` (what a key of
+agency A at clearance C may read), the public principal (no agency, ``public``) when none is
+given, and every document of the index only with ``--as-operator``. A run against a server
+(``--url``) reads with its API key's principal. The run records who ran it (``cli:<OS user>``)
+and that principal; the UI's 평가 tab shows an evaluator only the runs of their own agency.
 """
 
 from __future__ import annotations
@@ -26,6 +34,7 @@ from typing import TYPE_CHECKING
 from assistant.cli_errors import CliUsageError, CommandError
 
 if TYPE_CHECKING:
+    from assistant.callers import Caller
     from configs.settings import Settings
     from evals.history import History
     from evals.results import RunResult
@@ -42,6 +51,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     run.add_argument("--no-sync", action="store_true", help="색인에 말뭉치를 동기화하지 않고 그대로 사용")
     run.add_argument("--out", type=Path, help="결과 폴더 (기본: eval.out_dir/<run_id>)")
     run.add_argument("--limit", type=int, help="데이터셋마다 N문항만, 범주별로 고르게 (빠른 확인)")
+    who = run.add_argument_group("열람 권한 (이 프로세스에서 실행할 때; 기본: 공개 문서만)")
+    who.add_argument("--as-agency", metavar="AGENCY", help="이 기관의 권한으로 질문 (--as-clearance와 함께)")
+    who.add_argument(
+        "--as-clearance", choices=list(CLEARANCES), help="열람 등급 (internal·restricted는 --as-agency 필요)"
+    )
+    who.add_argument("--as-operator", action="store_true",
+                     help="운영자 권한: 모든 기관의 모든 문서 (보고서에 제한 문서가 담길 수 있음)")  # fmt: skip
     run.add_argument("--url", help="실행 중인 Nuri 서버 주소 (없으면 이 프로세스에서 실행)")
     run.add_argument("--key", help="서버 API 키 (Authorization: Bearer)")
     run.add_argument("--retrieval-only", action="store_true", help="검색만 평가 (모델 없이: recall@5, mrr, ndcg@5)")
@@ -79,6 +95,30 @@ def register(sub: argparse._SubParsersAction) -> None:
     rep.set_defaults(handler=cmd_report)
 
 
+#: The clearances ``--as-clearance`` takes (retrieval.types.CLEARANCE_RANK, not imported: the
+#: parser is built for every ``nuri`` command).
+CLEARANCES = ("public", "internal", "restricted")
+
+
+def run_caller(args: argparse.Namespace) -> Caller:
+    """Who a run in this process asks as (see the module docstring); raises CliUsageError for a
+    combination that does not name one principal."""
+    from assistant.callers import operator_caller, scoped_caller
+
+    agency = (args.as_agency or "").strip() or None
+    if args.as_operator:
+        if agency or args.as_clearance:
+            raise CliUsageError("--as-operator는 --as-agency·--as-clearance와 함께 쓸 수 없습니다")
+        return operator_caller()
+    if agency and not args.as_clearance:
+        raise CliUsageError("--as-agency에는 --as-clearance(public|internal|restricted)를 함께 지정하세요")
+    if args.as_clearance in ("internal", "restricted") and not agency:
+        raise CliUsageError(
+            f"--as-clearance {args.as_clearance}에는 --as-agency가 필요합니다 (기관 없이는 공개 문서만)"
+        )
+    return scoped_caller(agency, args.as_clearance or "public")
+
+
 def _bundled_suites() -> list[str]:
     """The bundled suites' names (as :func:`evals.suites.bundled_suites`, without importing it:
     the parser is built for every ``nuri`` command)."""
@@ -114,6 +154,7 @@ def print_summary(result: RunResult, out_dir: Path | None) -> None:
     print(
         f"\n## {result.suite} — {result.run_id}  ({result.dataset.items}문항, {result.wall_s:.0f}초, 모델 {result.model})"
     )
+    print(f"실행: {result.ran_by} · 열람 권한: {result.principal.label()}")
     print("| metric | value |\n|---|---|")
     for spec in METRICS:
         value = result.metrics.get(spec.name)
@@ -142,6 +183,9 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     if args.key and not args.url:
         raise CliUsageError("--key는 --url과 함께 씁니다")
+    if args.url and (args.as_agency or args.as_clearance or args.as_operator):
+        raise CliUsageError("--url 평가는 서버 API 키(--key)의 권한으로 실행됩니다: --as-* 옵션은 쓸 수 없습니다")
+    caller = run_caller(args)  # (unused with --url: the server's key decides)
     if args.limit is not None and args.limit <= 0:
         raise CliUsageError("--limit은 1 이상이어야 합니다")
     settings = _settings(args.profile)
@@ -163,7 +207,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             prepare_index(suite, settings, index_dir, sync=not args.no_sync, progress=not args.quiet)
             run_settings = settings.override(index_dir=str(index_dir))
             with NuriService(run_settings, start_model=answers) as service:
-                target = InProcessTarget(service)
+                target = InProcessTarget(service, caller)
                 result = run_suite(
                     suite, target, run_settings, index_dir=index_dir, progress=not args.quiet, answers=answers
                 )
@@ -219,11 +263,12 @@ def cmd_list(args: argparse.Namespace) -> int:
         print("평가 기록이 없습니다 (nuri eval run SUITE)")
         return 0
     shown = ["recall@5", "citation_precision", "groundedness", "answer_f1", "false_refusal_rate", "latency_p95_ms"]
-    print("| run | suite | started | model | commit | items | " + " | ".join(shown) + " |")
-    print("|---" * (6 + len(shown)) + "|")
+    print("| run | suite | started | model | commit | items | ran by | principal | " + " | ".join(shown) + " |")
+    print("|---" * (8 + len(shown)) + "|")
     for r in rows:
         values = " | ".join(_fmt(m, r.metrics.get(m)) for m in shown)
-        print(f"| {r.run_id} | {r.suite} | {r.started_at} | {r.model} | {r.commit} | {r.items} | {values} |")
+        print(f"| {r.run_id} | {r.suite} | {r.started_at} | {r.model} | {r.commit} | {r.items} | {r.ran_by} | "
+              f"{r.principal.label()} | {values} |")  # fmt: skip
     return 0
 
 

@@ -7,8 +7,8 @@ no internet access, and a report is mailed around as a file). Every text that co
 
 Sections (Korean headings, English metric names):
 
-1. 실행 정보 — suite, run id, start, wall time, target, model, embedder, commit, prompt version,
-   guardrails, dataset (files, sha256, items).
+1. 실행 정보 — suite, run id, start, wall time, target, who ran it and with whose reading rights
+   (principal), model, embedder, commit, prompt version, guardrails, dataset (files, sha256, items).
 2. 지표별 점수 — every metric (shares as 0.000, milliseconds as integers; a metric not measured
    is shown with its reason from ``notes``) and a bar chart of the share metrics.
 3. 범주별 점수 — category × metric, for metrics measured in at least one category.
@@ -124,6 +124,8 @@ def _header(r: RunResult) -> str:
         ("시작 (started_at)", escape(r.started_at)),
         ("소요 시간 (wall time)", f"{r.wall_s:,.1f} s"),
         ("대상 (target)", escape(r.target)),
+        ("실행 (ran by)", f"<code>{escape(r.ran_by)}</code>"),
+        ("열람 권한 (principal)", escape(r.principal.label())),
         ("모델 (model)", escape(r.model)),
         ("임베더 (embedder)", escape(r.embedder)),
         ("커밋 (commit)", f"<code>{escape(r.commit)}</code>"),

@@ -10,10 +10,14 @@ by question (``nuri eval compare`` bootstraps over them).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
 from evals.schema import Expected
+
+#: Who started a run recorded before runs named it (see :class:`RunResult.ran_by`).
+UNKNOWN_RUNNER = "unknown"
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,12 +106,54 @@ class DatasetInfo(BaseModel):
     items: int
 
 
+class RunPrincipal(BaseModel):
+    """Whose reading rights a run's questions were asked with: what its hits, answers and cited
+    passages can hold (:class:`retrieval.types.Principal` at the time of the run).
+
+    ``nuri eval run`` asks as ``--as-agency``/``--as-clearance`` (default: the public principal,
+    no agency, clearance ``public``), or as the all-seeing operator only with ``--as-operator``;
+    a run against a server (``--url``) reads with its API key's principal, which is not known
+    here: ``via`` names the key and ``agency``/``clearance`` stay unknown (``None``). A run
+    recorded before runs named their principal loads as an operator run of unknown agency.
+    Only a principal with an ``agency`` and a ``clearance`` can be shown to an evaluator who is
+    not an admin (:mod:`evals.history`)."""
+
+    agency: str | None = None
+    clearance: Literal["public", "internal", "restricted"] | None = Field(
+        None, description="Highest access level read; None: not known (server key, old record)."
+    )
+    operator: bool = Field(False, description="Asked with operator rights: every document of the index.")
+    via: str = Field("in-process", description="`in-process`, `server key <key id>` (--url) or `unrecorded`.")
+
+    def label(self) -> str:
+        """One line for listings and the report, e.g. ``누리행정청 / internal``."""
+        if self.operator:
+            return "operator (전체 열람)"
+        if self.clearance is None:
+            return f"알 수 없음 ({self.via})"
+        return f"{self.agency or '기관 없음'} / {self.clearance}" + (
+            "" if self.via == "in-process" else f" ({self.via})"
+        )
+
+
+#: What a run recorded before runs named their principal is taken for: it may hold anything.
+LEGACY_PRINCIPAL = RunPrincipal(operator=True, via="unrecorded")
+
+
 class RunResult(BaseModel):
     run_id: str
     suite: str
     started_at: str
     wall_s: float
     target: str = Field(..., description="`in-process` or the server URL.")
+    ran_by: str = Field(
+        UNKNOWN_RUNNER,
+        description="Who started it: `cli:<OS user>` (nuri eval run) or `key:<key id>` (a signed-in caller).",
+    )
+    principal: RunPrincipal = Field(
+        default_factory=lambda: LEGACY_PRINCIPAL.model_copy(),
+        description="Whose reading rights it asked with (old records: an operator run of unknown agency).",
+    )
     commit: str
     model: str
     embedder: str

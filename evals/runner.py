@@ -141,7 +141,8 @@ def run_suite(
     answers: bool = True,
 ) -> RunResult:
     """Ask every question of ``suite`` through ``target`` and score the run; with
-    ``answers=False`` only the search is scored (no model needed)."""
+    ``answers=False`` only the search is scored (no model needed). The run records who ran it
+    and whose reading rights it asked with (``target.ran_by``, ``target.principal``)."""
     started = datetime.now(UTC)
     t0 = time.perf_counter()
     described = target.describe(answers)  # fails early, with the reason, when the target cannot answer
@@ -215,6 +216,8 @@ def run_suite(
         started_at=started.isoformat(timespec="seconds"),
         wall_s=round(time.perf_counter() - t0, 2),
         target=target.name,
+        ran_by=target.ran_by,
+        principal=target.principal,
         commit=git_commit(),
         model=described["model"],
         embedder=described["embedder"],

@@ -4,6 +4,14 @@ index and model through :class:`~assistant.service.NuriService`) or a running Nu
 
 Both give the same two things per question: the ranked search results (scored for recall, MRR,
 nDCG) and the answer as a user gets it, with its time to first token and total time.
+
+A run's hits, answers and cited passages are what its principal may read, and its report shows
+them: each target says who runs it (``ran_by``) and with whose reading rights (``principal``,
+recorded in the run). The in-process target asks as the :class:`~assistant.callers.Caller` it is
+given (``nuri eval run``: ``--as-agency``/``--as-clearance``, the public principal by default,
+the operator only with ``--as-operator``; a signed-in evaluator: their own key's principal); the
+index's permission filter then limits what is retrieved. A server reads with its API key's
+principal, which this side does not know: the run records the key id.
 """
 
 from __future__ import annotations
@@ -16,10 +24,12 @@ from typing import Any, Protocol
 import httpx
 
 from assistant.answers import Answer, Citation
-from assistant.callers import operator_caller
+from assistant.callers import Caller, cli_subject
 from assistant.exchange import Endpoint
 from assistant.service import NuriService
 from connectors.errors import NuriError
+from evals.results import RunPrincipal
+from guardrails.keys import key_id_of
 from retrieval.types import Hit, SearchFilters
 
 
@@ -47,6 +57,9 @@ class Target(Protocol):
     name: str
     #: Whether questions can be restricted to documents indexed for this run (indirect injection).
     local_index: bool
+    #: Who runs it (``cli:<OS user>``, ``key:<key id>``) and whose reading rights it asks with.
+    ran_by: str
+    principal: RunPrincipal
 
     def describe(self, answers: bool = True) -> dict[str, str]:
         """``model`` and ``embedder`` as the target reports them; raises TargetError if it cannot
@@ -62,15 +75,24 @@ class Target(Protocol):
     def answer(self, question: str, filters: SearchFilters | None = None) -> AnswerOutcome: ...
 
 
+def run_principal(caller: Caller) -> RunPrincipal:
+    """What a run asked as ``caller`` records as its principal."""
+    p = caller.principal
+    return RunPrincipal(agency=p.agency, clearance=p.clearance, operator=p.operator, via="in-process")
+
+
 class InProcessTarget:
-    """The configured Nuri in this process; questions are asked with operator rights."""
+    """The configured Nuri in this process; questions are asked as ``caller`` (its principal is
+    the index's permission filter). There is no default: the caller is always chosen."""
 
     name = "in-process"
     local_index = True
 
-    def __init__(self, service: NuriService) -> None:
+    def __init__(self, service: NuriService, caller: Caller) -> None:
         self.service = service
-        self.caller = operator_caller()
+        self.caller = caller
+        self.ran_by = caller.subject
+        self.principal = run_principal(caller)
 
     def describe(self, answers: bool = True) -> dict[str, str]:
         svc = self.service
@@ -107,14 +129,24 @@ class InProcessTarget:
 
 class HttpTarget:
     """A running Nuri server. ``key`` is sent as ``Authorization: Bearer``; ``headers`` carry
-    whatever the agency gateway would set (e.g. the caller's agency)."""
+    whatever the agency gateway would set (e.g. the caller's agency). The server reads with the
+    key's principal: the run records the key id (never the key), its agency and clearance as
+    unknown."""
 
     local_index = False
 
     def __init__(
-        self, url: str, key: str | None = None, headers: dict[str, str] | None = None, timeout_s: float = 300.0
+        self,
+        url: str,
+        key: str | None = None,
+        headers: dict[str, str] | None = None,
+        timeout_s: float = 300.0,
+        ran_by: str | None = None,
     ) -> None:
         self.name = url.rstrip("/")
+        self.ran_by = ran_by or cli_subject()
+        via = f"server key {key_id_of(key) or '(형식이 다른 키)'}" if key else "server (키 없음)"
+        self.principal = RunPrincipal(via=via)
         hdrs = dict(headers or {})
         if key:
             hdrs["Authorization"] = f"Bearer {key}"

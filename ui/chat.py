@@ -375,7 +375,9 @@ def build_chat(service: NuriService, settings: Settings, limits: ChatLimits | No
                             SOURCES_EMPTY, line_breaks=True, elem_classes=["nuri-sources"], elem_id="nuri-sources"
                         )
             with gr.Tab(EVALS_TAB_LABEL, id="evals", elem_id="nuri-tab-evals"):
-                build_evals_tab(blocks, settings, roles_of=key_roles(service))
+                build_evals_tab(
+                    blocks, settings, roles_of=key_roles(service), caller_of=lambda r: signed_in_caller(service, r)
+                )
 
         outputs = [question, chatbot, sources, notice, state]
         asked = send.click(

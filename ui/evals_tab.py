@@ -5,12 +5,23 @@ Who is an evaluator: the caller signed in to the chat with an API key whose role
 request (a revoked key loses access at once), never from state set at page load; a caller without it gets only
 :data:`EVALUATOR_ONLY` and no data, whether through the page or the API endpoints.
 
-An evaluator sees the runs of the history store (:class:`evals.history.History`, opened lazily
+A run holds questions, answers and cited passages: whatever its principal could read. So an
+evaluator sees, opens and compares only the runs asked as their own agency at a clearance they
+hold (:class:`evals.history.RunViewer`; admins see every run; operator runs, server-key runs and
+runs recorded before runs named their principal are for admins only). The agency and clearance
+are the signed-in key's (``caller_of``; by default looked up in the key store of ``settings``),
+looked up again on every event. A run started on an evaluator's behalf asks as that caller
+(:meth:`EvalsView.caller`: their key's principal, never the operator's).
+
+An evaluator sees those runs of the history store (:class:`evals.history.History`, opened lazily
 from ``settings.eval.history_url``) newest first, opens one run's ``report.html``
 (:func:`evals.report.render_report`) inside the page and can download it, and compares two runs
 (:func:`evals.compare.compare`, shown as its Markdown table). The report is shown in a sandboxed
-``<iframe srcdoc>``: its CSS stays out of the app and nothing in it can run. Errors (store
-unreadable, run missing) are Korean notices, never tracebacks.
+``<iframe srcdoc>``: its CSS stays out of the app and nothing in it can run. The download is a
+``data:`` link inside the same answer (:func:`download_link`): the report is never written to a
+file that Gradio's file route or cache would serve to any signed-in user by its URL, so it only
+ever reaches the caller whose request passed the check. Errors (store unreadable, run missing)
+are Korean notices, never tracebacks.
 
 The same events are API endpoints of the chat (``/eval_runs``, ``/eval_report``,
 ``/eval_compare``), with the same role check.
@@ -18,21 +29,22 @@ The same events are API endpoints of the chat (``/eval_runs``, ``/eval_report``,
 
 from __future__ import annotations
 
-import hashlib
+import base64
 import html
 import logging
-import tempfile
+import re
 import threading
 from collections.abc import Callable
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import gradio as gr
 
+from assistant.callers import Caller, caller_from_record
 from evals.compare import compare
-from evals.history import History, RunNotFoundError, RunSummary
+from evals.history import History, RunNotFoundError, RunSummary, RunViewer
 from evals.report import render_report
 from evals.results import METRIC_BY_NAME, RunResult
+from guardrails.keys import KeyStore
 
 if TYPE_CHECKING:
     from configs.settings import Settings
@@ -51,12 +63,13 @@ PICK_RUN_NOTICE = "> ℹ️ 열어 볼 평가 실행을 고르세요."
 PICK_TWO_NOTICE = "> ℹ️ 비교할 두 실행(기준 A, 비교 대상 B)을 고르세요."
 SAME_RUN_NOTICE = "> ℹ️ 서로 다른 두 실행을 고르세요."
 REPORT_EMPTY = ""
+DOWNLOAD_EMPTY = ""
 COMPARE_EMPTY = ""
 
 #: Most recent runs listed.
 RUNS_LIMIT = 50
 #: Columns of the runs table: the run's fields, then these metrics.
-RUN_FIELDS = ("run_id", "suite", "started_at", "model", "commit", "items")
+RUN_FIELDS = ("run_id", "suite", "started_at", "model", "commit", "items", "ran_by", "principal")
 RUN_METRICS = (
     "recall@5",
     "citation_precision",
@@ -78,6 +91,10 @@ RolesOf = Callable[[gr.Request | None], frozenset[str]]
 
 def no_roles(_: gr.Request | None) -> frozenset[str]:
     return frozenset()
+
+
+#: The signed-in caller of a request (agency, clearance, roles), or None.
+CallerOf = Callable[[gr.Request | None], Caller | None]
 
 
 def is_evaluator(request: gr.Request | None, settings: Settings, roles_of: RolesOf = no_roles) -> bool:
@@ -108,6 +125,8 @@ def runs_rows(runs: list[RunSummary]) -> list[list[str]]:
             r.model,
             r.commit,
             str(r.items),
+            r.ran_by,
+            r.principal.label(),
             *(format_metric(m, r.metrics.get(m)) for m in RUN_METRICS),
         ]
         for r in runs
@@ -128,19 +147,39 @@ def report_frame(report: str) -> str:
     )
 
 
+def download_link(run_id: str, page: str) -> str:
+    """The report as a ``data:`` download link: its bytes travel only in the answer to the request
+    that passed the check (no file, no URL another signed-in user could fetch)."""
+    data = base64.b64encode(page.encode("utf-8")).decode("ascii")
+    name = re.sub(r"[^A-Za-z0-9_.-]", "_", run_id)[:100]
+    return (
+        f'<a class="nuri-eval-download" download="report-{name}.html" '
+        f'href="data:text/html;charset=utf-8;base64,{data}">report.html 내려받기</a>'
+    )
+
+
 # -- what the handlers do -----------------------------------------------------------------------
 class EvalsView:
-    """The 평가 tab's handlers, each checking the caller's role from its own request.
+    """The 평가 tab's handlers, each checking the caller's role and agency from its own request.
 
     ``history`` is for tests; by default the store is opened on first use with
-    :meth:`History.from_settings` (and opened again on the next call if that failed)."""
+    :meth:`History.from_settings` (and opened again on the next call if that failed).
+    ``caller_of`` gives a request's signed-in caller; by default the key the session signed in
+    with (its user name, the key id) is looked up in the key store of ``settings``."""
 
-    def __init__(self, settings: Settings, history: History | None = None, roles_of: RolesOf = no_roles) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        history: History | None = None,
+        roles_of: RolesOf = no_roles,
+        caller_of: CallerOf | None = None,
+    ) -> None:
         self.settings = settings
         self.roles_of = roles_of
+        self.caller_of = caller_of or self._key_caller
         self._history = history
+        self._keys: KeyStore | None = None
         self._lock = threading.Lock()
-        self._reports_dir: Path | None = None
 
     def history(self) -> History:
         with self._lock:
@@ -148,16 +187,49 @@ class EvalsView:
                 self._history = History.from_settings(self.settings)
             return self._history
 
+    def _key_caller(self, request: gr.Request | None) -> Caller | None:
+        """The active key this request's session signed in with, from the key store of ``settings``."""
+        key_id = getattr(request, "username", None) if request is not None else None
+        if not key_id:
+            return None
+        with self._lock:
+            if self._keys is None:
+                s = self.settings
+                self._keys = KeyStore.from_settings(s.keys, s.resolve(s.data_dir), s.home)
+            keys = self._keys
+        record = keys.get(key_id)
+        return caller_from_record(record) if record is not None and record.active else None
+
+    def caller(self, request: gr.Request | None) -> Caller | None:
+        """The signed-in evaluator of this request, or None: who a run started from the tab asks as
+        (their key's agency and clearance; a key is never the operator)."""
+        if not is_evaluator(request, self.settings, self.roles_of):
+            return None
+        try:
+            who = self.caller_of(request)
+        except Exception:
+            log.exception("signed-in caller could not be looked up")
+            return None
+        if who is None or who.principal.operator:
+            return None
+        return who
+
+    def viewer(self, request: gr.Request | None) -> RunViewer | None:
+        """Which runs this request may see, or None when it may see none (not an evaluator)."""
+        who = self.caller(request)
+        return RunViewer.of(who) if who is not None else None
+
     # each returns (notice, ...) for its outputs
     def runs(self, request: gr.Request) -> tuple[str, Any, Any, Any, Any, Any]:
         """(notice, panel, runs table, run dropdown, compare A, compare B)."""
         hidden = gr.update(visible=False)
         empty_choice = gr.update(choices=[], value=None)
-        if not is_evaluator(request, self.settings, self.roles_of):
+        viewer = self.viewer(request)
+        if viewer is None:
             return NO_ACCESS_NOTICE, hidden, [], empty_choice, empty_choice, empty_choice
         shown = gr.update(visible=True)
         try:
-            runs = self.history().list_runs(limit=RUNS_LIMIT)
+            runs = self.history().list_runs(limit=RUNS_LIMIT, viewer=viewer)
         except Exception:
             log.exception("eval history could not be read")
             return STORE_ERROR_NOTICE, shown, [], empty_choice, empty_choice, empty_choice
@@ -173,36 +245,36 @@ class EvalsView:
             gr.update(choices=choices, value=newest),
         )
 
-    def report(self, run_id: str | None, request: gr.Request) -> tuple[str, str, Any]:
-        """(notice, report frame, download button) for one run."""
-        no_file = gr.update(value=None, visible=False)
-        if not is_evaluator(request, self.settings, self.roles_of):
-            return NO_ACCESS_NOTICE, REPORT_EMPTY, no_file
+    def report(self, run_id: str | None, request: gr.Request) -> tuple[str, str, str]:
+        """(notice, report frame, download link) for one run the caller may see."""
+        viewer = self.viewer(request)
+        if viewer is None:
+            return NO_ACCESS_NOTICE, REPORT_EMPTY, DOWNLOAD_EMPTY
         if not run_id:
-            return PICK_RUN_NOTICE, REPORT_EMPTY, no_file
-        result = self._get(run_id)
+            return PICK_RUN_NOTICE, REPORT_EMPTY, DOWNLOAD_EMPTY
+        result = self._get(run_id, viewer)
         if isinstance(result, str):
-            return result, REPORT_EMPTY, no_file
+            return result, REPORT_EMPTY, DOWNLOAD_EMPTY
         try:
             page = render_report(result)
-            path = self._report_file(run_id, page)
         except Exception:
             log.exception("eval report failed", extra={"run_id": run_id})
-            return REPORT_ERROR_NOTICE, REPORT_EMPTY, no_file
-        return "", report_frame(page), gr.update(value=str(path), visible=True)
+            return REPORT_ERROR_NOTICE, REPORT_EMPTY, DOWNLOAD_EMPTY
+        return "", report_frame(page), download_link(result.run_id, page)
 
     def compare(self, run_a: str | None, run_b: str | None, request: gr.Request) -> tuple[str, str]:
         """(notice, comparison markdown) of run A (baseline) against run B."""
-        if not is_evaluator(request, self.settings, self.roles_of):
+        viewer = self.viewer(request)
+        if viewer is None:
             return NO_ACCESS_NOTICE, COMPARE_EMPTY
         if not run_a or not run_b:
             return PICK_TWO_NOTICE, COMPARE_EMPTY
         if run_a == run_b:
             return SAME_RUN_NOTICE, COMPARE_EMPTY
-        a = self._get(run_a)
+        a = self._get(run_a, viewer)
         if isinstance(a, str):
             return a, COMPARE_EMPTY
-        b = self._get(run_b)
+        b = self._get(run_b, viewer)
         if isinstance(b, str):
             return b, COMPARE_EMPTY
         try:
@@ -214,28 +286,16 @@ class EvalsView:
             log.exception("eval comparison failed", extra={"run_a": run_a, "run_b": run_b})
             return COMPARE_ERROR_NOTICE, COMPARE_EMPTY
 
-    def _get(self, run_id: str) -> RunResult | str:
-        """The run, or the notice that says why not."""
+    def _get(self, run_id: str, viewer: RunViewer) -> RunResult | str:
+        """The run, if ``viewer`` may see it, or the notice that says why not (a run of another
+        agency is "not found", as a run that does not exist)."""
         try:
-            return self.history().get(run_id)
+            return self.history().get(run_id, viewer=viewer)
         except RunNotFoundError:
             return RUN_MISSING_NOTICE.format(run_id=run_id.replace("`", "'"))
         except Exception:
             log.exception("eval history could not be read", extra={"run_id": run_id})
             return STORE_ERROR_NOTICE
-
-    def _report_file(self, run_id: str, page: str) -> Path:
-        """``report.html`` of the run in this process's temporary folder (Gradio serves it from its cache)."""
-        with self._lock:
-            if self._reports_dir is None:
-                self._reports_dir = Path(tempfile.mkdtemp(prefix="nuri-reports-"))
-            folder = self._reports_dir / hashlib.sha256(run_id.encode()).hexdigest()[:16]
-        folder.mkdir(parents=True, exist_ok=True)
-        path = folder / "report.html"
-        tmp = folder / f".report-{threading.get_ident()}.tmp"
-        tmp.write_text(page, encoding="utf-8")
-        tmp.replace(path)
-        return path
 
 
 # -- the tab ------------------------------------------------------------------------------------
@@ -253,10 +313,14 @@ def _run_picker(label: str, scale: int, elem_id: str) -> gr.Dropdown:
 
 
 def build_evals_tab(
-    blocks: gr.Blocks, settings: Settings, view: EvalsView | None = None, roles_of: RolesOf = no_roles
+    blocks: gr.Blocks,
+    settings: Settings,
+    view: EvalsView | None = None,
+    roles_of: RolesOf = no_roles,
+    caller_of: CallerOf | None = None,
 ) -> EvalsView:
     """The 평가 tab's content, built inside the current ``gr.Tab`` of ``blocks``; returns its handlers."""
-    view = view or EvalsView(settings, roles_of=roles_of)
+    view = view or EvalsView(settings, roles_of=roles_of, caller_of=caller_of)
     notice = gr.Markdown("", elem_classes=["nuri-notice"], elem_id="nuri-eval-notice")
     with gr.Column(visible=False, elem_id="nuri-eval-panel") as panel:
         with gr.Row():
@@ -279,9 +343,8 @@ def build_evals_tab(
         with gr.Row(equal_height=True):
             run = _run_picker("실행", 4, "nuri-eval-run")
             open_btn = gr.Button("보고서 열기", variant="primary", scale=1, elem_id="nuri-eval-open")
-            download = gr.DownloadButton(
-                "report.html 내려받기", value=None, visible=False, scale=1, elem_id="nuri-eval-download"
-            )
+            # a data: link in the answer itself, never a file on Gradio's file route (see the module docstring)
+            download = gr.HTML(DOWNLOAD_EMPTY, scale=1, elem_id="nuri-eval-download")
         report = gr.HTML(REPORT_EMPTY, js_on_load=None, elem_id="nuri-eval-report")
 
         gr.Markdown("### 두 실행 비교 (compare)\nB − A: 부트스트랩 신뢰구간으로 의미 있는 변화인지 판정합니다.")
@@ -296,14 +359,14 @@ def build_evals_tab(
         view.runs,
         outputs=runs_outputs,
         api_name="eval_runs",
-        api_description="평가 실행 목록 (evaluator 권한 필요): (알림, 패널, 실행 표, 실행 선택, A, B).",
+        api_description="평가 실행 목록 (evaluator 권한, 같은 기관의 실행만): (알림, 패널, 실행 표, 실행 선택, A, B).",
     )
     open_btn.click(
         view.report,
         inputs=[run],
         outputs=[notice, report, download],
         api_name="eval_report",
-        api_description="한 실행의 보고서 (evaluator 권한 필요): (알림, 보고서 HTML, report.html 파일).",
+        api_description="한 실행의 보고서 (evaluator 권한, 같은 기관의 실행만): (알림, 보고서 HTML, report.html 내려받기 링크).",
     )
     run.input(view.report, inputs=[run], outputs=[notice, report, download], api_visibility="private")
     compare_btn.click(
@@ -311,7 +374,7 @@ def build_evals_tab(
         inputs=[run_a, run_b],
         outputs=[notice, comparison],
         api_name="eval_compare",
-        api_description="두 실행 비교 (evaluator 권한 필요): (알림, 비교 표 Markdown).",
+        api_description="두 실행 비교 (evaluator 권한, 같은 기관의 실행만): (알림, 비교 표 Markdown).",
     )
     blocks.load(view.runs, outputs=runs_outputs, api_visibility="private")
     return view

@@ -47,7 +47,7 @@ def test_a_run_with_a_judge_reports_judge_correctness(qwen_server, llamacpp_serv
     out = tmp_path / "out"
     proc = subprocess.run(
         [sys.executable, "-m", "assistant.cli", "eval", "run", "sample", "--limit", "3", "--index",
-         str(tmp_path / "idx"), "--out", str(out), "--quiet"],
+         str(tmp_path / "idx"), "--as-operator", "--out", str(out), "--quiet"],
         capture_output=True, text=True, env=env, timeout=900,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stdout + proc.stderr

@@ -1,7 +1,11 @@
 """``nuri eval`` end to end on the embedded default: the bundled suites (small variants) run
 against the real index, encoder and model; results, report and history are written; the gate
 passes the default and fails a configuration whose retrieval finds nothing; and the recall@5 a
-run reports is what ``nuri search`` gives for the same questions."""
+run reports is what ``nuri search`` gives for the same questions. The sample and safety runs ask
+with ``--as-operator`` (the sample corpus has internal and restricted documents, injected
+passages are ``internal``); statutes are public, so the statute run keeps the default public
+principal and still finds what the operator's ``nuri search`` finds.
+tests/security/test_eval_reports_stay_in_their_agency.py covers the scoped principals."""
 
 from __future__ import annotations
 
@@ -44,7 +48,8 @@ def eval_env(tmp_path_factory, llamacpp_server) -> tuple[Path, dict[str, str]]:
 def bundled_runs(eval_env) -> dict[str, tuple[RunResult, Path]]:
     """The sample and safety suites, 6 questions per dataset spread over its categories."""
     root, env = eval_env
-    proc = nuri(["eval", "run", "sample", "safety", "--limit", "6", "--index", str(root / "idx"), "--quiet"], env)
+    proc = nuri(["eval", "run", "sample", "safety", "--limit", "6", "--index", str(root / "idx"), "--as-operator",
+                 "--quiet"], env)  # fmt: skip
     assert proc.returncode == 0, proc.stdout + proc.stderr
     runs = {}
     for results in (root / "runs").glob("*/results.json"):
@@ -66,6 +71,7 @@ def test_bundled_suites_write_results_and_report_with_every_metric_in_range(bund
                 assert 0.0 <= value <= 1.0, (suite, name, value)
         assert result.metrics["error_rate"] == 0.0, [i.error for i in result.items if i.error]
         assert result.commit and result.model == "gemma3-270m" and len(result.prompt_version) == 12
+        assert result.principal.operator and result.ran_by.startswith("cli:")
         assert len(result.dataset.sha256) == 64 and result.dataset.items == len(result.items)
         assert result.config["llm"]["api_key"] == "***"  # type: ignore[index]
         assert "sk-test-secret-4711" not in (folder / "results.json").read_text(encoding="utf-8")
@@ -107,7 +113,8 @@ def test_gate_passes_the_default_and_fails_when_retrieval_finds_nothing(bundled_
     (unrelated / "menu.md").write_text("# 구내식당 주간 메뉴\n\n월요일 김치찌개, 화요일 비빔밥.\n", encoding="utf-8")
     broken_index = tmp_path / "broken-index"
     assert nuri(["ingest", str(unrelated), "--index", str(broken_index), "--quiet"], env).returncode == 0
-    run = nuri(["eval", "run", "sample", "--index", str(broken_index), "--no-sync", "--limit", "4", "--quiet"], env)
+    run = nuri(["eval", "run", "sample", "--index", str(broken_index), "--no-sync", "--limit", "4", "--as-operator",
+                "--quiet"], env)  # fmt: skip
     assert run.returncode == 0, run.stdout + run.stderr
     bad = nuri(["eval", "gate", "latest:sample", "--min", "recall@5=0.5"], env)
     assert bad.returncode == 1

