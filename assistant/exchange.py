@@ -2,8 +2,9 @@
 and the record written for it (:class:`Exchange`).
 
 The record never holds the key or unmasked personal data: the question is the masked one and the
-answer has been through the output checks and is masked again here (pseudonyms restored for the
-caller are masked in the trail). An answer's record is written *before* the answer is given
+answer is the one the output checks passed *before* the caller's pseudonyms were put back, masked
+again here (the values the caller typed, and a name only the question's context revealed, never
+reach the trail). An answer's record is written *before* the answer is given
 (:class:`~assistant.service.NuriService` sends ``done`` only after :meth:`Exchange.record`
 returned); a caller who leaves early or a failure mid-answer is recorded with the text sent so far
 (:meth:`Exchange.record_unfinished`, which logs rather than raises: the original error wins).
@@ -75,12 +76,18 @@ class Exchange:
         answer: Answer | None = None,
         decisions: list[GuardrailDecision] | None = None,
         partial: str | None = None,
+        audited: str | None = None,
     ) -> None:
         """Append the record; :class:`~guardrails.audit.AuditError` when the trail cannot take it
-        (the caller then gives no answer)."""
+        (the caller then gives no answer). ``audited``: the answer as the output checks passed
+        it, before the caller's pseudonyms were put back (:attr:`OutputGuard.audit_text`): kept
+        in place of the answer given, so a value only the question's context revealed (a name
+        after 성명:) is never in the trail."""
         if self.audit is None:
             return
         text = answer.answer if answer is not None else partial
+        if text is not None and audited is not None:
+            text = audited
         entry = AuditEntry(
             request_id=self.request_id,
             principal_id=self.who.subject,
@@ -105,8 +112,11 @@ class Exchange:
                                                          "request_id": self.request_id})  # fmt: skip
             raise
 
-    def record_unfinished(self, hits: list[Hit], sent: str, decisions: list[GuardrailDecision]) -> None:
+    def record_unfinished(
+        self, hits: list[Hit], sent: str, decisions: list[GuardrailDecision], audited: str | None = None
+    ) -> None:
         """The record of an answer that did not finish (the caller left, or it failed): the text
-        sent so far. A trail that cannot take it is logged; the answer's own outcome stands."""
+        sent so far (``audited``: the same before pseudonyms were restored). A trail that cannot
+        take it is logged; the answer's own outcome stands."""
         with contextlib.suppress(AuditError):  # logged by record()
-            self.record(hits, None, decisions, partial=sent)
+            self.record(hits, None, decisions, partial=sent, audited=audited)

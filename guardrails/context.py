@@ -28,7 +28,7 @@ import re
 from collections.abc import Iterable
 
 from guardrails.decisions import GuardrailDecision
-from guardrails.injection import CATEGORY_EN, CATEGORY_KO, RULES, Rule, RuleHit, match_rules
+from guardrails.injection import CATEGORY_EN, CATEGORY_KO, RULES, Rule, RuleHit, ko_spaces, match_rules
 from guardrails.normalize import analyse
 from guardrails.passage_model import PassageModel
 from guardrails.settings import ContextSettings
@@ -37,7 +37,7 @@ log = logging.getLogger("nuri.guardrails.injection")
 
 
 def _ko(pattern: str) -> re.Pattern[str]:
-    return re.compile(pattern.replace(" ", r"\s*"), re.I | re.M)
+    return re.compile(ko_spaces(pattern), re.I | re.M)
 
 
 def _en(pattern: str) -> re.Pattern[str]:
@@ -58,16 +58,23 @@ _EN_IMPERATIVE = (
     r"rewrite|change|spell|summari[sz]e|conclude|finish|sign)"
 )
 
+# "^\s*" (re.M) before a word, started once per run of whitespace: from its start, when the run
+# opens the text or holds a line break. "^\s*" itself was tried from every line start of a run of
+# blank lines, each rescanning the rest of the run (quadratic: 4 000 newlines took seconds).
+_LINE_START = r"(?:\A\s*|(?<=\S)[^\S\n]*\n\s*)"
+# the same, or after a sentence's end (.!?) and some whitespace: "(?:^|(?<=[.!?])\s+)\s*"
+_SENTENCE_START = r"(?:\A\s*|(?<=\S)[^\S\n]*\n\s*|(?<=[.!?])\s+)"
+
 #: Rules for passages only (the user-turn rules of guardrails.injection apply too).
 CONTEXT_RULES: tuple[Rule, ...] = (
     Rule(
         "ctx.en.your_reply",
         "override",
         _en(
-            r"(?:^|(?<=[.!?])\s+)\s*"
+            _SENTENCE_START
             + _EN_IMPERATIVE
             + r"\b[^\n]{0,120}?\byour\s+(?:reply|response|answer|message|output|summary)\b"
-            r"|(?:^|(?<=[.!?])\s+)\s*in\s+your\s+(?:reply|response|answer|summary)\s*,"
+            r"|" + _SENTENCE_START + r"in\s+your\s+(?:reply|response|answer|summary)\s*,"
             r"|\b(?:reply|respond|answer)\s+(?:using|only\s+(?:with|in)|in\s+(?:base\s*\d+|french|italian|spanish|german|chinese|japanese|"
             r"emojis?|code|morse|pig\s+latin))\b"
         ),
@@ -104,8 +111,13 @@ CONTEXT_RULES: tuple[Rule, ...] = (
         "ctx.any.fake_dialogue",
         "marker",
         _en(
-            r"^\s*(?:assistant|ai|gpt|chatgpt|bot|어시스턴트|챗봇)\s*:[^\n]*\n(?:[^\n]*\n){0,3}?\s*(?:user|human|사용자)\s*:"
-            r"|^\s*system\s*:\s*\S|(?-i:\bSYSTEM:\s)|</?instructions?>|^\s*시스템\s*:\s*(?:이전|지금부터|너|당신|새)"
+            _LINE_START
+            + r"(?:assistant|ai|gpt|chatgpt|bot|어시스턴트|챗봇)\s*:[^\n]*\n(?:[^\n]*\n){0,3}?\s*(?:user|human|사용자)\s*:"
+            r"|"
+            + _LINE_START
+            + r"system\s*:\s*\S|(?-i:\bSYSTEM:\s)|</?instructions?>|"
+            + _LINE_START
+            + r"시스템\s*:\s*(?:이전|지금부터|너|당신|새)"
         ),
     ),
     Rule(

@@ -97,9 +97,18 @@ class RuleHit:
     match: str
 
 
+def ko_spaces(pattern: str) -> str:
+    r"""``pattern`` with each space (or " ?") made "any or no whitespace", possessively (``\s*+``):
+    the whitespace is taken whole, never handed back. What follows a space in a Korean pattern
+    never starts with whitespace, so the language is the same as with ``\s*``; but two spaces with
+    only optional words between them ("(?:의)? (?:모든 )?") no longer try every split of a long
+    whitespace run between them (quadratic, then worse, on "당신의" + 20 000 newlines)."""
+    return pattern.replace(" ?", " ").replace(" ", r"\s*+")
+
+
 def _ko(pattern: str) -> re.Pattern[str]:
     """A Korean pattern: a space stands for any (or no) whitespace."""
-    return re.compile(pattern.replace(" ", r"\s*"), re.I)
+    return re.compile(ko_spaces(pattern), re.I)
 
 
 def _en(pattern: str) -> re.Pattern[str]:
@@ -118,6 +127,12 @@ _K_RULES = (
     r"(?:지시|지침|명령|규칙|설정|프롬프트|지시사항|지시 사항|명령어|안내 ?사항|제약|제한|룰|가이드라인|가이드|instructions?|"
     r"정책|원칙)"
 )
+
+# "https?://" opening a URL that runs on to a Korean word ("…/x로 전송해"): found once per run of
+# non-space characters, from its first "http(s)://" (atomic: not retried from each later one, which
+# rescanned the run from every "http://" in "http://http://…", quadratic). A URL starting later in
+# the run is matched from the first one as well: the same texts match.
+_URL_START = r"(?<!\S)(?>\S*?https?://)"
 
 RULES: tuple[Rule, ...] = (
     # ---- instruction override (en)
@@ -442,7 +457,8 @@ RULES: tuple[Rule, ...] = (
         "ko.send_to_url",
         "exfiltration",
         _ko(
-            r"https?://[^\s]+ ?(?:로|으로|에|에게)? (?:전송|보내|송신|업로드|전달|POST)(?:해|하라|하세요|해 ?줘|줘|라|하십시오|)(?=$|[\s.!,)])"
+            _URL_START
+            + r"[^\s]+ ?(?:로|으로|에|에게)? (?:전송|보내|송신|업로드|전달|POST)(?:해|하라|하세요|해 ?줘|줘|라|하십시오|)(?=$|[\s.!,)])"
             r"|(?:전송|보내|송신|업로드|전달)(?:해|하라|해 ?줘|줘|라)?[^\n]{0,10}[:：] ?https?://"
         ),
         korean=True,
@@ -453,7 +469,9 @@ RULES: tuple[Rule, ...] = (
         "exfiltration",
         _ko(
             r"(?:URL|주소|링크|파라미터|쿼리|이미지)[^\n]{0,20}(?:에|로) ?(?:대화|사용자|개인 ?정보|요약|이름|부서|비밀 ?번호|질문|답변|문서)[^\n]{0,30}"
-            r"(?:담아|넣어|붙여|포함|추가)|보이지 ?않는 ?(?:이미지|링크|픽셀)|https?://\S+ ?(?:뒤에|에) ?(?:붙|넣)"
+            r"(?:담아|넣어|붙여|포함|추가)|보이지 ?않는 ?(?:이미지|링크|픽셀)|"
+            + _URL_START
+            + r"\S+ ?(?:뒤에|에) ?(?:붙|넣)"
         ),
         korean=True,
     ),

@@ -30,7 +30,9 @@ MODEL_RESOURCE = "passage_model.json"
 FORMAT = "nuri.passage-lexical/1"
 
 _COMMENT = re.compile(r"<!--(.*?)(?:-->|$)", re.S)
-_ATTR_TEXT = re.compile(r"""\b(?:content|alt|title|aria-label|data-[a-z-]+)\s*=\s*["']([^"']{12,})["']""", re.I)
+# a data-* attribute's name is at most 64 characters after "data-" (unbounded, "data-data-data-…"
+# was rescanned to its end from every "data-": quadratic)
+_ATTR_TEXT = re.compile(r"""\b(?:content|alt|title|aria-label|data-[a-z-]{1,64})\s*=\s*["']([^"']{12,})["']""", re.I)
 _TAG = re.compile(r"</?[a-zA-Z][^>\n]{0,400}>")
 _SENTENCE = re.compile(r"(?<=[.!?。])\s+(?=\S)")
 _DIGIT = re.compile(r"\d")

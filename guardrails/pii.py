@@ -51,6 +51,7 @@ sentence; 60–150 character questions with personal data: p50 1.9 ms, p95 7 ms.
 
 from __future__ import annotations
 
+import bisect
 import logging
 import re
 import threading
@@ -157,8 +158,9 @@ _SEP = r"(?:\s*[-.]\s*|\s)?"
 _HYPHEN = r"[-‐‑–]"
 
 _RRN_RE = re.compile(rf"{_NB}(?P<front>\d{{6}})(?:\s*{_HYPHEN}\s*|\s?)(?P<back>\d{{7}}|[0-9][*xX●○■]{{6}}){_NA}")
-_RRN_CUE_RE = re.compile(r"주민\s*(?:등록)?\s*번호|주민등록|\bRRN\b|resident\s+registration", re.I)
-_ARN_CUE_RE = re.compile(r"외국인\s*(?:등록)?\s*번호|외국인등록|거소\s*신고\s*번호|alien\s+registration", re.I)
+# "\s*(?:등록\s*)?" rather than "\s*(?:등록)?\s*": one way through a run of spaces, not every split of it
+_RRN_CUE_RE = re.compile(r"주민\s*(?:등록\s*)?번호|주민등록|\bRRN\b|resident\s+registration", re.I)
+_ARN_CUE_RE = re.compile(r"외국인\s*(?:등록\s*)?번호|외국인등록|거소\s*신고\s*번호|alien\s+registration", re.I)
 
 _PREFIXES = r"01[016789]|02|0[3-6][1-5]|070"
 _PHONE_RE = re.compile(
@@ -229,6 +231,9 @@ _ADDRESS_CUE_RE = re.compile(r"주소|거주|자택|사는\s*곳|살고|전입|�
 _DISTRICT_WORD_RE = re.compile(rf"^(?:{_PROVINCE}|[가-힣]{{1,6}}(?:시|군|구|읍|면))$")
 
 
+# whether a text has a digit at all (every number pattern needs one; \d, as the patterns read digits)
+_ANY_DIGIT = re.compile(r"\d")
+
 # values that belong to one person: a word right next to one is checked as a name
 _PERSONAL_VALUES = frozenset({"rrn", "arn", "phone", "email", "bank_account", "card", "passport", "driver_license"})
 
@@ -262,13 +267,14 @@ class PiiDetector:
         if not self.settings.enabled or not text:
             return []
         found: list[_Candidate] = []
-        if any(c.isdigit() for c in text):
+        digits = _ANY_DIGIT.search(text) is not None
+        if digits:
             found += self._numbers(text)
         if "@" in text and "email" in self._types:
             found += [_Candidate(m.start(), m.end(), "email") for m in _EMAIL_RE.finditer(text)]
         if ":" in text and "ip" in self._types:
             found += self._ipv6(text)
-        if self._wants("address") and any(c.isdigit() for c in text):
+        if self._wants("address") and digits:
             found += self._addresses(text)
         if self._wants("person") and self.settings.names:
             found += self._persons(text, [(c.start, c.end) for c in found if c.type in _PERSONAL_VALUES])
@@ -447,6 +453,7 @@ class PiiDetector:
         if not candidates:
             return []
         tokens = self._tokens(text)
+        near = _TokenWindow(tokens)
         alternatives: list[list[Any]] | None = None
 
         def analyses() -> list[list[Any]]:
@@ -463,13 +470,33 @@ class PiiDetector:
             if (cand.start, cand.end) in seen:
                 continue
             seen.add((cand.start, cand.end))
-            if not _names.accept(cand, text, tokens, analyses):
+            if not _names.accept(cand, text, near(cand.start, cand.end), analyses):
                 continue
             out.append(_Candidate(cand.start, cand.end, "person"))
             nxt = self._names.continuation(text, cand.end)
             if nxt is not None:
                 queue.insert(0, nxt)
         return out
+
+
+class _TokenWindow:
+    """The tokens :func:`guardrails.names.accept` can look at for a candidate: those starting at
+    most one token length before it, up to its end (a slice of Kiwi's analysis, in its order).
+    Handing it the whole analysis made each candidate cost a pass over every token (quadratic on
+    a text with thousands of name candidates); the verdicts are the same."""
+
+    def __init__(self, tokens: Sequence[Any]) -> None:
+        self._tokens = tokens
+        self._starts = [t.start for t in tokens]
+        self._sorted = all(a <= b for a, b in zip(self._starts, self._starts[1:], strict=False))
+        self._longest = max((t.len for t in tokens), default=0)
+
+    def __call__(self, start: int, end: int) -> Sequence[Any]:
+        if not self._sorted:
+            return self._tokens
+        lo = bisect.bisect_left(self._starts, start - self._longest)
+        hi = bisect.bisect_right(self._starts, end)
+        return self._tokens[lo:hi]
 
 
 def _trim_prefix(text: str, start: int, end: int) -> int:
@@ -525,9 +552,19 @@ def _resolve(candidates: Iterable[_Candidate]) -> list[_Candidate]:
     """Non-overlapping findings: longest first, then the more specific type; sorted by start."""
     rank = {t: i for i, t in enumerate(PII_TYPES)}
     chosen: list[_Candidate] = []
+    # the chosen spans by start (they never overlap, so their ends are in the same order): one
+    # binary search per candidate, not a pass over every span chosen so far (quadratic on a text
+    # with thousands of findings)
+    starts: list[int] = []
+    ends: list[int] = []
     for c in sorted(set(candidates), key=lambda c: (-(c.end - c.start), rank[c.type], c.start)):
-        if all(c.end <= o.start or c.start >= o.end for o in chosen):
-            chosen.append(c)
+        i = bisect.bisect_left(starts, c.end)  # the chosen spans starting before c ends: [0, i)
+        if i and ends[i - 1] > c.start:
+            continue
+        chosen.append(c)
+        j = bisect.bisect_left(starts, c.start)
+        starts.insert(j, c.start)
+        ends.insert(j, c.end)
     return sorted(chosen)
 
 

@@ -32,6 +32,7 @@ from guardrails.injection import (
     InjectionDetector,
     InjectionModel,
     QueryEncoder,
+    match_rules,
 )
 from guardrails.pii import PII_LABELS, PiiDetector, PiiSpan, mask
 from guardrails.policy import PolicyChecker
@@ -112,13 +113,34 @@ class Guardrails:
     def warm_up(self) -> None:
         self.pii.warm_up()
 
+    def find(self, text: str) -> list[PiiSpan]:
+        """Personal data in ``text`` as it leaves the service (an answer, a passage): what
+        :meth:`PiiDetector.find` finds, plus numbers written to slip past it: spread out one
+        digit per line or per space ("0\\n1\\n0\\n1\\n2…", "9 0 0 1 0 1 - 1 …") and Hangul digit
+        words ("공일공 일이삼사 오육칠팔"), each counted only when it makes a real personal data
+        format once joined (:func:`spread_numbers`). Non-overlapping, by start."""
+        return _merge(self.pii.find(text), spread_numbers(text, self.pii))
+
     def mask(self, text: str) -> str:
         """``text`` with every personal data value masked (what logs and the audit trail keep)."""
-        return mask(text, self.pii.find(text))
+        return mask(text, self.find(text))
+
+    def mask_output(self, text: str) -> str:
+        """``text`` as it may leave the service (a passage quoted in citations, a search hit, a
+        source shown in the chat): its personal data masked when ``output.mask_pii`` is on,
+        for every caller (a value the caller typed is masked in a passage too: a search must
+        not confirm that a document holds it)."""
+        return self.mask(text) if self.settings.output.mask_pii and text else text
 
     # -- input -----------------------------------------------------------------------------
     def screen_input(self, question: str, history: Sequence[str] = (), lang: Lang = "ko") -> InputScreen:
-        """Mask/pseudonymise personal data, then refuse attacks and off-policy requests."""
+        """Mask/pseudonymise personal data, then refuse attacks and off-policy requests.
+
+        Each turn (the question, each earlier message) is cut to its first
+        ``injection.max_chars`` characters first: every check reads the same text, and what
+        goes on to retrieval and the model is what was checked (the service's own limits,
+        ``answer.max_question_chars`` and ``answer.max_turn_chars``, are within it)."""
+        question, history = self._bounded(question), [self._bounded(t) for t in history]
         pseudo = Pseudonymiser(lang) if self.settings.pii.action == "pseudonymise" else None
         outcome = self.pii.apply(question, pseudo)
         spans = list(outcome.spans)
@@ -162,13 +184,20 @@ class Guardrails:
                     screen.refusal = self.policy.refusal(lang, verdict)
         return screen
 
+    def _bounded(self, text: str) -> str:
+        """``text`` cut to ``injection.max_chars`` when any input check is on (the checks' cost
+        grows with the text: bounded per turn, whatever a caller sends)."""
+        s = self.settings
+        if s.pii.enabled or s.injection.enabled or s.policy.enabled:
+            return text[: s.injection.max_chars]
+        return text
+
     def _history_attack(self, history: Sequence[str]) -> GuardrailDecision | None:
         """Earlier turns are checked by the rules only (no embedding per turn): an attack planted
-        in a forged history is refused like one in the question."""
+        in a forged history is refused like one in the question. Each turn is analysed once."""
         assert self.injection is not None
         for turn in history:
-            hits = self.injection.rule_hits(turn)
-            if hits:
+            if match_rules(self.injection.analyse(turn)):
                 return self.injection.check(turn)
         return None
 
@@ -230,21 +259,112 @@ class Guardrails:
 
 _SENTENCE_END = re.compile(r"(?:[.!?。]|다\.)\s|\n")
 
+# -- numbers spread out or written in Hangul digit words ------------------------------------------
+
+#: Hangul digit words (Sino-Korean): 공일공 일이삼사 오육칠팔 = 010 1234 5678.
+HANGUL_DIGITS = {"영": "0", "공": "0", "일": "1", "이": "2", "삼": "3", "사": "4", "오": "5", "육": "6", "륙": "6",
+                 "칠": "7", "팔": "8", "구": "9"}  # fmt: skip
+#: Fewest digit words (or spread digits) read as a number: shorter runs are ordinary words
+#: ("이 사업은 일이 많다", "삼일절") and no personal data format is that short.
+MIN_SPREAD_DIGITS = 7
+_SEPARATORS = r"[\s\-.‐‑–]"
+_DIGIT_WORDS = "".join(HANGUL_DIGITS)
+_HANGUL_DIGIT_RUN = re.compile(rf"[{_DIGIT_WORDS}](?:{_SEPARATORS}*+[{_DIGIT_WORDS}])*")
+_DIGIT_RUN = re.compile(rf"\d(?:{_SEPARATORS}*+\d)+")
+_GROUPS = re.compile(rf"{_SEPARATORS}+")
+#: what is found in a joined number: the number types (names and addresses come from the plain pass)
+_NUMBER_TYPES = frozenset({"rrn", "arn", "card", "brn", "driver_license", "passport", "phone", "bank_account", "ip"})
+
+
+def _spread(run: str) -> bool:
+    """A run of digits written apart: whitespace inside, at least MIN_SPREAD_DIGITS digits, and
+    most of its groups single digits ("0 1 0 - 1 2 3 4", one per line), not "010 1234 5678"
+    (which the plain pass reads as it is)."""
+    groups = [g for g in _GROUPS.split(run) if g]
+    digits = sum(len(g) for g in groups)
+    return (
+        digits >= MIN_SPREAD_DIGITS
+        and any(c.isspace() for c in run)
+        and 2 * sum(len(g) == 1 for g in groups) >= len(groups)
+    )
+
+
+def spread_numbers(text: str, pii: PiiDetector) -> list[PiiSpan]:
+    """Personal data numbers in ``text`` that only show once Hangul digit words are read as
+    digits and digits spread out one per line or per space are joined (the whitespace inside
+    such a run dropped; hyphens kept). Each span covers the original characters. A run counts
+    only when the joined text holds a real personal data format (a phone number with a real
+    prefix, a 주민등록번호 with its check digit or cue, a Luhn-valid card number, …)."""
+    if not any(c.isdigit() or c in HANGUL_DIGITS for c in text):
+        return []
+    chars = list(text)
+    changed = False
+    for m in _HANGUL_DIGIT_RUN.finditer(text):
+        if sum(c in HANGUL_DIGITS for c in m.group()) >= MIN_SPREAD_DIGITS:
+            for i in range(m.start(), m.end()):
+                chars[i] = HANGUL_DIGITS.get(chars[i], chars[i])
+            changed = True
+    digits = "".join(chars)
+    keep = [True] * len(chars)
+    regions: list[tuple[int, int]] = []  # original offsets of the runs rewritten
+    for m in _DIGIT_RUN.finditer(digits):
+        if _spread(m.group()):
+            for i in range(m.start(), m.end()):
+                if digits[i].isspace():
+                    keep[i] = False
+            regions.append((m.start(), m.end()))
+            changed = True
+    if not changed:
+        return []
+    regions += [
+        (m.start(), m.end()) for m in _HANGUL_DIGIT_RUN.finditer(text) if m.group() != digits[m.start() : m.end()]
+    ]
+    origin = [i for i, k in enumerate(keep) if k]
+    joined = "".join(digits[i] for i in origin)
+    found: list[PiiSpan] = []
+    for span in pii.find(joined):
+        if span.type not in _NUMBER_TYPES:
+            continue
+        start, end = origin[span.start], origin[span.end - 1] + 1
+        if any(start < r_end and r_start < end for r_start, r_end in regions):
+            found.append(PiiSpan(start, end, span.type, text[start:end]))
+    return found
+
+
+def _merge(plain: Sequence[PiiSpan], extra: Sequence[PiiSpan]) -> list[PiiSpan]:
+    """``plain`` (non-overlapping) and the ``extra`` spans that overlap none of them, by start."""
+    if not extra:
+        return list(plain)
+    out = list(plain)
+    for span in sorted(extra, key=lambda s: s.start - s.end):
+        if all(span.end <= o.start or span.start >= o.end for o in out):
+            out.append(span)
+    return sorted(out, key=lambda s: s.start)
+
 
 class OutputGuard:
     """Streams an answer through the output checks: personal data the caller did not supply is
-    masked (sentence by sentence, so a number split across deltas is still seen whole), then
-    the caller's pseudonyms are put back."""
+    masked (sentence by sentence, so a number split across deltas is still seen whole; a number
+    spread over lines is held until it ends), then the caller's pseudonyms are put back.
+    :attr:`audit_text` is the answer as the audit trail is to keep it: masked, pseudonyms not
+    restored (a name the question's context revealed never reaches the trail)."""
 
     def __init__(self, guard: Guardrails, screen: InputScreen) -> None:
         self.guard, self.screen = guard, screen
         self._buffer = ""
         self._restorer: StreamRestorer | None = screen.pseudonymiser.restorer() if screen.pseudonymiser else None
         self.masked: list[str] = []  # types masked so far
+        self._audited: list[str] = []  # what was emitted, before the pseudonyms were put back
+
+    @property
+    def audit_text(self) -> str:
+        """The answer so far, masked and still pseudonymised (for the audit record)."""
+        return "".join(self._audited)
 
     def feed(self, delta: str) -> str:
         self._buffer += delta
         cut = max((m.end() for m in _SENTENCE_END.finditer(self._buffer)), default=0)
+        cut = _before_number_run(self._buffer, cut)
         if not cut:
             return ""
         ready, self._buffer = self._buffer[:cut], self._buffer[cut:]
@@ -259,10 +379,11 @@ class OutputGuard:
 
     def _emit(self, text: str) -> str:
         if self.guard.settings.output.mask_pii:
-            foreign = [s for s in self.guard.pii.find(text) if _value(s.text) not in self.screen.supplied]
+            foreign = [s for s in self.guard.find(text) if _value(s.text) not in self.screen.supplied]
             if foreign:
                 self.masked += [s.type for s in foreign]
                 text = mask(text, foreign)
+        self._audited.append(text)
         return self._restorer.feed(text) if self._restorer is not None else text
 
     def decisions(self) -> list[GuardrailDecision]:
@@ -276,6 +397,20 @@ class OutputGuard:
                 reason_en=f"Personal data in the answer masked: {_labels(types, 'en')}.",
             )
         ]  # fmt: skip
+
+
+_RUN_CHARS = frozenset("0123456789-.‐‑–") | frozenset(HANGUL_DIGITS)
+
+
+def _before_number_run(text: str, cut: int) -> int:
+    """``cut``, or the start of a run of digits, digit words and separators that ends right
+    there (a number written one digit per line is held until it ends, then checked whole)."""
+    i = cut
+    while i > 0 and (text[i - 1] in _RUN_CHARS or text[i - 1].isspace() or text[i - 1].isdigit()):
+        i -= 1
+    if i < cut and any(c.isdigit() or c in HANGUL_DIGITS for c in text[i:cut]):
+        return i
+    return cut
 
 
 def _labels(types: Sequence[str], lang: Lang) -> str:

@@ -42,6 +42,20 @@ _REQUEST_EN = (
 )
 REQUEST = re.compile(rf"{_REQUEST_KO}|{_REQUEST_EN}", re.I)
 
+_SPACE_RUN = re.compile(r"\s{2,}")
+_DIGIT_RUN = re.compile(r"[0-9]{33,}")
+
+
+def rule_text(text: str) -> str:
+    """What the topic patterns read: the normalised text with each run of whitespace folded to
+    one character (a line break when it holds one) and runs of more than 32 digits cut to 32.
+    The patterns are configuration ("[0-9]+\\s*번", "신상\\s*(?:을)?\\s*…"): on a long run of
+    digits or blank lines such a pattern retries every split of the run (quadratic); folded,
+    each run costs a step, and a pattern that allows any amount of whitespace or digits matches
+    the same texts."""
+    text = _SPACE_RUN.sub(lambda m: "\n" if "\n" in m.group() else " ", normalize(text))
+    return _DIGIT_RUN.sub(lambda m: m.group()[:32], text)
+
 
 @dataclass(frozen=True)
 class _TopicVectors:
@@ -102,8 +116,7 @@ class PolicyChecker:
         s = self.settings
         if not s.enabled or not text.strip():
             return GuardrailDecision.allow(self.name)
-        plain = normalize(text)
-        topic = self._rule_topic(plain) if s.rules else None
+        topic = self._rule_topic(rule_text(text)) if s.rules else None
         score: float | None = None
         how = "규칙"
         if topic is None and self._vectors:

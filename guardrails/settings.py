@@ -287,7 +287,11 @@ class OutputSettings(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     mask_pii: bool = Field(
-        True, description="Mask personal data in the answer that the caller did not supply (e.g. from a document)."
+        True,
+        description="Mask personal data in every text that leaves the service: in the answer what the caller did "
+        "not supply (e.g. from a document), and all of it in each citation's passage text, title and anchor and "
+        "in each search hit (`/v1/search`, the chat's sources). Numbers spread out one digit per line or space "
+        "and Hangul digit words (공일공 일이삼사 …) count once they make a personal data format.",
     )
 
 

@@ -42,6 +42,6 @@ class UiSettings(BaseModel):
     )
     evaluator_role: str = Field(
         "evaluator",
-        description="Role (of the signed-in key or gateway identity) that may see the 평가 tab: eval runs, "
-        "reports and comparisons.",
+        description="Role (of the signed-in key) that may see the 평가 tab: eval runs, reports and comparisons "
+        "of their own agency (admins: all).",
     )
