@@ -16,6 +16,7 @@ Korean and English reason): it reaches the API response, the chat and the audit 
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from collections.abc import Sequence
@@ -89,6 +90,10 @@ def _value(text: str) -> str:
     return "".join(ch for ch in text.casefold() if ch.isalnum())
 
 
+#: Masked passage texts remembered per Guardrails (~2 kB each: a few MB).
+MASKED_PASSAGES_CACHED = 2048
+
+
 class Guardrails:
     """The checks, built once per server (the classifier's weights, Kiwi for names) and shared
     by every request; thread-safe (per-request state lives in :class:`InputScreen`)."""
@@ -109,6 +114,9 @@ class Guardrails:
         )
         self.policy = PolicyChecker(settings.policy, encoder) if settings.policy.enabled else None
         self.context = ContextGuard(settings.context)
+        # Passages leave the service again and again (the same chunks answer many questions);
+        # finding names with Kiwi costs ~10-30 ms a passage, so their masked text is remembered.
+        self._masked_passages = functools.lru_cache(maxsize=MASKED_PASSAGES_CACHED)(self.mask)
 
     def warm_up(self) -> None:
         self.pii.warm_up()
@@ -130,7 +138,7 @@ class Guardrails:
         source shown in the chat): its personal data masked when ``output.mask_pii`` is on,
         for every caller (a value the caller typed is masked in a passage too: a search must
         not confirm that a document holds it)."""
-        return self.mask(text) if self.settings.output.mask_pii and text else text
+        return self._masked_passages(text) if self.settings.output.mask_pii and text else text
 
     # -- input -----------------------------------------------------------------------------
     def screen_input(self, question: str, history: Sequence[str] = (), lang: Lang = "ko") -> InputScreen:
