@@ -39,9 +39,11 @@ def cross_site_reason(headers: Headers, method: str) -> str | None:
     origin = headers.get("origin")
     if origin is None or navigation:
         return None
-    own = host_name(headers.get("host", ""))
+    # The chat's own name: the Host header, or the one a proxy that renames the host passes on
+    # (a page on another site cannot set X-Forwarded-Host: that needs a CORS preflight, refused).
+    own = {host_name(h) for h in (headers.get("host", ""), headers.get("x-forwarded-host", "")) if h}
     theirs = urlsplit(origin.strip()).hostname if origin.strip().lower() != "null" else None
-    if not own or theirs is None or theirs.lower() != own:
+    if theirs is None or theirs.lower() not in own:
         return f"Origin: {origin[:100]}"
     return None
 

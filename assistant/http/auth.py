@@ -7,9 +7,10 @@ Two ways in, nothing else:
   (public / internal / restricted) and roles (user, admin, evaluator).
 * **An agency SSO gateway** (``api.auth.gateway``), when enabled: the gateway sends the user's
   subject, agency, clearance and roles in headers with a timestamp and an HMAC-SHA256 signature
-  made with a secret only it and Nuri share (:func:`gateway_signature`). Unsigned, stale or
-  wrongly signed headers are ignored, so a client that reaches the port directly cannot claim
-  an agency by setting a header.
+  made with a secret only it and Nuri share (:func:`gateway_signature`) over those headers, the
+  method, host, path, query and the body's SHA-256. Unsigned, stale, future-dated, replayed
+  (:class:`ReplayCache`) or wrongly signed headers are ignored, so a client that reaches the
+  port directly cannot claim an agency by setting a header, nor reuse a request it saw.
 
 Anything else gets 401 (``/healthz`` and ``/readyz`` stay open). Each caller is then held to a
 token-bucket rate (``api.auth.rate_limit``): 429 with ``Retry-After`` when spent. What a caller
@@ -73,9 +74,8 @@ def gateway_signature(
 ) -> str:
     """The hex HMAC-SHA256 a gateway sends in ``X-Nuri-Signature``: over the header values exactly
     as sent (the agency still percent-encoded), the request method, the ``Host`` header's name
-    (:func:`host_name`), the path,
-    the raw query string and the hex SHA-256 of the body (``X-Nuri-Content-SHA256``; of nothing
-    for a GET), one per line (:data:`SIGNED_FIELDS`)."""
+    (:func:`host_name`), the path, the raw query string and the hex SHA-256 of the body
+    (``X-Nuri-Content-SHA256``; of nothing for a GET), one per line (:data:`SIGNED_FIELDS`)."""
     fields = [timestamp, subject, agency, clearance, roles, method.upper(), host_name(host), path, query]
     message = "\n".join([*fields, content_sha256.lower()]).encode("utf-8")
     return hmac.new(secret.encode("utf-8"), message, hashlib.sha256).hexdigest()
