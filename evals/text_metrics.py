@@ -10,10 +10,11 @@ Citation markers ``[n]`` are removed before scoring.
 from __future__ import annotations
 
 import re
-import threading
 from collections import Counter
 from functools import lru_cache
 from typing import Any
+
+from connectors.morphology import ANALYSIS_LOCK, shared_kiwi
 
 _MARKERS = re.compile(r"\[\d+(?:\s*[,，]\s*\d+)*\]")
 _SENTENCE = re.compile(r"[^.!?。\n]+(?:[.!?。]+)?(?:\s*\[\d+(?:\s*[,，]\s*\d+)*\])*")
@@ -24,10 +25,8 @@ _STOP = frozenset({"하", "되", "있", "없", "않", "같", "이", "수", "것"
 
 class _Kiwi:
     def __init__(self) -> None:
-        from kiwipiepy import Kiwi
-
-        self.kiwi: Any = Kiwi()
-        self.lock = threading.Lock()
+        self.kiwi: Any = shared_kiwi()
+        self.lock = ANALYSIS_LOCK
 
 
 @lru_cache(maxsize=1)

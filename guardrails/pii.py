@@ -54,11 +54,11 @@ from __future__ import annotations
 import bisect
 import logging
 import re
-import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple, Protocol
 
+from connectors.morphology import ANALYSIS_LOCK, shared_kiwi
 from guardrails import names as _names
 from guardrails import pii_formats as fmt
 from guardrails.settings import PII_TYPES, PiiAction, PiiSettings
@@ -258,7 +258,7 @@ class PiiDetector:
         self._types = frozenset(self.settings.types)
         self._names = _names.NameFinder(self.settings.name_context_window)
         self._kiwi: Kiwi | None = None
-        self._kiwi_lock = threading.Lock()
+        self._kiwi_lock = ANALYSIS_LOCK  # the process's one analyser (connectors.morphology)
 
     # -- public --------------------------------------------------------------------------------
 
@@ -425,12 +425,9 @@ class PiiDetector:
     # -- names -----------------------------------------------------------------------------------
 
     def _kiwi_instance(self) -> Kiwi:
-        with self._kiwi_lock:
-            if self._kiwi is None:
-                from kiwipiepy import Kiwi
-
-                self._kiwi = Kiwi()
-            return self._kiwi
+        if self._kiwi is None:
+            self._kiwi = shared_kiwi()
+        return self._kiwi
 
     def _tokens(self, text: str) -> list[Any]:
         """Kiwi's best analysis of ``text`` (Kiwi constructed on first use; one analysis at a

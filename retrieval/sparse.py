@@ -16,12 +16,12 @@ from __future__ import annotations
 
 import hashlib
 import re
-import threading
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from connectors.morphology import ANALYSIS_LOCK, shared_kiwi
 from retrieval.settings import SparseSettings
 
 _CONTENT_TAGS = frozenset({"NNG", "NNP", "NNB", "NR", "SL", "SH", "SN", "XR", "VV", "VA"})
@@ -53,17 +53,13 @@ class KoreanSparseEncoder:
 
     def __init__(self, settings: SparseSettings | None = None) -> None:
         self._s = settings or SparseSettings()
-        self._lock = threading.Lock()
+        self._lock = ANALYSIS_LOCK  # the process's one analyser (connectors.morphology)
         self._loaded: Any = None
 
     def _kiwi(self) -> Any:
         """The analyser, loaded on first use (call it with ``_lock`` held)."""
         if self._loaded is None:
-            from kiwipiepy import Kiwi
-
-            kiwi = Kiwi()
-            kiwi.tokenize("법령 검색")  # Kiwi loads its model on the first call: pay it here
-            self._loaded = kiwi
+            self._loaded = shared_kiwi()
         return self._loaded
 
     def warm_up(self) -> None:

@@ -440,3 +440,21 @@ def test_detection_is_fast_enough_for_the_input_check_budget(detector: PiiDetect
         detector.find(text)
         seconds.append(time.perf_counter() - t)
     assert statistics.median(seconds) < 0.030  # the whole input check has 30 ms at p50
+
+
+def test_the_names_check_the_sparse_index_and_the_eval_share_one_kiwi():
+    """Kiwi costs ~0.5 GB an instance and does not give all of it back when dropped: every
+    service a process opens (the API, each test's) reuses the process's one analyser."""
+    from connectors.morphology import shared_kiwi
+    from evals.text_metrics import _kiwi
+    from guardrails.pii import PiiDetector
+    from guardrails.settings import PiiSettings
+    from retrieval.sparse import KoreanSparseEncoder
+
+    first, second = PiiDetector(PiiSettings()), PiiDetector(PiiSettings())
+    sparse = KoreanSparseEncoder()
+    sparse.warm_up()
+    assert first._kiwi_instance() is second._kiwi_instance() is shared_kiwi()
+    assert sparse._loaded is shared_kiwi() and _kiwi().kiwi is shared_kiwi()
+    assert first._kiwi_lock is sparse._lock is _kiwi().lock
+    assert [t.form for t in first._tokens("홍길동 주무관")][:1] == ["홍길동"]
