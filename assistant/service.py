@@ -26,6 +26,7 @@ import logging
 import threading
 import time
 from collections.abc import Iterator, Sequence
+from typing import TypeVar
 
 from assistant.answers import Answer, AnswerEvent, AnswerTrace, Citation, HistoryTurn, final_answer
 from assistant.callers import Caller, caller_from_record, operator_caller
@@ -316,14 +317,14 @@ class NuriService:
         """Hybrid search (no model needed): works while the model server is down. The caller's
         principal is the permission filter; the query is recorded masked in the audit trail
         before the results are returned, and each hit leaves with the personal data in its
-        text masked (``guardrails.output.mask_pii``: :func:`masked_hits`)."""
+        text masked (``guardrails.output.mask_pii``: :func:`masked_passages`)."""
         started = time.perf_counter()
         index, guard = self._require_index()
         who = caller or operator_caller()
         exchange = Exchange(self.audit, guard, who, endpoint, guard.mask(query), started=started)
         hits = index.search(query, top_k=top_k, filters=filters, principal=who.principal)
         exchange.record(hits)
-        return masked_hits(guard, hits)
+        return masked_passages(guard, hits)
 
     def stream(
         self,
@@ -385,39 +386,28 @@ class NuriService:
         if final is None:
             raise UnfinishedAnswerError()
         decisions = [*question.decisions, *(trace.decisions if trace else []), *out.decisions()]
-        citations = masked_citations(orch.guard, final.citations)
+        citations = masked_passages(orch.guard, final.citations)
         answer = final.model_copy(update={"answer": sent, "guardrails": decisions, "citations": citations})
         # AuditError: no done. The trail keeps the answer masked before the pseudonyms were restored.
         exchange.record(trace.hits if trace else [], answer, decisions, audited=out.audit_text)
         yield AnswerEvent("done", answer=answer, trace=trace, language=question.language)
 
 
-def masked_hits(guard: Guardrails, hits: Sequence[Hit]) -> list[Hit]:
-    """``hits`` as they leave the service: personal data masked in each one's text, title and
-    anchor when ``guardrails.output.mask_pii`` is on (the API's ``/v1/search``, ``nuri search``)."""
-    if not guard.settings.output.mask_pii:
-        return list(hits)
-    return [
-        h.model_copy(
-            update={"text": guard.mask_output(h.text), "title": guard.mask_output(h.title),
-                    "anchor": guard.mask_output(h.anchor)}
-        )
-        for h in hits
-    ]  # fmt: skip
+_Passage = TypeVar("_Passage", Hit, Citation)
 
 
-def masked_citations(guard: Guardrails, citations: Sequence[Citation]) -> list[Citation]:
-    """An answer's citations as they leave the service: personal data masked in the passage
-    text, title and anchor when ``guardrails.output.mask_pii`` is on (the API's citations, the
-    chat's sources panel, the OpenAI endpoint's footer)."""
+def masked_passages(guard: Guardrails, passages: Sequence[_Passage]) -> list[_Passage]:
+    """Search hits or an answer's citations as they leave the service: personal data masked in
+    each one's text, title and anchor when ``guardrails.output.mask_pii`` is on (``/v1/search``,
+    ``nuri search``, the API's citations, the chat's sources panel, the OpenAI endpoint's footer)."""
     if not guard.settings.output.mask_pii:
-        return list(citations)
+        return list(passages)
     return [
-        c.model_copy(
-            update={"text": guard.mask_output(c.text), "title": guard.mask_output(c.title),
-                    "anchor": guard.mask_output(c.anchor)}
+        p.model_copy(
+            update={"text": guard.mask_output(p.text), "title": guard.mask_output(p.title),
+                    "anchor": guard.mask_output(p.anchor)}
         )
-        for c in citations
+        for p in passages
     ]  # fmt: skip
 
 
