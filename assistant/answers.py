@@ -1,5 +1,6 @@
 """What an answer is, at the boundary: ``nuri ask --json`` and ``POST /v1/ask`` print exactly
-``{"answer", "citations": [{"n", "doc_id", "title", "anchor", "source", "text", "url"}], "refused",
+``{"answer", "audit_id", "citations": [{"n", "chunk_id", "doc_id", "title", "anchor", "location", "source",
+"text", "url", "source_url"}], "refused",
 "guardrails": [{"name", "action", "reason", "reason_en", "stage"}]}``."""
 
 from __future__ import annotations
@@ -11,29 +12,52 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from assistant.errors import UnfinishedAnswerError
+from assistant.locations import location_of, passage_path, source_name
 from guardrails.decisions import GuardrailDecision
 from retrieval.types import Hit
 
 
 class Citation(BaseModel):
     n: int = Field(..., description="The number used as [n] in the answer.")
+    chunk_id: str = Field("", description="The passage's id in the index.")
     doc_id: str
     title: str
     anchor: str = Field(..., description="Statute article or document heading/page.")
-    source: str
+    location: str = Field(
+        "", description="Where the passage is, readable: 법령명 제N조 제M항, a PDF's page, a document's section."
+    )
+    source: str = Field(..., description="The source's name: a file's name (never its folder on the server) or URL.")
     text: str = Field(..., description="The passage the answer cites.")
-    url: str | None = Field(None, description="The source's web address, when it has one (statutes: law.go.kr).")
+    url: str | None = Field(
+        None,
+        description="The API route that returns the passage with its surrounding text and document "
+        "(`/v1/passages/{chunk_id}`, relative to the API's base; same permissions as search).",
+    )
+    source_url: str | None = Field(None, description="The source's own web address, when it has one (law.go.kr).")
 
     @classmethod
     def from_hit(cls, n: int, hit: Hit) -> Citation:
-        url = hit.metadata.get("source_url") or None
         return cls(
-            n=n, doc_id=hit.doc_id, title=hit.title, anchor=hit.anchor, source=hit.source, text=hit.text, url=url
+            n=n,
+            chunk_id=hit.chunk_id,
+            doc_id=hit.doc_id,
+            title=hit.title,
+            anchor=hit.anchor,
+            location=location_of(hit.metadata) if hit.metadata else hit.anchor,
+            source=source_name(hit.source),
+            text=hit.text,
+            url=passage_path(hit.chunk_id) or None,
+            source_url=hit.metadata.get("source_url") or None,
         )
 
 
 class Answer(BaseModel):
     answer: str
+    audit_id: str | None = Field(
+        None,
+        description="The id of this exchange's audit record (`request_id`): quote it when reporting a "
+        "problem, and send it with feedback (`POST /v1/feedback`).",
+    )
     citations: list[Citation] = Field(default_factory=list)
     refused: bool = False
     guardrails: list[GuardrailDecision] = Field(

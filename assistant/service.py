@@ -34,6 +34,7 @@ from assistant.embedder_fit import EmbedderFitError, FitCheck, check_fit
 from assistant.errors import AssistantError, LLMUnavailableError, UnfinishedAnswerError
 from assistant.exchange import Endpoint, Exchange
 from assistant.llm_client import EndpointHealth, LLMClient
+from assistant.locations import source_name
 from assistant.modelserver.server import ModelServer, serving
 from assistant.orchestrator import Orchestrator
 from assistant.prompts import PromptBook
@@ -387,7 +388,9 @@ class NuriService:
             raise UnfinishedAnswerError()
         decisions = [*question.decisions, *(trace.decisions if trace else []), *out.decisions()]
         citations = masked_passages(orch.guard, final.citations)
-        answer = final.model_copy(update={"answer": sent, "guardrails": decisions, "citations": citations})
+        answer = final.model_copy(
+            update={"answer": sent, "guardrails": decisions, "citations": citations, "audit_id": exchange.request_id}
+        )
         # AuditError: no done. The trail keeps the answer masked before the pseudonyms were restored.
         exchange.record(trace.hits if trace else [], answer, decisions, audited=out.audit_text)
         yield AnswerEvent("done", answer=answer, trace=trace, language=question.language)
@@ -397,17 +400,20 @@ _Passage = TypeVar("_Passage", Hit, Citation)
 
 
 def masked_passages(guard: Guardrails, passages: Sequence[_Passage]) -> list[_Passage]:
-    """Search hits or an answer's citations as they leave the service: personal data masked in
-    each one's text, title and anchor when ``guardrails.output.mask_pii`` is on (``/v1/search``,
+    """Search hits or an answer's citations as they leave the service: the source by its name
+    only (a file's folder on the server is never shown), and personal data masked in each one's
+    text, title, anchor and location when ``guardrails.output.mask_pii`` is on (``/v1/search``,
     ``nuri search``, the API's citations, the chat's sources panel, the OpenAI endpoint's footer)."""
+    named = [p.model_copy(update={"source": source_name(p.source)}) for p in passages]
     if not guard.settings.output.mask_pii:
-        return list(passages)
+        return named
     return [
         p.model_copy(
             update={"text": guard.mask_output(p.text), "title": guard.mask_output(p.title),
-                    "anchor": guard.mask_output(p.anchor)}
+                    "anchor": guard.mask_output(p.anchor),
+                    **({"location": guard.mask_output(p.location)} if isinstance(p, Citation) else {})}
         )
-        for p in passages
+        for p in named
     ]  # fmt: skip
 
 

@@ -4,6 +4,7 @@ model through llama.cpp); ``configs/production.yaml`` changes what production ch
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -244,4 +245,24 @@ class CalibrationSettings(BaseModel):
         description="When no fitted values match the configured embedder: `safe` = run in safe mode "
         "(injection and policy by rules, answerability by the passage checks, no similarity floors; "
         "`/readyz` lists it under `degraded`); `refuse` = do not start.",
+    )
+
+
+class DocumentSettings(BaseModel):
+    """Documents added through the API and the chat's admin page (``documents:``): where uploaded
+    files are kept, how large they may be, and how much surrounding text a passage view shows."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    upload_dir: Path = Field(
+        Path("data/uploads"),
+        description="Where uploaded files are kept (one folder per agency), and indexed from: the originals a "
+        "citation's download returns. Relative to `home`.",
+    )
+    max_upload_bytes: int = Field(
+        50 * 1024 * 1024, gt=0, description="Largest file one upload may carry (413 `upload_too_large`)."
+    )
+    max_files_per_upload: int = Field(20, gt=0, description="Files one upload request may carry.")
+    context_chunks: int = Field(
+        2, ge=0, le=20, description="Chunks before and after a passage that `GET /v1/passages/{id}` returns with it."
     )

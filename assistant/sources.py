@@ -27,8 +27,9 @@ _MARKER_RE = re.compile(r"\[(\d{1,3})\]")
 
 
 def citation_url(c: Citation) -> str:
-    """The source's own address when it has one, else a ``nuri://`` locator of the passage."""
-    return c.url or f"nuri://{c.doc_id}#{c.anchor}"
+    """The source's own address when it has one (law.go.kr), else the API route of the passage
+    (``/v1/passages/{chunk_id}``, relative to the API's base)."""
+    return c.source_url or c.url or ""
 
 
 def sources_footer(citations: Sequence[Citation], lang: str) -> str:
@@ -38,7 +39,8 @@ def sources_footer(citations: Sequence[Citation], lang: str) -> str:
     lines = [FOOTER_HEADINGS.get(lang, FOOTER_HEADINGS["ko"])]
     for c in citations:
         label = c.anchor if c.anchor.startswith(c.title) else f"{c.title} {c.anchor}".strip()
-        lines.append(f"[{c.n}] {label}" + (f" — {c.url}" if c.url else ""))
+        url = citation_url(c)
+        lines.append(f"[{c.n}] {label}" + (f" — {url}" if url else ""))
     return "\n\n" + "\n".join(lines)
 
 

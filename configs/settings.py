@@ -35,7 +35,7 @@ from pydantic_settings import (
 
 from assistant.http.settings import ApiSettings
 from assistant.modelserver.settings import ModelServerSettings
-from assistant.settings import AnswerSettings, CalibrationSettings, LLMSettings
+from assistant.settings import AnswerSettings, CalibrationSettings, DocumentSettings, LLMSettings
 from configs import resources
 from configs.logs import LoggingSettings
 from connectors.errors import NuriError
@@ -130,6 +130,7 @@ class Settings(BaseSettings):
     llm: LLMSettings = LLMSettings()
     model_server: ModelServerSettings = ModelServerSettings()
     answer: AnswerSettings = AnswerSettings()
+    documents: DocumentSettings = DocumentSettings()
     ui: UiSettings = UiSettings()
     eval: EvalSettings = EvalSettings()
     logging: LoggingSettings = LoggingSettings()

@@ -317,6 +317,7 @@ class NuriIndex:
             Hit(
                 rank=i + 1,
                 score=round(float(sp.score), 6),
+                chunk_id=str(sp.id),
                 doc_id=sp.payload["doc_id"],
                 title=sp.payload.get("title", ""),
                 anchor=sp.payload.get("anchor", ""),

@@ -74,6 +74,7 @@ class Hit(BaseModel):
 
     rank: int
     score: float
+    chunk_id: str = Field("", description="The passage's id in the index (`GET /v1/passages/{chunk_id}`).")
     doc_id: str
     title: str
     anchor: str

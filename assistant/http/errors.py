@@ -49,13 +49,26 @@ ERROR_CODES: tuple[ErrorCode, ...] = (
     ErrorCode(403, "cross_site", "Cross-site request refused",
               "a request to the chat (`/ui`) from another site's page (`Origin` or `Sec-Fetch-Site`); only a link "
               "followed to the chat is let through"),
+    ErrorCode(400, "invalid_upload", "Unusable upload",
+              "an uploaded file of a type Nuri does not read, empty, corrupt or unreadable (the message names the file "
+              "and why); nothing of it is indexed"),
     ErrorCode(404, "not_found", "Not found", "unknown path"),
+    ErrorCode(404, "conversation_not_found", "Conversation not found",
+              "no conversation (or folder) of that id belongs to the caller"),
+    ErrorCode(404, "passage_not_found", "Passage not found",
+              "no passage or document of that id that the caller may read (one the caller may not read is "
+              "answered the same way)"),
+    ErrorCode(404, "answer_not_found", "Answer not found",
+              "feedback names an `audit_id` that is not an answer given to the same caller"),
     ErrorCode(404, "model_not_found", "Unknown model", "`/v1/chat/completions` asked for a model other than `nuri`"),
     ErrorCode(405, "method_not_allowed", "Method not allowed", "wrong HTTP method for the path"),
     ErrorCode(408, "request_timeout", "Request body not received in time",
               "the request body did not arrive in full within `api.body_timeout_s`"),
     ErrorCode(413, "payload_too_large", "Request body too large",
               "the body is larger than `api.max_body_bytes` (rejected before it is read, so before any model call)"),
+    ErrorCode(413, "upload_too_large", "Upload too large",
+              "an uploaded file is larger than `documents.max_upload_bytes`, or more files than "
+              "`documents.max_files_per_upload`"),
     ErrorCode(422, "invalid_request", "Invalid request", "malformed JSON, a missing or wrongly typed field, an unknown field"),
     ErrorCode(429, "rate_limited", "Too many requests",
               "the caller spent its `api.auth.rate_limit` budget; `Retry-After` says when to retry"),

@@ -135,6 +135,31 @@ class AdmissionSettings(BaseModel):
         return self
 
 
+class MetricsSettings(BaseModel):
+    """``GET /metrics`` (Prometheus text format)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    enabled: bool = Field(True, description="Serve `GET /metrics`.")
+    require_key: bool = Field(
+        False,
+        description="Only callers with the `admin` or `metrics` role may read `/metrics` (a Prometheus scraper "
+        "sends its key as a bearer token). On in the production profile.",
+    )
+
+
+class TelemetrySettings(BaseModel):
+    """Optional OpenTelemetry traces over OTLP (off unless an endpoint is set)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    otlp_endpoint: str | None = Field(
+        None,
+        description="OTLP/HTTP traces endpoint (e.g. `http://otel-collector:4318/v1/traces`); empty = no traces.",
+    )
+    service_name: str = Field("nuri-api", description="`service.name` of the traces.")
+
+
 class ApiSettings(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -175,3 +200,5 @@ class ApiSettings(BaseModel):
     auth: AuthSettings = AuthSettings()
     cors: CorsSettings = CorsSettings()
     admission: AdmissionSettings = AdmissionSettings()
+    metrics: MetricsSettings = MetricsSettings()
+    telemetry: TelemetrySettings = TelemetrySettings()

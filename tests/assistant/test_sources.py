@@ -14,11 +14,13 @@ CITES = [
         doc_id="statute:1",
         title="개인정보 보호법",
         anchor="개인정보 보호법 제39조의2",
-        source="/s/법률.md",
+        source="법률.md",
         text="…",
-        url="https://www.law.go.kr/법령/개인정보보호법",
+        url="/v1/passages/c-1",
+        source_url="https://www.law.go.kr/법령/개인정보보호법",
     ),  # fmt: skip
-    Citation(n=2, doc_id="remote_work", title="재택근무 운영 지침", anchor="2. 근무 일수", source="/c/rw.md", text="…"),
+    Citation(n=2, doc_id="remote_work", title="재택근무 운영 지침", anchor="2. 근무 일수", source="rw.md", text="…",
+             url="/v1/passages/c-2"),  # fmt: skip
 ]
 ANSWER = "300만원 이하의 범위에서 배상을 청구할 수 있습니다 [1]. 재택근무는 주 2일까지입니다 [2]."
 
@@ -26,7 +28,8 @@ ANSWER = "300만원 이하의 범위에서 배상을 청구할 수 있습니다 
 def test_the_footer_lists_each_citation_with_its_label_and_address():
     footer = sources_footer(CITES, "ko")
     assert footer == (
-        "\n\n출처:\n[1] 개인정보 보호법 제39조의2 — https://www.law.go.kr/법령/개인정보보호법\n[2] 재택근무 운영 지침 2. 근무 일수"
+        "\n\n출처:\n[1] 개인정보 보호법 제39조의2 — https://www.law.go.kr/법령/개인정보보호법\n"
+        "[2] 재택근무 운영 지침 2. 근무 일수 — /v1/passages/c-2"
     )
     assert sources_footer(CITES, "en").startswith("\n\nSources:\n[1] ")
     assert sources_footer([], "ko") == ""
@@ -41,8 +44,8 @@ def test_annotations_span_each_marker_and_name_its_source():
         "[1]",
         "[2]",
     ]
-    assert spans[0]["url_citation"]["url"] == CITES[0].url
-    assert spans[1]["url_citation"]["url"] == "nuri://remote_work#2. 근무 일수"
+    assert spans[0]["url_citation"]["url"] == CITES[0].source_url  # the source's own address first
+    assert spans[1]["url_citation"]["url"] == "/v1/passages/c-2"  # else the API route of the passage
     assert spans[1]["url_citation"]["title"] == "재택근무 운영 지침 2. 근무 일수"
 
 
