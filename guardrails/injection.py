@@ -39,6 +39,7 @@ import numpy as np
 from guardrails.bundled import model_text
 from guardrails.decisions import GuardrailDecision
 from guardrails.normalize import Analysis, analyse
+from guardrails.particles import particle
 from guardrails.settings import InjectionSettings
 
 log = logging.getLogger("nuri.guardrails.injection")
@@ -78,6 +79,14 @@ CATEGORY_EN: dict[str, str] = {
     "exfiltration": "an instruction to send the conversation or data to an external address",
     "marker": "a forged system/administrator message marker",
 }
+
+
+#: What happened to the question (the check's ``action``) and what the user can do, in plain words:
+#: no rule ids or probabilities reach the user (they are the decision's ``rule``/``score``, logged).
+_HANDLED_KO = {"block": "답변하지 않았습니다", "warn": "주의 표시를 남겼습니다"}
+_HANDLED_EN = {"block": "not answered", "warn": "flagged"}
+_WHAT_TO_DO_KO = "업무에 필요한 내용을 문서·법령에 대한 질문으로 다시 적어 주세요."
+_WHAT_TO_DO_EN = "Please ask again about the documents or statutes you need for your work."
 
 
 @dataclass(frozen=True, slots=True)
@@ -628,17 +637,13 @@ class InjectionDetector:
             # the classifier's opinion is only worth an embedding when no rule decided
             prob = self.model.probability(query_vector) if self.model is not None and query_vector is not None else None
             hit = hits[0]
-            via = (
-                ""
-                if hit.variant in ("normalized", "folded", "collapsed", "compact")
-                else f" (난독화 해제: {hit.variant})"
-            )
-            via_en = "" if not via else f" (after decoding: {hit.variant})"
             result = GuardrailDecision(
                 name=self.name,
                 action=s.action,
-                reason=f"입력에서 {CATEGORY_KO[hit.category]}가 감지되었습니다{via}. [규칙 {hit.rule}]",
-                reason_en=f"Input contains {CATEGORY_EN[hit.category]}{via_en}. [rule {hit.rule}]",
+                reason=f"질문에 {particle(CATEGORY_KO[hit.category], '이', '가')} 들어 있어 {_HANDLED_KO[s.action]}. "
+                + _WHAT_TO_DO_KO,
+                reason_en=f"The question contains {CATEGORY_EN[hit.category]}, so it was {_HANDLED_EN[s.action]}. "
+                + _WHAT_TO_DO_EN,
                 score=prob,
                 rule=hit.rule,
             )
@@ -648,8 +653,10 @@ class InjectionDetector:
                 result = GuardrailDecision(
                     name=self.name,
                     action=s.action,
-                    reason=f"입력이 프롬프트 인젝션·탈옥 시도와 유사합니다 (확률 {prob:.2f}, 기준 {self.threshold:.2f}).",
-                    reason_en=f"Input resembles a prompt-injection / jailbreak attempt (probability {prob:.2f} ≥ {self.threshold:.2f}).",
+                    reason=f"질문이 AI의 안전 규칙을 우회하려는 시도와 비슷해 {_HANDLED_KO[s.action]}. "
+                    + _WHAT_TO_DO_KO,
+                    reason_en=f"The question resembles an attempt to get around the assistant's safety rules, so it was "
+                    f"{_HANDLED_EN[s.action]}. " + _WHAT_TO_DO_EN,
                     score=prob,
                 )
             else:
@@ -660,6 +667,7 @@ class InjectionDetector:
                 result.action,
                 extra={
                     "rule": result.rule,
+                    "variant": hits[0].variant if hits else None,
                     "score": result.score,
                     "obfuscations": sorted(analysis.obfuscations),
                     "elapsed_ms": round((time.perf_counter() - started) * 1000, 2),

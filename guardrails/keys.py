@@ -83,6 +83,24 @@ sign_ins = Table(
 )
 
 
+#: Who signed in to the chat without an API key: through the agency's SSO gateway (its signed
+#: headers) or an OpenID Connect provider. A sign-in session (:data:`sign_ins`) names one of these
+#: by its id (``~`` and 11 random characters, never a key id) for as long as the session lasts.
+sign_in_identities = Table(
+    "sign_in_identities",
+    _meta,
+    Column("identity_id", String(12), primary_key=True),
+    Column("subject", String(300), nullable=False, index=True),
+    Column("agency", String(200), nullable=False),
+    Column("clearance", String(16), nullable=False),
+    Column("roles", String(200), nullable=False),  # JSON list, sorted
+    Column("display_name", String(200), nullable=False),
+    Column("created_at", String(40), nullable=False),
+    Column("expires_at", String(40), nullable=False, index=True),
+)
+IDENTITY_PREFIX = "~"
+
+
 #: Gateway signatures already used (``assistant.http.auth``): a signed request replayed to any
 #: replica within the signature's window is refused. Only a hash of each signature is kept.
 used_signatures = Table(
@@ -134,6 +152,22 @@ class KeyRecord(BaseModel):
     @field_serializer("roles")
     def _sorted_roles(self, roles: frozenset[str]) -> builtins.list[str]:
         return sorted(roles)
+
+
+class SignInIdentity(BaseModel):
+    """A chat user signed in through the SSO gateway or OpenID Connect: ``subject`` is
+    ``gateway:<user>`` or ``oidc:<issuer's subject>``; what they may read comes from the
+    gateway's signed headers or the provider's ID token, as they were at sign-in."""
+
+    model_config = ConfigDict(frozen=True)
+
+    identity_id: str
+    subject: str
+    agency: str
+    clearance: Clearance
+    roles: frozenset[Role]
+    display_name: str = ""
+    expires_at: datetime
 
 
 def _now() -> datetime:
@@ -348,6 +382,68 @@ class KeyStore:
                 conn.execute(sign_ins.insert().values(**row))
         except SQLAlchemyError as e:
             raise KeyStoreError(f"로그인 세션을 저장하지 못했습니다: {db_reason(e)}") from e
+
+    def remember_identity(
+        self,
+        subject: str,
+        agency: str,
+        clearance: str,
+        roles: frozenset[str],
+        ttl_s: float,
+        display_name: str = "",
+    ) -> SignInIdentity:
+        """Keep a gateway or OpenID Connect sign-in's identity for ``ttl_s`` (its session's
+        length); its id is what the sign-in session names. Expired identities are removed here."""
+        now = _now()
+        identity = SignInIdentity(
+            identity_id=IDENTITY_PREFIX + secrets.token_urlsafe(8)[:11],
+            subject=subject[:300],
+            agency=agency.strip()[:200],
+            clearance=clearance,
+            roles=frozenset(roles),
+            display_name=display_name.strip()[:200],
+            expires_at=now + timedelta(seconds=ttl_s),
+        )
+        row = {
+            "identity_id": identity.identity_id,
+            "subject": identity.subject,
+            "agency": identity.agency,
+            "clearance": identity.clearance,
+            "roles": json.dumps(sorted(identity.roles)),
+            "display_name": identity.display_name,
+            "created_at": _iso(now),
+            "expires_at": _iso(identity.expires_at),
+        }
+        try:
+            with write_transaction(self.engine) as conn:
+                conn.execute(delete(sign_in_identities).where(sign_in_identities.c.expires_at < _iso(now)))
+                conn.execute(sign_in_identities.insert().values(**row))
+        except SQLAlchemyError as e:
+            raise KeyStoreError(f"로그인 정보를 저장하지 못했습니다: {db_reason(e)}") from e
+        return identity
+
+    def identity(self, identity_id: str) -> SignInIdentity | None:
+        """A remembered sign-in identity that has not expired, or None."""
+        if not identity_id.startswith(IDENTITY_PREFIX):
+            return None
+        try:
+            with read_transaction(self.engine) as conn:
+                row = conn.execute(
+                    select(sign_in_identities).where(sign_in_identities.c.identity_id == identity_id)
+                ).first()
+        except SQLAlchemyError as e:
+            raise KeyStoreError(f"로그인 정보를 읽지 못했습니다: {db_reason(e)}") from e
+        if row is None or row.expires_at < _iso(_now()):
+            return None
+        return SignInIdentity(
+            identity_id=row.identity_id,
+            subject=row.subject,
+            agency=row.agency,
+            clearance=row.clearance,
+            roles=frozenset(json.loads(row.roles)),
+            display_name=row.display_name,
+            expires_at=datetime.fromisoformat(row.expires_at),
+        )
 
     def first_use_of_signature(self, signature: str, window_s: float) -> bool:
         """True the first time a gateway ``signature`` is presented within ``window_s`` seconds on

@@ -61,6 +61,7 @@ from typing import TYPE_CHECKING, Any, Literal, NamedTuple, Protocol
 from connectors.morphology import ANALYSIS_LOCK, shared_kiwi
 from guardrails import names as _names
 from guardrails import pii_formats as fmt
+from guardrails.particles import particle
 from guardrails.settings import PII_TYPES, PiiAction, PiiSettings
 
 if TYPE_CHECKING:
@@ -591,10 +592,7 @@ def mask(text: str, spans: Iterable[PiiSpan]) -> str:
 
 def _object_particle(word: str) -> str:
     """을 after a final consonant (받침), 를 otherwise."""
-    last = word[-1]
-    if "가" <= last <= "힣":
-        return "을" if (ord(last) - 0xAC00) % 28 else "를"
-    return "를"
+    return particle(word, "을", "를")[len(word) :]
 
 
 def notice(types: Sequence[str], action: PiiAction = "mask", language: Literal["ko", "en"] = "ko") -> str:

@@ -26,6 +26,7 @@ import numpy as np
 from guardrails.decisions import GuardrailDecision
 from guardrails.injection import QueryEncoder
 from guardrails.normalize import normalize
+from guardrails.particles import particle
 from guardrails.settings import PolicySettings, PolicyTopic
 
 log = logging.getLogger("nuri.guardrails.policy")
@@ -133,12 +134,13 @@ class PolicyChecker:
                     how = f"유사도 {score:.2f}"
         if topic is None:
             return GuardrailDecision.allow(self.name, score=score)
-        log.warning("policy check: %s", topic.action, extra={"topic": topic.id, "score": score})
+        log.warning("policy check: %s", topic.action, extra={"topic": topic.id, "score": score, "how": how})
         return GuardrailDecision(
             name=self.name,
             action=topic.action,
-            reason=f"누리는 {topic.description_ko}을(를) 도와드릴 수 없습니다. [{topic.id}, {how}]",
-            reason_en=f"Nuri cannot help with {topic.description_en}. [{topic.id}]",
+            reason=f"누리는 {particle(topic.description_ko, '을', '를')} 도와드릴 수 없습니다. "
+            "기관 문서나 법령에 대한 질문을 해 주세요.",
+            reason_en=f"Nuri cannot help with {topic.description_en}. Please ask about agency documents or statutes.",
             score=score,
             rule=topic.id,
         )

@@ -97,8 +97,9 @@ class SharedSignIns(MutableMapping[str, str]):
             return len(self._seen)
 
 
-def share_sign_ins(app: fastapi.FastAPI, path: str, keys: Callable[[], KeyStore | None], ttl_s: float) -> None:
-    """Give the Gradio app mounted at ``path`` the fixed cookie name and the shared token table."""
+def share_sign_ins(app: fastapi.FastAPI, path: str, tokens: SharedSignIns) -> None:
+    """Give the Gradio app mounted at ``path`` the fixed cookie name and the shared token table
+    (the same table the gateway and OpenID Connect sign-ins write, :mod:`ui.sso`)."""
     from starlette.routing import Mount
 
     mounted = [r for r in app.routes if isinstance(r, Mount) and r.path == path.rstrip("/")]
@@ -106,4 +107,4 @@ def share_sign_ins(app: fastapi.FastAPI, path: str, keys: Callable[[], KeyStore 
         raise RuntimeError(f"no Gradio app mounted at {path}")
     gradio_app = mounted[0].app
     gradio_app.cookie_id = COOKIE_ID  # type: ignore[attr-defined]
-    gradio_app.tokens = SharedSignIns(keys, ttl_s)  # type: ignore[attr-defined]
+    gradio_app.tokens = tokens  # type: ignore[attr-defined]

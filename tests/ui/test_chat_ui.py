@@ -191,7 +191,7 @@ def test_blank_question_only_asks_for_one(unready):
     assert "질문을 입력하세요" in notice
 
 
-def test_sources_panel_lists_number_title_anchor_passage_and_source():
+def test_sources_panel_lists_number_title_location_passage_and_source_by_name():
     citations = [
         Citation(
             n=2,
@@ -211,11 +211,10 @@ def test_sources_panel_lists_number_title_anchor_passage_and_source():
         ),
     ]
     md = format_sources(citations)
-    assert md.index("**[1] 재택근무 운영 지침** · 3. 재택근무 일수") < md.index(
-        "**[2] 정보공개 청구 처리 안내** · 2. 처리 기한"
-    )
+    assert md.index("**[1] 재택근무 운영 지침 · 3. 재택근무 일수**") < md.index("**[2] 정보공개 청구 처리 안내 · 2. 처리 기한**")
     assert "> 청구를 받은 날부터\n> 10일 이내에 결정한다." in md
-    assert "`/srv/docs/foi.html`" in md and "[https://intra.example/rw](https://intra.example/rw)" in md
+    assert "출처: foi.html" in md and "/srv/docs" not in md  # a file by its name, never its folder on the server
+    assert "[https://intra.example/rw](https://intra.example/rw)" in md
     assert format_sources([]) == SOURCES_NONE
 
 
