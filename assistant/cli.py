@@ -148,6 +148,7 @@ def _open_index(settings: Settings, create: bool) -> NuriIndex:
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
+    from assistant.sync_log import record_cli_sync
     from retrieval.sync import Shard, Syncer
 
     settings = _settings(args)
@@ -164,6 +165,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
             list(args.paths), prune=not args.no_prune
         )
         total = index.count()
+    record_cli_sync(settings, list(args.paths), report)  # GET /v1/sources; originals of these folders may be served
     if args.json:
         print(json.dumps(report.as_dict() | {"chunks_in_index": total}, ensure_ascii=False, indent=2))
     else:

@@ -8,6 +8,10 @@ reach the trail). An answer's record is written *before* the answer is given
 (:class:`~assistant.service.NuriService` sends ``done`` only after :meth:`Exchange.record`
 returned); a caller who leaves early or a failure mid-answer is recorded with the text sent so far
 (:meth:`Exchange.record_unfinished`, which logs rather than raises: the original error wins).
+
+An exchange started by an API request is recorded under that request's id
+(:func:`assistant.request_scope.current_request_id`: the ``X-Request-ID`` of the response and the
+``request_id`` of its error body); anywhere else (the chat, the CLI, evals) under a new one.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from enum import StrEnum
 
 from assistant.answers import Answer
 from assistant.callers import Caller
+from assistant.request_scope import current_request_id
 from guardrails.audit import AuditEntry, AuditError, AuditStore, RetrievedChunk
 from guardrails.decisions import GuardrailDecision
 from guardrails.pipeline import Guardrails
@@ -34,6 +39,7 @@ class Endpoint(StrEnum):
     API_ASK = "/v1/ask"
     API_CHAT = "/v1/chat/completions"
     API_SEARCH = "/v1/search"
+    API_CONVERSATION = "/v1/conversations/messages"
     UI_CHAT = "ui:chat"
     CLI_ASK = "cli:ask"
     CLI_SEARCH = "cli:search"
@@ -46,6 +52,11 @@ class Endpoint(StrEnum):
     def searches(self) -> bool:
         """A search (no model, no prompt) rather than an answer."""
         return self.value.endswith("search")
+
+    @property
+    def http(self) -> bool:
+        """An API route: the exchange is the request (its id is the request's)."""
+        return self.value.startswith("/")
 
 
 class Exchange:
@@ -67,7 +78,10 @@ class Exchange:
         self.masked_question = masked_question
         self.model = None if endpoint.searches else model
         self.prompt_version = None if endpoint.searches else prompt_version
-        self.request_id = uuid.uuid4().hex
+        # The request's id only where the request is this exchange: the chat's answers run in
+        # Gradio's tasks, whose context may be that of whichever request started them.
+        request_id = current_request_id() if endpoint.http else None
+        self.request_id = request_id or uuid.uuid4().hex
         self.started = time.perf_counter() if started is None else started
 
     def record(
@@ -77,12 +91,14 @@ class Exchange:
         decisions: list[GuardrailDecision] | None = None,
         partial: str | None = None,
         audited: str | None = None,
+        tokens: tuple[int | None, int | None] = (None, None),
     ) -> None:
         """Append the record; :class:`~guardrails.audit.AuditError` when the trail cannot take it
         (the caller then gives no answer). ``audited``: the answer as the output checks passed
         it, before the caller's pseudonyms were put back (:attr:`OutputGuard.audit_text`): kept
         in place of the answer given, so a value only the question's context revealed (a name
-        after 성명:) is never in the trail."""
+        after 성명:) is never in the trail. ``tokens``: the model's input and output tokens as its
+        server reported them (None: not reported, or no model call)."""
         if self.audit is None:
             return
         text = answer.answer if answer is not None else partial
@@ -104,6 +120,8 @@ class Exchange:
             decisions=decisions or [],
             refused=answer.refused if answer is not None else False,
             latency_ms=round((time.perf_counter() - self.started) * 1000, 1),
+            tokens_in=tokens[0],
+            tokens_out=tokens[1],
         )
         try:
             self.audit.append(entry)
@@ -113,10 +131,17 @@ class Exchange:
             raise
 
     def record_unfinished(
-        self, hits: list[Hit], sent: str, decisions: list[GuardrailDecision], audited: str | None = None
-    ) -> None:
+        self,
+        hits: list[Hit],
+        sent: str,
+        decisions: list[GuardrailDecision],
+        audited: str | None = None,
+        tokens: tuple[int | None, int | None] = (None, None),
+    ) -> bool:
         """The record of an answer that did not finish (the caller left, or it failed): the text
         sent so far (``audited``: the same before pseudonyms were restored). A trail that cannot
-        take it is logged; the answer's own outcome stands."""
+        take it is logged (False); the answer's own outcome stands."""
         with contextlib.suppress(AuditError):  # logged by record()
-            self.record(hits, None, decisions, partial=sent, audited=audited)
+            self.record(hits, None, decisions, partial=sent, audited=audited, tokens=tokens)
+            return True
+        return False

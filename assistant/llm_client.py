@@ -25,6 +25,13 @@ Replicas and failover:
 Every failure becomes :class:`LLMUnavailableError` (no server answered: each endpoint's reason
 is in the message) or :class:`ModelResponseError` (a server refused the request) with a
 one-line Korean message. ``health`` probes every endpoint's ``/v1/models`` (``/readyz``).
+
+Usage: every stream asks for the server's token counts (``stream_options.include_usage``; vLLM
+and llama.cpp's ``llama-server`` send them in a last chunk). Inside :func:`metering` each request
+to an endpoint is noted as a :class:`ModelCall` (its tokens as the server reported them, None
+when it reported none: nothing is guessed; the time to its first chunk; its duration; its
+error), so that the service can put an answer's tokens in its audit record and metrics without
+the code in between passing anything along.
 """
 
 from __future__ import annotations
@@ -36,7 +43,9 @@ import threading
 import time
 from collections.abc import Generator, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import httpx2
@@ -81,6 +90,55 @@ class EndpointHealth:
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+@dataclass(slots=True)
+class ModelCall:
+    """One request to one model endpoint, as this client saw it (an attempt that failed over to
+    another endpoint is a call of its own)."""
+
+    model: str
+    url: str
+    operation: str  # the GenAI operation: ``chat`` or ``text_completion`` (llm.mode)
+    started_ns: int  # wall clock (time.time_ns()), for trace spans
+    duration_s: float = 0.0
+    first_chunk_s: float | None = None  # from sending the request to the first streamed chunk
+    tokens_in: int | None = None  # as the server reported them (None: it reported none)
+    tokens_out: int | None = None
+    error: str | None = None  # what it failed with (an HTTP status, ``timeout``, an exception's name)
+    text: bool = False  # it streamed text
+
+
+@dataclass(slots=True)
+class UsageMeter:
+    """The model calls made for one answer (:func:`metering`)."""
+
+    calls: list[ModelCall] = field(default_factory=list)
+
+    @property
+    def tokens_in(self) -> int | None:
+        """Input tokens of every call whose server reported them; None when none did."""
+        counted = [c.tokens_in for c in self.calls if c.tokens_in is not None]
+        return sum(counted) if counted else None
+
+    @property
+    def tokens_out(self) -> int | None:
+        counted = [c.tokens_out for c in self.calls if c.tokens_out is not None]
+        return sum(counted) if counted else None
+
+
+_meter: ContextVar[UsageMeter | None] = ContextVar("nuri_llm_meter", default=None)
+
+
+@contextmanager
+def metering(meter: UsageMeter) -> Iterator[UsageMeter]:
+    """Note the model calls made inside this block (in this thread's context) in ``meter``.
+    Never hold it across a ``yield``: a generator's next step may run in another context."""
+    token = _meter.set(meter)
+    try:
+        yield meter
+    finally:
+        _meter.reset(token)
 
 
 @dataclass(slots=True)
@@ -176,6 +234,7 @@ class LLMClient:
             "frequency_penalty": s.frequency_penalty,
             "stop": list(dict.fromkeys([*prompt.stop, *s.stop]))[:4] or None,
             "stream": True,
+            "stream_options": {"include_usage": True},  # the server's token counts, in a last chunk
             "extra_body": s.extra_body or None,
         }
         if prompt.messages is not None:
@@ -185,8 +244,29 @@ class LLMClient:
         return kwargs
 
     def _attempt(self, ep: _Endpoint, prompt: ModelPrompt, max_tokens: int | None, deadline: float) -> Iterator[str]:
-        """The answer from ``ep``; :class:`_AttemptFailed` when another endpoint may do better."""
+        """The answer from ``ep``; :class:`_AttemptFailed` when another endpoint may do better.
+        Inside :func:`metering` the request is noted as a :class:`ModelCall`, failed or not."""
+        meter = _meter.get()  # taken now: the stream may be closed later, from another context
+        if meter is None:
+            yield from self._stream_from(ep, prompt, max_tokens, deadline, None)
+            return
+        operation = "chat" if prompt.messages is not None else "text_completion"
+        call = ModelCall(model=self.model, url=ep.url, operation=operation, started_ns=time.time_ns())
+        started = time.monotonic()
+        try:
+            yield from self._stream_from(ep, prompt, max_tokens, deadline, call)
+        except Exception as e:
+            call.error = _error_type(e)
+            raise
+        finally:  # also when the caller stops reading (GeneratorExit): not an error of the call
+            call.duration_s = time.monotonic() - started
+            meter.calls.append(call)
+
+    def _stream_from(
+        self, ep: _Endpoint, prompt: ModelPrompt, max_tokens: int | None, deadline: float, call: ModelCall | None
+    ) -> Iterator[str]:
         s = self.settings
+        opened = time.monotonic()
         first_by = min(time.monotonic() + s.first_token_timeout_s, deadline)
         sent = started = finished = False
         chunks: Any = None
@@ -201,6 +281,8 @@ class LLMClient:
                 if chunk is None:
                     break
                 started = True
+                if call is not None:
+                    _note_chunk(call, chunk, time.monotonic() - opened)
                 if chunk.choices:
                     choice = chunk.choices[0]
                     finished = finished or bool(choice.finish_reason)
@@ -210,6 +292,8 @@ class LLMClient:
                         raise _AttemptFailed("응답 형식이 잘못됨 (choices[0]에 text도 delta도 없음)", sent)
                     if text:
                         sent = True
+                        if call is not None:
+                            call.text = True
                         yield text
                 now = time.monotonic()
                 if now >= deadline:
@@ -351,6 +435,35 @@ class LLMClient:
             failures=failures,
             cooling_s=round(cooling, 1),
         )
+
+
+def _note_chunk(call: ModelCall, chunk: Any, elapsed_s: float) -> None:
+    """The time to the first chunk, and the token counts of a chunk that carries the server's usage
+    (the last one, with ``include_usage``; a server that repeats them per chunk sends running totals)."""
+    if call.first_chunk_s is None:
+        call.first_chunk_s = elapsed_s
+    usage = getattr(chunk, "usage", None)
+    if usage is None:
+        return
+    prompt_tokens, completion_tokens = getattr(usage, "prompt_tokens", None), getattr(usage, "completion_tokens", None)
+    if isinstance(prompt_tokens, int):
+        call.tokens_in = prompt_tokens
+    if isinstance(completion_tokens, int):
+        call.tokens_out = completion_tokens
+
+
+def _error_type(e: BaseException) -> str:
+    """A failed call's ``error.type`` (few values: an HTTP status, ``timeout``, an exception's name)."""
+    cause: BaseException = e
+    while isinstance(cause, _AttemptFailed | ModelResponseError) and cause.__cause__ is not None:
+        cause = cause.__cause__
+    if isinstance(cause, openai.APIStatusError):
+        return str(cause.status_code)
+    if isinstance(cause, openai.APITimeoutError | httpx2.TimeoutException):
+        return "timeout"
+    if isinstance(cause, openai.APIConnectionError | httpx2.ConnectError):
+        return "connection"
+    return type(cause).__name__
 
 
 def _require_event_stream(chunks: Any) -> None:

@@ -29,26 +29,30 @@ from collections.abc import Iterator, Sequence
 from typing import TypeVar
 
 from assistant.answers import Answer, AnswerEvent, AnswerTrace, Citation, HistoryTurn, final_answer
-from assistant.callers import Caller, caller_from_record, operator_caller
+from assistant.callers import Caller, caller_from_record, clearance_of, operator_caller
+from assistant.conversations import ConversationStore
 from assistant.embedder_fit import EmbedderFitError, FitCheck, check_fit
 from assistant.errors import AssistantError, LLMUnavailableError, UnfinishedAnswerError
 from assistant.exchange import Endpoint, Exchange
+from assistant.feedback import FeedbackStore
 from assistant.llm_client import EndpointHealth, LLMClient
 from assistant.locations import source_name
 from assistant.modelserver.server import ModelServer, serving
 from assistant.orchestrator import Orchestrator
 from assistant.prompts import PromptBook
 from assistant.question import Question
+from assistant.sync_log import SyncLog
+from assistant.telemetry import AnswerWatch, auditing, search_done
 from configs.settings import Settings
 from connectors.errors import NuriError
 from guardrails.audit import AuditError, AuditIntegrityError, AuditStore
 from guardrails.injection import InjectionModel
-from guardrails.keys import KeyRecord, KeyStore
+from guardrails.keys import IDENTITY_PREFIX, KeyRecord, KeyStore
 from guardrails.pipeline import Guardrails
 from retrieval.embedders import Embedder, build_embedder
 from retrieval.errors import EncoderUnavailableError, IndexUnavailableError, RetrievalError
 from retrieval.index import NuriIndex
-from retrieval.types import Hit, SearchFilters
+from retrieval.types import Hit, Principal, SearchFilters
 
 log = logging.getLogger("nuri.service")
 
@@ -58,6 +62,9 @@ class NuriService:
         self.settings = settings
         self.keys: KeyStore | None = None
         self.audit: AuditStore | None = None
+        self.conversations: ConversationStore | None = None
+        self.feedback: FeedbackStore | None = None
+        self.sync_log: SyncLog | None = None
         self.guard: Guardrails | None = None
         self.index: NuriIndex | None = index
         self._owns_index = index is None
@@ -208,6 +215,17 @@ class NuriService:
                 except AuditError as e:  # e.g. the API's insert-only role (deploy/postgres/audit_roles.sql)
                     log.error("audit retention not applied at start; run `nuri audit prune` with the maintenance "
                               "role", extra={"reason": str(e)})  # fmt: skip
+        self.conversations = ConversationStore.from_settings(
+            s.keys, data_dir, s.home, s.answer.max_turn_chars, mask=self._mask_kept
+        )
+        self.feedback = FeedbackStore.from_settings(
+            s.keys, data_dir, s.home, audit=self.audit, guard=lambda: self.guard, pii=s.guardrails.pii
+        )
+        self.sync_log = SyncLog.from_settings(s.keys, data_dir, s.home)
+
+    def _mask_kept(self, text: str) -> str:
+        """Personal data masked in what is kept beyond the exchange (saved conversations)."""
+        return self.guard.mask(text) if self.guard is not None else text
 
     def _share_cpu_with_vllm(self) -> None:
         """vLLM started here runs on the same CPU: its worker keeps the core it is bound to busy
@@ -230,10 +248,12 @@ class NuriService:
         if self._reconnector is not None:
             self._reconnector.join(timeout=10)
             self._reconnector = None
-        for store in (self.keys, self.audit):
+        for store in (self.keys, self.audit, self.conversations, self.feedback, self.sync_log):
             if store is not None:
                 store.close()
         self.keys = self.audit = None
+        self.conversations = self.feedback = None
+        self.sync_log = None
         if self.model_server is not None:
             self.model_server.stop()
             self.model_server = None
@@ -300,9 +320,17 @@ class NuriService:
         return self.keys.first_use_of_signature(signature, window_s)
 
     def caller_for_key(self, key_id: str | None) -> Caller | None:
-        """The caller of an active key, looked up again (a revoked key stops working at once)."""
+        """The caller of a chat sign-in: an active key, looked up again (a revoked key stops
+        working at once), or an identity the SSO gateway or OpenID Connect signed in (``~…``,
+        until it expires)."""
         if self.keys is None or not key_id:
             return None
+        if key_id.startswith(IDENTITY_PREFIX):
+            identity = self.keys.identity(key_id)
+            if identity is None:
+                return None
+            principal = Principal(agency=identity.agency or None, clearance=clearance_of(identity.clearance))
+            return Caller(principal, identity.roles, identity.subject)
         record = self.keys.get(key_id)
         return caller_from_record(record) if record is not None and record.active else None
 
@@ -324,7 +352,9 @@ class NuriService:
         who = caller or operator_caller()
         exchange = Exchange(self.audit, guard, who, endpoint, guard.mask(query), started=started)
         hits = index.search(query, top_k=top_k, filters=filters, principal=who.principal)
-        exchange.record(hits)
+        with auditing(self):  # a trail that refuses the record is counted (nuri_audit_failures_total)
+            exchange.record(hits)
+        search_done(self, endpoint.value)
         return masked_passages(guard, hits)
 
     def stream(
@@ -363,6 +393,7 @@ class NuriService:
         self, orch: Orchestrator, question: Question, filters: SearchFilters | None, exchange: Exchange
     ) -> Iterator[AnswerEvent]:
         out = orch.guard.output(question.screen)
+        watch = AnswerWatch(self, exchange)  # the model's token counts, times and outcome (metrics, traces)
         sent = ""
         trace: AnswerTrace | None = None
         final: Answer | None = None
@@ -372,7 +403,7 @@ class NuriService:
                 if question.refusal is not None
                 else orch.stream(question, filters, exchange.who.principal)
             )
-            for event in events:
+            for event in watch.metered(events):
                 if event.kind == "done":
                     trace, final = event.trace, event.answer
                     text = out.flush()
@@ -381,18 +412,27 @@ class NuriService:
                 if text:
                     sent += text
                     yield AnswerEvent("delta", text=text)
-        except BaseException:  # the caller left (GeneratorExit) or the answer failed
-            exchange.record_unfinished(trace.hits if trace else [], sent, question.decisions, audited=out.audit_text)
+        except BaseException as e:  # the caller left (GeneratorExit) or the answer failed
+            audited = exchange.record_unfinished(
+                trace.hits if trace else [], sent, question.decisions, audited=out.audit_text, tokens=watch.tokens
+            )
+            watch.failed(e, audited)
             raise
         if final is None:
-            raise UnfinishedAnswerError()
+            unfinished = UnfinishedAnswerError()
+            watch.failed(unfinished)
+            raise unfinished
         decisions = [*question.decisions, *(trace.decisions if trace else []), *out.decisions()]
         citations = masked_passages(orch.guard, final.citations)
         answer = final.model_copy(
             update={"answer": sent, "guardrails": decisions, "citations": citations, "audit_id": exchange.request_id}
         )
+        if trace is not None:
+            trace.tokens_in, trace.tokens_out = watch.tokens
         # AuditError: no done. The trail keeps the answer masked before the pseudonyms were restored.
-        exchange.record(trace.hits if trace else [], answer, decisions, audited=out.audit_text)
+        with watch.auditing():
+            exchange.record(trace.hits if trace else [], answer, decisions, audited=out.audit_text, tokens=watch.tokens)
+        watch.finished(answer, trace)
         yield AnswerEvent("done", answer=answer, trace=trace, language=question.language)
 
 

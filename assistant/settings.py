@@ -263,6 +263,9 @@ class DocumentSettings(BaseModel):
         50 * 1024 * 1024, gt=0, description="Largest file one upload may carry (413 `upload_too_large`)."
     )
     max_files_per_upload: int = Field(20, gt=0, description="Files one upload request may carry.")
+    upload_timeout_s: float = Field(
+        300.0, gt=0, description="Seconds an upload's body may take to arrive (other requests: `api.body_timeout_s`)."
+    )
     context_chunks: int = Field(
         2, ge=0, le=20, description="Chunks before and after a passage that `GET /v1/passages/{id}` returns with it."
     )

@@ -33,8 +33,8 @@ class AccessLevel(StrEnum):
 #: What a caller may read, on the same scale as :class:`AccessLevel`.
 Clearance = Literal["public", "internal", "restricted"]
 CLEARANCES: tuple[str, ...] = get_args(Clearance)
-#: What a caller may do (API keys, gateway identities).
-Role = Literal["user", "admin", "evaluator"]
+#: What a caller may do (API keys, gateway identities). ``metrics``: read ``/metrics`` only (a scraper's key).
+Role = Literal["user", "admin", "evaluator", "metrics"]
 ROLES: tuple[str, ...] = get_args(Role)
 
 

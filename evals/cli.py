@@ -94,6 +94,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     rep.add_argument("--out", type=Path)
     rep.set_defaults(handler=cmd_report)
 
+    from evals.items_cli import register as register_items
+
+    register_items(ev_sub)  # nuri eval items from-feedback|review
+
 
 #: The clearances ``--as-clearance`` takes (retrieval.types.CLEARANCE_RANK, not imported: the
 #: parser is built for every ``nuri`` command).

@@ -230,6 +230,13 @@ class AuditEntry(BaseModel):
     decisions: list[GuardrailDecision] = Field(default_factory=list)
     refused: bool = False
     latency_ms: float | None = None
+    # Absent (not null) when unknown, so that records written before these fields hash as they did.
+    tokens_in: int | None = Field(
+        None, ge=0, exclude_if=lambda v: v is None, description="The model's input tokens, as its server reported them."
+    )
+    tokens_out: int | None = Field(
+        None, ge=0, exclude_if=lambda v: v is None, description="The model's output tokens, as its server reported them."
+    )
 
 
 class AuditRecord(AuditEntry):
@@ -1038,6 +1045,16 @@ class AuditStore:
     @staticmethod
     def _to_record(row: Row) -> AuditRecord:
         return AuditRecord.model_validate({**json.loads(row.payload), "hash": row.hash})
+
+    def record(self, request_id: str) -> AuditRecord | None:
+        """The (first) record of request ``request_id`` (an answer's ``audit_id``), or None."""
+        q = select(records_table).where(records_table.c.request_id == request_id).order_by(records_table.c.seq)
+        try:
+            with read_transaction(self.engine) as conn:
+                row = conn.execute(q.limit(1)).first()
+        except SQLAlchemyError as e:
+            raise AuditError(f"감사 기록을 읽지 못했습니다: {db_reason(e)}") from e
+        return self._to_record(row) if row is not None else None
 
     def records(self, since: datetime | None = None, until: datetime | None = None) -> Iterator[AuditRecord]:
         """Records with ``since <= ts < until`` (either open), in seq order."""

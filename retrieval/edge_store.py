@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -31,8 +32,10 @@ from retrieval.store import (
     HybridQuery,
     IndexPoint,
     ScoredPayload,
+    StoredPoint,
     scan_definitions,
     scan_documents,
+    scroll_all,
     translate_filter,
 )
 
@@ -201,6 +204,28 @@ class EdgeStore:
 
     def count(self) -> int:
         return int(self._shard.count(qe.CountRequest()))
+
+    def retrieve(self, ids: list[str], flt: FilterSpec) -> list[StoredPoint]:
+        if not ids:
+            return []
+        inner = to_edge_filter(flt)
+        # One scroll whose filter is the ids and the caller's filter: unreadable points never leave the engine.
+        edge_filter = qe.Filter(must=[qe.HasIdCondition(set(ids)), *([inner] if inner is not None else [])])
+        request = qe.ScrollRequest(limit=len(ids), filter=edge_filter, with_payload=True, with_vector=False)
+        records, _ = self._shard.scroll(request)
+        return [StoredPoint(str(r.id), dict(r.payload or {})) for r in records]
+
+    def scroll_points(self, flt: FilterSpec, fields: list[str]) -> Iterator[StoredPoint]:
+        edge_filter = to_edge_filter(flt)
+
+        def page(offset: Any) -> tuple[list[StoredPoint], Any]:
+            request = qe.ScrollRequest(
+                offset=offset, limit=SCROLL_PAGE, filter=edge_filter, with_payload=list(fields), with_vector=False
+            )
+            records, next_offset = self._shard.scroll(request)
+            return [StoredPoint(str(r.id), dict(r.payload or {})) for r in records], next_offset
+
+        return scroll_all(page)
 
     def close(self) -> None:
         if getattr(self, "_shard", None) is not None and not self._closed:

@@ -8,6 +8,7 @@ qdrant-client's Query API (prefetch + RRF). Tests drive it through qdrant-client
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from typing import Any
 
 from qdrant_client import QdrantClient, models
@@ -28,8 +29,10 @@ from retrieval.store import (
     HybridQuery,
     IndexPoint,
     ScoredPayload,
+    StoredPoint,
     scan_definitions,
     scan_documents,
+    scroll_all,
     translate_filter,
 )
 
@@ -311,6 +314,43 @@ class QdrantStore:
 
     def count(self) -> int:
         return int(self._client.count(self._name, exact=True).count)
+
+    def retrieve(self, ids: list[str], flt: FilterSpec) -> list[StoredPoint]:
+        if not ids:
+            return []
+        inner = to_client_filter(flt)
+        # One scroll whose filter is the ids and the caller's filter: unreadable points never leave the server.
+        conditions: list[Any] = [models.HasIdCondition(has_id=list(ids)), *([inner] if inner is not None else [])]
+        try:
+            records, _ = self._client.scroll(
+                self._name,
+                scroll_filter=models.Filter(must=conditions),
+                limit=len(ids),
+                with_payload=True,
+                with_vectors=False,
+            )
+        except (ResponseHandlingException, UnexpectedResponse) as e:
+            raise IndexUnavailableError(f"Qdrant 조회 실패: {e}") from e
+        return [StoredPoint(str(r.id), dict(r.payload or {})) for r in records]
+
+    def scroll_points(self, flt: FilterSpec, fields: list[str]) -> Iterator[StoredPoint]:
+        client_filter = to_client_filter(flt)
+
+        def page(offset: Any) -> tuple[list[StoredPoint], Any]:
+            try:
+                records, next_offset = self._client.scroll(
+                    self._name,
+                    scroll_filter=client_filter,
+                    limit=SCROLL_PAGE,
+                    offset=offset,
+                    with_payload=list(fields),
+                    with_vectors=False,
+                )
+            except (ResponseHandlingException, UnexpectedResponse) as e:
+                raise IndexUnavailableError(f"Qdrant 조회 실패: {e}") from e
+            return [StoredPoint(str(r.id), dict(r.payload or {})) for r in records], next_offset
+
+        return scroll_all(page)
 
     def close(self) -> None:
         self._client.close()

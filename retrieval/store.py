@@ -11,7 +11,7 @@ versions of which documents the index holds.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
@@ -172,6 +172,31 @@ def scan_documents(
             return docs
 
 
+#: What a document listing reads of each point (:meth:`VectorStore.scroll_points`): never the texts.
+DOCUMENT_FIELDS = ["doc_id", "version", "n_chunks", "source", "title", "doc_type", "agency", "access"]
+#: What a document's chunk list reads of each point: enough for a readable location, no texts.
+CHUNK_FIELDS = [*DOCUMENT_FIELDS, "chunk_index", "anchor", "section", "page", "heading_path"]
+
+
+@dataclass(slots=True)
+class StoredPoint:
+    """One point read back by id or by a scroll (no score): its id and (part of) its payload."""
+
+    id: str
+    payload: dict[str, Any]
+
+
+def scroll_all(page: Callable[[Any], tuple[list[StoredPoint], Any]]) -> Iterator[StoredPoint]:
+    """Every point of a scroll, page by page: ``page(offset)`` returns one page and the next offset
+    (None after the last page). Only one page is held at a time."""
+    offset = None
+    while True:
+        points, offset = page(offset)
+        yield from points
+        if offset is None:
+            return
+
+
 # Every definition chunk (``term`` set): what :func:`scan_definitions` reads back.
 DEFINITIONS = FilterSpec(must_not=[FieldMatch("term", [""])])
 
@@ -240,6 +265,16 @@ class VectorStore(Protocol):
         ...
 
     def count(self) -> int: ...
+
+    def retrieve(self, ids: list[str], flt: FilterSpec) -> list[StoredPoint]:
+        """The points of ``ids`` that ``flt`` lets through, with their whole payloads. The filter
+        (the caller's permissions) runs inside Qdrant, with the ids as one more condition: a point
+        the caller may not read is never read back."""
+        ...
+
+    def scroll_points(self, flt: FilterSpec, fields: list[str]) -> Iterator[StoredPoint]:
+        """Every point ``flt`` lets through, with only the payload ``fields`` (page by page)."""
+        ...
 
     def read_meta(self) -> dict[str, Any] | None: ...
 

@@ -22,6 +22,7 @@ import gradio as gr
 
 from assistant.callers import Caller
 from assistant.documents import library
+from assistant.usage import usage_from_store
 from connectors.errors import NuriError
 from ui.notices import plain_error
 
@@ -328,17 +329,16 @@ def build_admin_tab(blocks: gr.Blocks, service: NuriService, settings: Settings,
             return [], ADMIN_ONLY
         if service.audit is None:
             return [], "> ℹ️ 감사 기록이 꺼져 있어 사용량을 셀 수 없습니다."
-        from assistant.usage import usage_report
-
         since = datetime.now(UTC) - timedelta(days=int(period or 30))
+        by = ["agency", "key", "model"]
         try:
-            rows = usage_report(service.audit, since=since, by=("agency", "key", "model"), agency=who.principal.agency)
+            report = usage_from_store(service.audit, since, None, by, agency=who.principal.agency)
         except NuriError as e:
             return [], f"> ⛔ {plain_error(e.code, str(e))}"
         table = [
-            [r.agency or "", r.key or "", r.model or "", r.questions, r.answers, r.refusals, r.blocks, r.searches,
+            [*(r.group.get(g) or "" for g in by), r.questions, r.answers, r.refusals, r.guardrail_blocks, r.searches,
              r.tokens_in, r.tokens_out]
-            for r in rows
+            for r in report.rows
         ]  # fmt: skip
         return table, f"> 최근 {period}일, 감사 기록 기준 (API 호출 포함)"
 

@@ -122,6 +122,12 @@ mark.nuri-cited { background: #ffe58a; color: #1a1a1a; padding: 2px 0; box-shado
 """
 
 
+#: Scrolls the viewer (not the page) to the highlighted passage.
+SCROLL_TO_CITED = """() => { const box = document.querySelector('#nuri-viewer .nuri-viewer');
+  const mark = box && box.querySelector('mark.nuri-cited');
+  if (box && mark) { box.scrollTop = Math.max(0, mark.offsetTop - box.offsetTop - 24); } }"""
+
+
 @dataclass
 class ChatState:
     """One browser session's conversation: what the service sees and what the screen shows."""
@@ -154,14 +160,20 @@ def _text_of(content: Any) -> str:
 def turns_from_messages(messages: Any) -> tuple[list[HistoryTurn], list[dict[str, str]]]:
     """The conversation as the browser shows it -> (turns for follow-ups, messages on screen).
     Used by a replica that has no state for this session. A user message followed by an
-    assistant's answer is a turn pair; an answer that ended in an error (⛔) is left out."""
+    assistant's answer is a turn pair; an answer that ended in an error (⛔) or was refused
+    (근거 없음) is left out with its question."""
     shown: list[dict[str, str]] = []
     for m in messages if isinstance(messages, list) else []:
         if isinstance(m, dict) and m.get("role") in ("user", "assistant"):
             shown.append({"role": str(m["role"]), "content": _text_of(m.get("content"))})
     turns: list[HistoryTurn] = []
     for asked, answered in zip(shown, shown[1:], strict=False):
-        if asked["role"] == "user" and answered["role"] == "assistant" and "⛔" not in answered["content"]:
+        if (
+            asked["role"] == "user"
+            and answered["role"] == "assistant"
+            and "⛔" not in answered["content"]
+            and not answered["content"].startswith(REFUSAL_BADGE)
+        ):
             turns += [
                 HistoryTurn(role="user", content=asked["content"][:MAX_TURN_CHARS]),
                 HistoryTurn(role="assistant", content=answered["content"][:MAX_TURN_CHARS]),
@@ -442,11 +454,12 @@ def build_chat(service: NuriService, settings: Settings, limits: ChatLimits | No
         reply["content"] = shown_answer(answer)
         if answer.audit_id:
             state.audit_ids[len(messages) - 1] = answer.audit_id
-        state.turns = [
-            *state.turns,
-            HistoryTurn(role="user", content=question[:MAX_TURN_CHARS]),
-            HistoryTurn(role="assistant", content=answer.answer[:MAX_TURN_CHARS]),
-        ]
+        if not answer.refused:  # a refused question (a blocked attempt included) is not carried on
+            state.turns = [
+                *state.turns,
+                HistoryTurn(role="user", content=question[:MAX_TURN_CHARS]),
+                HistoryTurn(role="assistant", content=answer.answer[:MAX_TURN_CHARS]),
+            ]
         save_turn(state, who, question, answer)
         state.citations = list(answer.citations)
         state.sources = format_sources(answer.citations)
@@ -455,9 +468,9 @@ def build_chat(service: NuriService, settings: Settings, limits: ChatLimits | No
     def new_chat() -> tuple[str, list[dict[str, str]], str, str, ChatState, Any, str, str, str]:
         return "", [], SOURCES_EMPTY, "", ChatState(), gr.update(choices=[], value=None), VIEWER_EMPTY, "", ""
 
-    def after_answer(state: ChatState | None, folder: str | None, request: gr.Request) -> tuple[Any, str, Any]:
+    def after_answer(state: ChatState | None, folder: str | None, request: gr.Request) -> tuple[Any, str, Any, str]:
         state = state if isinstance(state, ChatState) else ChatState()
-        return _citation_update(state), VIEWER_EMPTY, list_update(request, folder, state.conversation_id)
+        return _citation_update(state), VIEWER_EMPTY, list_update(request, folder, state.conversation_id), ""
 
     # -- the 근거 자료 viewer ----------------------------------------------------------------------
     def open_citation(number: str | None, state: ChatState | None, request: gr.Request) -> str:
@@ -538,82 +551,78 @@ def build_chat(service: NuriService, settings: Settings, limits: ChatLimits | No
             )
         who = gr.Markdown("", elem_id="nuri-who")
         with gr.Tabs(elem_id="nuri-tabs"):
-            with gr.Tab(CHAT_TAB_LABEL, id="chat", elem_id="nuri-tab-chat"):
-                notice = gr.Markdown("", elem_classes=["nuri-notice"], elem_id="nuri-notice")
-                with gr.Row(equal_height=False):
-                    with gr.Column(scale=1, min_width=240, elem_id="nuri-history"):
-                        new_btn = gr.Button("＋ 새 대화", variant="secondary", elem_id="nuri-new")
-                        folder = gr.Dropdown(
-                            choices=cp.folder_choices([]),
-                            value=cp.EVERY_FOLDER,
-                            label="폴더",
-                            interactive=True,
-                            elem_id="nuri-folder",
+            with gr.Tab(CHAT_TAB_LABEL, id="chat", elem_id="nuri-tab-chat"), gr.Row(equal_height=False):
+                with gr.Column(scale=1, min_width=240, elem_id="nuri-history"):
+                    new_btn = gr.Button("＋ 새 대화", variant="secondary", elem_id="nuri-new")
+                    folder = gr.Dropdown(
+                        choices=cp.folder_choices([]),
+                        value=cp.EVERY_FOLDER,
+                        label="폴더",
+                        interactive=True,
+                        elem_id="nuri-folder",
+                    )
+                    conversations = gr.Radio(choices=[], label="저장된 대화 (최근 순)", elem_id="nuri-conversations")
+                    with gr.Accordion("대화 관리", open=False, elem_id="nuri-manage"):
+                        conv_title = gr.Textbox(label="대화 이름", max_lines=1, elem_id="nuri-conv-title")
+                        rename_btn = gr.Button("이름 바꾸기", size="sm", elem_id="nuri-rename")
+                        target = gr.Dropdown(choices=cp.move_choices([]), label="옮길 폴더", elem_id="nuri-move-target")
+                        move_btn = gr.Button("폴더로 옮기기", size="sm", elem_id="nuri-move")
+                        new_folder = gr.Textbox(label="새 폴더 이름", max_lines=1, elem_id="nuri-new-folder")
+                        folder_btn = gr.Button("폴더 만들기", size="sm", elem_id="nuri-folder-create")
+                        export = gr.HTML("", elem_id="nuri-export")
+                        delete_btn = gr.Button("대화 삭제", variant="stop", size="sm", elem_id="nuri-delete")
+                        confirm_btn = gr.Button(
+                            "정말 삭제합니다",
+                            variant="stop",
+                            size="sm",
+                            visible=False,
+                            elem_id="nuri-delete-confirm",
                         )
-                        conversations = gr.Radio(
-                            choices=[], label="저장된 대화 (최근 순)", elem_id="nuri-conversations"
+                        manage_notice = gr.Markdown("", elem_id="nuri-manage-notice")
+                with gr.Column(scale=3, min_width=360):
+                    chatbot = gr.Chatbot(
+                        label="대화",
+                        height=460,
+                        placeholder="누리에게 기관 문서·법령에 대해 물어보세요.",
+                        latex_delimiters=[],
+                        buttons=["copy"],
+                        feedback_options=["Like", "Dislike"],
+                        elem_id="nuri-chat",
+                    )
+                    # what happened to the last question, where the user is looking: under the answer
+                    notice = gr.Markdown("", elem_classes=["nuri-notice"], elem_id="nuri-notice")
+                    with gr.Group(visible=False, elem_id="nuri-feedback") as feedback_box:
+                        reasons = gr.CheckboxGroup(
+                            choices=reason_choices(),
+                            label="어떤 점이 아쉬웠나요? (여러 개 선택)",
+                            elem_id="nuri-reasons",
                         )
-                        with gr.Accordion("대화 관리", open=False, elem_id="nuri-manage"):
-                            conv_title = gr.Textbox(label="대화 이름", max_lines=1, elem_id="nuri-conv-title")
-                            rename_btn = gr.Button("이름 바꾸기", size="sm", elem_id="nuri-rename")
-                            target = gr.Dropdown(
-                                choices=cp.move_choices([]), label="옮길 폴더", elem_id="nuri-move-target"
-                            )
-                            move_btn = gr.Button("폴더로 옮기기", size="sm", elem_id="nuri-move")
-                            new_folder = gr.Textbox(label="새 폴더 이름", max_lines=1, elem_id="nuri-new-folder")
-                            folder_btn = gr.Button("폴더 만들기", size="sm", elem_id="nuri-folder-create")
-                            export = gr.HTML("", elem_id="nuri-export")
-                            delete_btn = gr.Button("대화 삭제", variant="stop", size="sm", elem_id="nuri-delete")
-                            confirm_btn = gr.Button(
-                                "정말 삭제합니다",
-                                variant="stop",
-                                size="sm",
-                                visible=False,
-                                elem_id="nuri-delete-confirm",
-                            )
-                            manage_notice = gr.Markdown("", elem_id="nuri-manage-notice")
-                    with gr.Column(scale=3, min_width=360):
-                        chatbot = gr.Chatbot(
-                            label="대화",
-                            height=460,
-                            placeholder="누리에게 기관 문서·법령에 대해 물어보세요.",
-                            latex_delimiters=[],
-                            buttons=["copy"],
-                            feedback_options=["Like", "Dislike"],
-                            elem_id="nuri-chat",
+                        comment = gr.Textbox(
+                            label="의견 (선택)", lines=2, max_lines=6, max_length=2000, elem_id="nuri-comment"
                         )
-                        with gr.Group(visible=False, elem_id="nuri-feedback") as feedback_box:
-                            reasons = gr.CheckboxGroup(
-                                choices=reason_choices(),
-                                label="어떤 점이 아쉬웠나요? (여러 개 선택)",
-                                elem_id="nuri-reasons",
-                            )
-                            comment = gr.Textbox(
-                                label="의견 (선택)", lines=2, max_lines=6, max_length=2000, elem_id="nuri-comment"
-                            )
-                            feedback_send = gr.Button("의견 보내기", size="sm", elem_id="nuri-feedback-send")
-                        feedback_notice = gr.Markdown("", elem_id="nuri-feedback-notice")
-                        question = gr.Textbox(
-                            label="질문",
-                            placeholder=PLACEHOLDER,
-                            lines=2,
-                            max_lines=8,
-                            autofocus=True,
-                            elem_id="nuri-question",
+                        feedback_send = gr.Button("의견 보내기", size="sm", elem_id="nuri-feedback-send")
+                    feedback_notice = gr.Markdown("", elem_id="nuri-feedback-notice")
+                    question = gr.Textbox(
+                        label="질문",
+                        placeholder=PLACEHOLDER,
+                        lines=1,
+                        max_lines=8,
+                        autofocus=True,
+                        elem_id="nuri-question",
+                    )
+                    with gr.Row():
+                        send = gr.Button("보내기", variant="primary", elem_id="nuri-send")
+                    if examples:
+                        gr.Examples(examples=[[q] for q in examples], inputs=[question], label="예시 질문")
+                    gr.Markdown(f"<small>{DISCLAIMER}</small>")
+                with gr.Column(scale=2, min_width=300):
+                    gr.Markdown("### 근거 자료")
+                    cited = gr.Radio(choices=[], label="근거 자료를 골라 원문 위치 보기", elem_id="nuri-citations")
+                    viewer = gr.HTML(VIEWER_EMPTY, elem_id="nuri-viewer")
+                    with gr.Accordion("인용된 부분 모두 보기", open=False):
+                        sources = gr.Markdown(
+                            SOURCES_EMPTY, line_breaks=True, elem_classes=["nuri-sources"], elem_id="nuri-sources"
                         )
-                        with gr.Row():
-                            send = gr.Button("보내기", variant="primary", elem_id="nuri-send")
-                        if examples:
-                            gr.Examples(examples=[[q] for q in examples], inputs=[question], label="예시 질문")
-                        gr.Markdown(f"<small>{DISCLAIMER}</small>")
-                    with gr.Column(scale=2, min_width=300):
-                        gr.Markdown("### 근거 자료")
-                        cited = gr.Radio(choices=[], label="근거 자료를 골라 원문 위치 보기", elem_id="nuri-citations")
-                        viewer = gr.HTML(VIEWER_EMPTY, elem_id="nuri-viewer")
-                        with gr.Accordion("인용된 부분 모두 보기", open=False):
-                            sources = gr.Markdown(
-                                SOURCES_EMPTY, line_breaks=True, elem_classes=["nuri-sources"], elem_id="nuri-sources"
-                            )
             with gr.Tab(EVALS_TAB_LABEL, id="evals", elem_id="nuri-tab-evals"):
                 build_evals_tab(
                     blocks, settings, roles_of=key_roles(service), caller_of=lambda r: signed_in_caller(service, r)
@@ -622,7 +631,7 @@ def build_chat(service: NuriService, settings: Settings, limits: ChatLimits | No
                 build_admin_tab(blocks, service, settings, caller_of=caller_of)
 
         outputs = [question, chatbot, sources, notice, state]
-        after = dict(fn=after_answer, inputs=[state, folder], outputs=[cited, viewer, conversations])
+        after = dict(fn=after_answer, inputs=[state, folder], outputs=[cited, viewer, conversations, feedback_notice])
         asked = send.click(
             ask,
             inputs=[question, state, chatbot],
@@ -682,7 +691,9 @@ def build_chat(service: NuriService, settings: Settings, limits: ChatLimits | No
             outputs=[conversations, manage_notice, *outputs, cited, viewer, conv_title, export],
             api_visibility="private",
         ).then(lambda: gr.update(visible=False), outputs=[confirm_btn], api_visibility="private", queue=False)
-        cited.input(open_citation, inputs=[cited, state], outputs=[viewer], api_visibility="private")
+        cited.input(open_citation, inputs=[cited, state], outputs=[viewer], api_visibility="private").then(
+            None, js=SCROLL_TO_CITED, api_visibility="private", queue=False
+        )
         chatbot.like(on_like, inputs=[state], outputs=[feedback_box, feedback_notice, state], api_visibility="private")
         feedback_send.click(
             send_feedback,

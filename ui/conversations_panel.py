@@ -62,7 +62,12 @@ def turns_of(messages: Sequence[Message], max_chars: int) -> list[HistoryTurn]:
     """The saved turns a follow-up is answered with (answers that were errors left out)."""
     turns: list[HistoryTurn] = []
     for asked, answered in zip(messages, messages[1:], strict=False):
-        if asked.role == "user" and answered.role == "assistant" and "⛔" not in answered.content:
+        if (
+            asked.role == "user"
+            and answered.role == "assistant"
+            and "⛔" not in answered.content
+            and not answered.refused  # a refused question (a blocked attempt included) is not carried on
+        ):
             turns += [
                 HistoryTurn(role="user", content=asked.content[:max_chars]),
                 HistoryTurn(role="assistant", content=answered.content[:max_chars]),

@@ -5,6 +5,8 @@
     POST /v1/chat/completions  OpenAI-compatible (also `stream: true`, server-sent events)
     GET  /v1/models            the OpenAI-style model list ("nuri")
     GET  /healthz, /readyz     liveness; readiness (503; the reasons only to an admin's key)
+    GET  /metrics              Prometheus text (``api.metrics``; routes.metrics, assistant.telemetry)
+    GET  /v1/usage             usage per agency/key/model/endpoint/day from the audit trail (admins)
     /ui                        the Gradio chat (mounted by ``ui.factory``), /docs the OpenAPI docs
                                (``api.docs``; off in the production profile)
 
@@ -27,9 +29,11 @@ from assistant.http.auth import Authenticator
 from assistant.http.caller_gate import CallerFirst
 from assistant.http.errors import install_error_handlers
 from assistant.http.limits import BodySizeLimit
-from assistant.http.routes import answers, health, openai, search
+from assistant.http.request_id import RequestIds
+from assistant.http.routes import answers, conversations, documents, feedback, health, metrics, openai, search, usage
 from assistant.http.shutdown import Draining
 from assistant.service import NuriService
+from assistant.telemetry import telemetry_of
 from configs.settings import Settings
 
 log = logging.getLogger("nuri.api")
@@ -72,11 +76,11 @@ def create_app(settings: Settings, service: NuriService | None = None) -> FastAP
     app.add_middleware(
         CORSMiddleware,
         allow_origins=list(settings.api.cors.allowed_origins),
-        allow_methods=["GET", "POST"],
+        allow_methods=["GET", "POST", "PATCH", "DELETE"],
         allow_headers=["Authorization", "Content-Type"],
         allow_credentials=False,
     )
-    for module in (health, search, answers, openai):
+    for module in (health, search, answers, openai, conversations, feedback, documents, metrics, usage):
         app.include_router(module.router)
     if settings.ui.enabled:
         _mount_ui(app, svc, settings)
@@ -94,15 +98,19 @@ def _mount_ui(app: FastAPI, svc: NuriService, settings: Settings) -> None:
     mount(app, svc, settings)
 
 
-def build_asgi(settings: Settings, service: NuriService | None = None) -> Draining:
-    """The app behind, outermost first: the shutdown drain, the body's size and time limits, the
-    caller check (authentication and rate limit from the headers, then the body read), the
-    admission gates (what the server runs; ``.draining`` is set on SIGTERM by
-    :func:`assistant.http.server.serve`)."""
+def build_asgi(settings: Settings, service: NuriService | None = None) -> RequestIds:
+    """The app behind, outermost first: the request's id, metrics and span, the shutdown drain,
+    the body's size and time limits, the caller check (authentication and rate limit from the
+    headers, then the body read), the admission gates (what the server runs; the drain's
+    ``.draining`` is set on SIGTERM by :func:`assistant.http.server.serve`)."""
     app = create_app(settings, service)
     admission = Admission(app, settings.api.admission)
     app.state.admission = admission
     known_first = CallerFirst(admission, app.state.auth)  # no slot, no body read, before the caller is known
-    draining = Draining(BodySizeLimit(known_first, settings.api.max_body_bytes, settings.api.body_timeout_s))
+    # Uploads (POST /v1/documents) have their own size and time limits: documents.max_upload_bytes per file.
+    limits = BodySizeLimit(
+        known_first, settings.api.max_body_bytes, settings.api.body_timeout_s, documents.body_limits(settings)
+    )
+    draining = Draining(limits)
     app.state.draining = draining
-    return draining
+    return RequestIds(draining, app, telemetry_of(app), draining=draining)

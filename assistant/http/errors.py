@@ -3,8 +3,10 @@ of a stream that has already started).
 
 Every deliberate error is a :class:`~connectors.errors.NuriError` with a stable ``code``; its
 status is looked up here (:data:`ERROR_CODES`). Every error body is
-``{"error": {"code", "message", "message_en"}}``: ``message`` is Korean (shown to users),
-``message_en`` English; a 500 never carries the exception text or a stack trace (it is logged).
+``{"error": {"code", "message", "message_en", "request_id"}}``: ``message`` is Korean (shown to
+users), ``message_en`` English, ``request_id`` the request's id (its ``X-Request-ID`` header, the
+``request_id`` of its audit record and log lines: quote it when reporting a problem); a 500 never
+carries the exception text or a stack trace (it is logged).
 The README's error table is generated from :data:`ERROR_CODES`.
 """
 
@@ -19,6 +21,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from assistant.request_scope import current_request_id
 from connectors.errors import NuriError
 
 log = logging.getLogger("nuri.api")
@@ -151,6 +154,9 @@ def error_body(err: ApiError, with_status: bool = False) -> dict[str, Any]:
         body["status"] = err.status
     if getattr(err, "details", None):
         body["details"] = err.details
+    request_id = current_request_id()
+    if request_id is not None:  # the response's X-Request-ID (streams' error events too)
+        body["request_id"] = request_id
     return {"error": body}
 
 
@@ -180,10 +186,10 @@ def install_error_handlers(app: FastAPI) -> None:
         if exc.status_code == 405:
             return error_response(ApiError("method_not_allowed", "허용되지 않는 메서드입니다"))
         log.warning("unmapped HTTP error", extra={"status": exc.status_code, "detail": str(exc.detail)})
-        return JSONResponse(
-            status_code=exc.status_code,
-            content={"error": {"code": "http_error", "message": str(exc.detail), "message_en": str(exc.detail)}},
-        )
+        body = {"code": "http_error", "message": str(exc.detail), "message_en": str(exc.detail)}
+        if (request_id := current_request_id()) is not None:
+            body["request_id"] = request_id
+        return JSONResponse(status_code=exc.status_code, content={"error": body})
 
     @app.exception_handler(NuriError)
     async def _mapped(_: Request, exc: NuriError) -> JSONResponse:

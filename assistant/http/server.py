@@ -61,7 +61,8 @@ def serve(settings: Settings, with_demo_key: bool = False) -> None:
         service.keep_connecting()  # recovers when the embedder, the index or the model appears later
         app = build_asgi(settings, service=service)
         config = uvicorn.Config(app, host=host, port=port, log_level="warning", timeout_graceful_shutdown=3)
-        DrainingServer(config, app, settings.api.shutdown_grace_s).run()
+        assert app.draining is not None
+        DrainingServer(config, app.draining, settings.api.shutdown_grace_s).run()
 
 
 class DrainingServer(uvicorn.Server):
