@@ -27,7 +27,8 @@ is in the message) or :class:`ModelResponseError` (a server refused the request)
 one-line Korean message. ``health`` probes every endpoint's ``/v1/models`` (``/readyz``).
 
 Usage: every stream asks for the server's token counts (``stream_options.include_usage``; vLLM
-and llama.cpp's ``llama-server`` send them in a last chunk). Inside :func:`metering` each request
+and llama.cpp's ``llama-server`` send them in a last chunk, the bundled llama-cpp-python server
+sends none, and then none are counted). Inside :func:`metering` each request
 to an endpoint is noted as a :class:`ModelCall` (its tokens as the server reported them, None
 when it reported none: nothing is guessed; the time to its first chunk; its duration; its
 error), so that the service can put an answer's tokens in its audit record and metrics without

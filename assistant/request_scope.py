@@ -1,8 +1,8 @@
 """The id of the HTTP request being served, for everything that runs on its behalf.
 
-:class:`assistant.http.request_id.RequestIds` sets it for each request (the caller's own
-``X-Request-ID`` when it is a safe token, else a new one) and sends it back in the response's
-header; the error bodies (:func:`assistant.http.errors.error_body`), the log records
+:class:`assistant.http.request_id.RequestIds` sets it for each request (always a new one; a
+caller's own ``X-Request-ID`` is echoed as ``X-Client-Request-ID``) and sends it back in the
+response's header; the error bodies (:func:`assistant.http.errors.error_body`), the log records
 (:class:`RequestIdLogFilter`) and the audit record of the exchange the request started
 (:class:`assistant.exchange.Exchange`) quote the same id. It is a context variable: FastAPI's
 worker threads and a streamed answer's generator steps run in copies of the request's context,
@@ -36,12 +36,14 @@ def new_request_id() -> str:
     return uuid.uuid4().hex
 
 
-def accepted_request_id(given: str | None) -> str:
+def client_request_id(given: str | None) -> str | None:
     """The caller's own id when it is a safe token (letters, digits, ``.``, ``_``, ``-``; at most
-    64), else a new one: nothing a caller sends reaches a log line or a header unchecked."""
+    64), else None: nothing a caller sends reaches a log line or a header unchecked. It is
+    echoed (``X-Client-Request-ID``) and logged beside the request's id, never used as it: the
+    request's id is the audit record's id, which must be unique and not chosen by a caller."""
     if given and REQUEST_ID_PATTERN.fullmatch(given):
         return given
-    return new_request_id()
+    return None
 
 
 class RequestIdLogFilter(logging.Filter):

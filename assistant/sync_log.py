@@ -130,7 +130,11 @@ class SyncLog:
     @classmethod
     def from_settings(cls, settings: KeySettings, data_dir: Path, home: Path | None = None) -> SyncLog:
         """On the key store's database (``keys.url``)."""
-        return cls(database_url(settings.url, data_dir, home), settings.timeout_s)
+        try:
+            url = database_url(settings.url, data_dir, home)
+        except (SQLAlchemyError, ValueError) as e:
+            raise SyncLogError(f"동기화 기록 저장소 주소가 올바르지 않습니다: {db_reason(e)}") from e
+        return cls(url, settings.timeout_s)
 
     def close(self) -> None:
         self.engine.dispose()

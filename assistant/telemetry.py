@@ -118,6 +118,8 @@ class Telemetry:
         )  # fmt: skip
         self._sync_ages: dict[str, float] = {}
         self._sync_age_sources: list[Callable[[], Mapping[str, float]]] = []
+        if service is not None:
+            self._sync_age_sources.append(self._recorded_sync_ages)
         self._points: tuple[float, int | None] | None = None
         self._lock = threading.Lock()
         reg.register(_ScrapeTime(self))
@@ -168,6 +170,16 @@ class Telemetry:
         records, ``now - last successful sync`` per source. Overrides pushed values of a source."""
         with self._lock:
             self._sync_age_sources.append(read)
+
+    def _recorded_sync_ages(self) -> Mapping[str, float]:
+        """Seconds since each synced source's last run without a failed file (the sync records,
+        :mod:`assistant.sync_log`); a source that never had one is left out (its runs show in
+        ``/v1/sources``)."""
+        service = self._service() if self._service is not None else None
+        log_store = getattr(service, "sync_log", None)
+        if log_store is None:
+            return {}
+        return {s.root: s.seconds_since_success for s in log_store.sources() if s.seconds_since_success is not None}
 
     # -- exposition ------------------------------------------------------------------------
     def exposition(self) -> bytes:

@@ -235,7 +235,10 @@ class AuditEntry(BaseModel):
         None, ge=0, exclude_if=lambda v: v is None, description="The model's input tokens, as its server reported them."
     )
     tokens_out: int | None = Field(
-        None, ge=0, exclude_if=lambda v: v is None, description="The model's output tokens, as its server reported them."
+        None,
+        ge=0,
+        exclude_if=lambda v: v is None,
+        description="The model's output tokens, as its server reported them.",
     )
 
 

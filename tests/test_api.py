@@ -48,7 +48,7 @@ def client(tmp_path_factory, embedder):
 def _error(resp, status):
     assert resp.status_code == status, resp.text
     body = resp.json()
-    assert set(body["error"]) - {"details"} == {"code", "message", "message_en"}
+    assert set(body["error"]) - {"details", "request_id"} == {"code", "message", "message_en"}
     assert "Traceback" not in resp.text
     return body["error"]
 

@@ -48,7 +48,6 @@ from assistant.documents import library as document_library
 from assistant.exchange import Endpoint
 from connectors.errors import NuriError
 from ui import conversations_panel as cp
-from ui.admin_tab import TAB_LABEL as ADMIN_TAB_LABEL
 from ui.admin_tab import build_admin_tab
 from ui.citation_viewer import (
     SOURCES_EMPTY,
@@ -60,7 +59,6 @@ from ui.citation_viewer import (
     viewer_html,
 )
 from ui.cross_site import ChatSameSiteOnly
-from ui.evals_tab import TAB_LABEL as EVALS_TAB_LABEL
 from ui.evals_tab import build_evals_tab
 from ui.feedback_panel import FEEDBACK_THANKS, reason_choices
 from ui.files import install_file_route
@@ -76,6 +74,7 @@ from ui.notices import (
 )
 from ui.sign_in import SharedSignIns, share_sign_ins
 from ui.sso import install_sign_in_routes, sign_in_links
+from ui.texts import I18N, t
 
 if TYPE_CHECKING:
     import fastapi
@@ -551,28 +550,30 @@ def build_chat(service: NuriService, settings: Settings, limits: ChatLimits | No
             )
         who = gr.Markdown("", elem_id="nuri-who")
         with gr.Tabs(elem_id="nuri-tabs"):
-            with gr.Tab(CHAT_TAB_LABEL, id="chat", elem_id="nuri-tab-chat"), gr.Row(equal_height=False):
+            with gr.Tab(t("tab_chat"), id="chat", elem_id="nuri-tab-chat"), gr.Row(equal_height=False):
                 with gr.Column(scale=1, min_width=240, elem_id="nuri-history"):
-                    new_btn = gr.Button("＋ 새 대화", variant="secondary", elem_id="nuri-new")
+                    new_btn = gr.Button(t("new_chat"), variant="secondary", elem_id="nuri-new")
                     folder = gr.Dropdown(
                         choices=cp.folder_choices([]),
                         value=cp.EVERY_FOLDER,
-                        label="폴더",
+                        label=t("folder"),
                         interactive=True,
                         elem_id="nuri-folder",
                     )
-                    conversations = gr.Radio(choices=[], label="저장된 대화 (최근 순)", elem_id="nuri-conversations")
-                    with gr.Accordion("대화 관리", open=False, elem_id="nuri-manage"):
-                        conv_title = gr.Textbox(label="대화 이름", max_lines=1, elem_id="nuri-conv-title")
-                        rename_btn = gr.Button("이름 바꾸기", size="sm", elem_id="nuri-rename")
-                        target = gr.Dropdown(choices=cp.move_choices([]), label="옮길 폴더", elem_id="nuri-move-target")
-                        move_btn = gr.Button("폴더로 옮기기", size="sm", elem_id="nuri-move")
-                        new_folder = gr.Textbox(label="새 폴더 이름", max_lines=1, elem_id="nuri-new-folder")
-                        folder_btn = gr.Button("폴더 만들기", size="sm", elem_id="nuri-folder-create")
+                    conversations = gr.Radio(choices=[], label=t("saved"), elem_id="nuri-conversations")
+                    with gr.Accordion(t("manage"), open=False, elem_id="nuri-manage"):
+                        conv_title = gr.Textbox(label=t("conv_title"), max_lines=1, elem_id="nuri-conv-title")
+                        rename_btn = gr.Button(t("rename"), size="sm", elem_id="nuri-rename")
+                        target = gr.Dropdown(
+                            choices=cp.move_choices([]), label=t("move_target"), elem_id="nuri-move-target"
+                        )
+                        move_btn = gr.Button(t("move"), size="sm", elem_id="nuri-move")
+                        new_folder = gr.Textbox(label=t("new_folder"), max_lines=1, elem_id="nuri-new-folder")
+                        folder_btn = gr.Button(t("create_folder"), size="sm", elem_id="nuri-folder-create")
                         export = gr.HTML("", elem_id="nuri-export")
-                        delete_btn = gr.Button("대화 삭제", variant="stop", size="sm", elem_id="nuri-delete")
+                        delete_btn = gr.Button(t("delete"), variant="stop", size="sm", elem_id="nuri-delete")
                         confirm_btn = gr.Button(
-                            "정말 삭제합니다",
+                            t("delete_confirm"),
                             variant="stop",
                             size="sm",
                             visible=False,
@@ -581,9 +582,9 @@ def build_chat(service: NuriService, settings: Settings, limits: ChatLimits | No
                         manage_notice = gr.Markdown("", elem_id="nuri-manage-notice")
                 with gr.Column(scale=3, min_width=360):
                     chatbot = gr.Chatbot(
-                        label="대화",
+                        label=t("chat"),
                         height=460,
-                        placeholder="누리에게 기관 문서·법령에 대해 물어보세요.",
+                        placeholder=str(t("chat_placeholder")),
                         latex_delimiters=[],
                         buttons=["copy"],
                         feedback_options=["Like", "Dislike"],
@@ -594,40 +595,40 @@ def build_chat(service: NuriService, settings: Settings, limits: ChatLimits | No
                     with gr.Group(visible=False, elem_id="nuri-feedback") as feedback_box:
                         reasons = gr.CheckboxGroup(
                             choices=reason_choices(),
-                            label="어떤 점이 아쉬웠나요? (여러 개 선택)",
+                            label=t("reasons"),
                             elem_id="nuri-reasons",
                         )
                         comment = gr.Textbox(
-                            label="의견 (선택)", lines=2, max_lines=6, max_length=2000, elem_id="nuri-comment"
+                            label=t("comment"), lines=2, max_lines=6, max_length=2000, elem_id="nuri-comment"
                         )
-                        feedback_send = gr.Button("의견 보내기", size="sm", elem_id="nuri-feedback-send")
+                        feedback_send = gr.Button(t("send_feedback"), size="sm", elem_id="nuri-feedback-send")
                     feedback_notice = gr.Markdown("", elem_id="nuri-feedback-notice")
                     question = gr.Textbox(
-                        label="질문",
-                        placeholder=PLACEHOLDER,
+                        label=t("question"),
+                        placeholder=t("question_placeholder"),
                         lines=1,
                         max_lines=8,
                         autofocus=True,
                         elem_id="nuri-question",
                     )
                     with gr.Row():
-                        send = gr.Button("보내기", variant="primary", elem_id="nuri-send")
+                        send = gr.Button(t("send"), variant="primary", elem_id="nuri-send")
                     if examples:
-                        gr.Examples(examples=[[q] for q in examples], inputs=[question], label="예시 질문")
+                        gr.Examples(examples=[[q] for q in examples], inputs=[question], label=t("examples"))
                     gr.Markdown(f"<small>{DISCLAIMER}</small>")
                 with gr.Column(scale=2, min_width=300):
-                    gr.Markdown("### 근거 자료")
-                    cited = gr.Radio(choices=[], label="근거 자료를 골라 원문 위치 보기", elem_id="nuri-citations")
+                    gr.Markdown(t("sources_heading"))
+                    cited = gr.Radio(choices=[], label=t("pick_source"), elem_id="nuri-citations")
                     viewer = gr.HTML(VIEWER_EMPTY, elem_id="nuri-viewer")
-                    with gr.Accordion("인용된 부분 모두 보기", open=False):
+                    with gr.Accordion(t("all_quotes"), open=False):
                         sources = gr.Markdown(
                             SOURCES_EMPTY, line_breaks=True, elem_classes=["nuri-sources"], elem_id="nuri-sources"
                         )
-            with gr.Tab(EVALS_TAB_LABEL, id="evals", elem_id="nuri-tab-evals"):
+            with gr.Tab(t("tab_evals"), id="evals", elem_id="nuri-tab-evals"):
                 build_evals_tab(
                     blocks, settings, roles_of=key_roles(service), caller_of=lambda r: signed_in_caller(service, r)
                 )
-            with gr.Tab(ADMIN_TAB_LABEL, id="admin", elem_id="nuri-tab-admin"):
+            with gr.Tab(t("tab_admin"), id="admin", elem_id="nuri-tab-admin"):
                 build_admin_tab(blocks, service, settings, caller_of=caller_of)
 
         outputs = [question, chatbot, sources, notice, state]
@@ -732,6 +733,7 @@ def mount_chat(app: fastapi.FastAPI, service: NuriService, settings: Settings) -
         show_error=False,
         auth=key_login(service, settings.ui.key_sign_in),
         auth_message=LOGIN_MESSAGE + (f"\n\n{links}" if links else ""),
+        i18n=I18N,
     )
     share_sign_ins(app, settings.ui.path, tokens)
 

@@ -12,13 +12,12 @@ import logging
 import mimetypes
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
-from urllib.parse import quote
 
 import anyio.to_thread
 from fastapi import Request
 from fastapi.responses import FileResponse, HTMLResponse, Response
 
-from assistant.documents import library
+from assistant.documents import content_disposition, library
 from connectors.errors import NuriError
 from ui.sso import COOKIE
 
@@ -36,12 +35,6 @@ NOT_FOUND_PAGE = (
     "<h1>파일을 내려받을 수 없습니다</h1><p>파일이 없거나, 로그인이 만료되었거나, 열람 권한이 없는 문서입니다. "
     "채팅 화면으로 돌아가 다시 시도해 주세요.</p></body></html>"
 )
-
-
-def content_disposition(name: str) -> str:
-    """``attachment`` with an ASCII fallback and the UTF-8 name (RFC 5987/6266)."""
-    fallback = "".join(c if c.isascii() and c.isprintable() and c not in '"\\' else "_" for c in name) or "file"
-    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(name)}"
 
 
 def install_file_route(

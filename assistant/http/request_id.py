@@ -3,8 +3,10 @@
 :class:`RequestIds` wraps everything (the shutdown drain included, so that a 503
 ``shutting_down`` is counted and carries an id too):
 
-- the id: the caller's own ``X-Request-ID`` when it is a safe token
-  (:data:`~assistant.request_scope.REQUEST_ID_PATTERN`), else a new uuid4 hex; set in
+- the id: a new uuid4 hex for every request (a caller's own ``X-Request-ID``, when it is a safe
+  token, :data:`~assistant.request_scope.REQUEST_ID_PATTERN`, is echoed as
+  ``X-Client-Request-ID`` and logged beside it: the id is the audit record's, unique and never
+  the caller's choice); set in
   :mod:`assistant.request_scope` for everything that runs for the request (worker threads and a
   streamed answer's steps run in copies of this context), sent back as ``X-Request-ID`` on every
   response, quoted by every error body (``error.request_id``), every log record of the request
@@ -30,12 +32,13 @@ from starlette.routing import BaseRoute, Match, Mount
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from assistant.http.shutdown import Draining
-from assistant.request_scope import accepted_request_id, install_log_filter, request_id_var
+from assistant.request_scope import client_request_id, install_log_filter, new_request_id, request_id_var
 from assistant.telemetry import Telemetry
 
 log = logging.getLogger("nuri.api")
 
 HEADER = "X-Request-ID"
+CLIENT_HEADER = "X-Client-Request-ID"
 UNMATCHED = "unmatched"
 
 
@@ -53,19 +56,25 @@ class RequestIds:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        request_id = accepted_request_id(Headers(scope=scope).get(HEADER))
+        request_id = new_request_id()
+        client_id = client_request_id(Headers(scope=scope).get(HEADER))
         method = scope.get("method", "GET")
         route = self.routes.name(scope)
         status = 500  # what the server answers when the app fails before its response starts
         started = time.perf_counter()
         token = request_id_var().set(request_id)
         scope.setdefault("state", {})["request_id"] = request_id
+        if client_id is not None:
+            log.info("client request id", extra={"client_request_id": client_id})
 
         async def send_with_id(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = int(message["status"])
-                MutableHeaders(scope=message)[HEADER] = request_id
+                headers = MutableHeaders(scope=message)
+                headers[HEADER] = request_id
+                if client_id is not None:
+                    headers[CLIENT_HEADER] = client_id
             await send(message)
 
         tracing = self.telemetry.tracing

@@ -19,8 +19,15 @@ CITES = [
         url="/v1/passages/c-1",
         source_url="https://www.law.go.kr/법령/개인정보보호법",
     ),  # fmt: skip
-    Citation(n=2, doc_id="remote_work", title="재택근무 운영 지침", anchor="2. 근무 일수", source="rw.md", text="…",
-             url="/v1/passages/c-2"),  # fmt: skip
+    Citation(
+        n=2,
+        doc_id="remote_work",
+        title="재택근무 운영 지침",
+        anchor="2. 근무 일수",
+        source="rw.md",
+        text="…",
+        url="/v1/passages/c-2",
+    ),  # fmt: skip
 ]
 ANSWER = "300만원 이하의 범위에서 배상을 청구할 수 있습니다 [1]. 재택근무는 주 2일까지입니다 [2]."
 

@@ -166,6 +166,28 @@ def test_a_real_llama_cpp_answer_is_timed_and_its_unreported_tokens_are_not_gues
     assert not any(name.startswith("gen_ai_client_token_usage") for name in names(samples))
 
 
+def test_a_real_vllm_answer_reports_its_tokens_to_the_audit_record_and_the_histogram(
+    tmp_path: Path, embedder: Any, vllm_server: Any
+) -> None:
+    """vLLM (the production engine, on CPU here) sends usage in its streams when asked: the
+    counts it reports reach the audit record and ``gen_ai_client_token_usage`` unchanged."""
+    with served_api(
+        tmp_path, embedder, model_url=vllm_server.base_url, answer={"generation": "model"}, ui={"enabled": False},
+        model_server={"engine": "vllm"},
+    ) as served:  # fmt: skip
+        user = {"Authorization": f"Bearer {served.keys['user']}"}
+        r = httpx.post(served.url + "/v1/ask", json={"question": QUESTION}, headers=user, timeout=300)
+        assert r.status_code == 200, r.text
+        samples = scrape(served.url)
+        assert served.service.audit is not None
+        record = next(x for x in served.service.audit.records() if x.request_id == r.headers["X-Request-ID"])
+    assert record.tokens_in is not None and record.tokens_in > 10  # the prompt holds the passages
+    assert record.tokens_out is not None and record.tokens_out > 0
+    genai = {"gen_ai_request_model": MODEL, "gen_ai_operation_name": "text_completion", "gen_ai_provider_name": "vllm"}
+    assert value(samples, "gen_ai_client_token_usage_sum", **genai, gen_ai_token_type="input") == record.tokens_in
+    assert value(samples, "gen_ai_client_token_usage_sum", **genai, gen_ai_token_type="output") == record.tokens_out
+
+
 def test_metrics_need_a_metrics_or_admin_key_when_required(served: Served) -> None:
     required = served.settings.override(api={"metrics": {"require_key": True}})
     metrics_key = issue_key(served.service, agency="나부처", roles=("metrics",))

@@ -83,7 +83,11 @@ def test_an_error_response_and_its_body_quote_one_request_id(served: Served) -> 
     assert HEX_ID.fullmatch(rid) and refused.json()["error"]["request_id"] == rid
 
     own = httpx.post(served.url + "/v1/search", json={"query": "재택근무"}, headers={"X-Request-ID": "gw-7f.2_a"})
-    assert own.headers["X-Request-ID"] == own.json()["error"]["request_id"] == "gw-7f.2_a"
+    assert (
+        HEX_ID.fullmatch(own.headers["X-Request-ID"])
+        and own.json()["error"]["request_id"] == own.headers["X-Request-ID"]
+    )
+    assert own.headers["X-Client-Request-ID"] == "gw-7f.2_a"  # the caller's own id is echoed, never used as ours
 
     for unsafe in ("a" * 65, "id with spaces", "<script>", "한글"):
         replaced = httpx.get(served.url + "/no/such/path", headers={"X-Request-ID": unsafe.encode()})
@@ -120,8 +124,9 @@ def test_an_answer_its_response_and_its_audit_record_share_one_id(served: Served
         headers={**auth(served), "X-Request-ID": "client-42"},
         timeout=60,
     )
-    assert own.status_code == 200 and own.headers["X-Request-ID"] == "client-42"
-    assert audit_record(served, "client-42").endpoint == "/v1/chat/completions"
+    assert own.status_code == 200 and own.headers["X-Client-Request-ID"] == "client-42"
+    assert audit_record(served, own.headers["X-Request-ID"]).endpoint == "/v1/chat/completions"
+    assert not [x for x in served.service.audit.records() if x.request_id == "client-42"]  # type: ignore[union-attr]
 
     search = httpx.post(served.url + "/v1/search", json={"query": "재택근무"}, headers=auth(served))
     assert audit_record(served, search.headers["X-Request-ID"]).endpoint == "/v1/search"
@@ -154,6 +159,9 @@ def test_a_stream_that_fails_after_it_started_quotes_its_request_id_in_the_error
     assert events[-1]["error"]["request_id"] == rid
     failed = [x for x in logs.records if x.getMessage() == "stream failed"]
     assert failed and getattr(failed[-1], "request_id", None) == rid
+    metrics = httpx.get(served.url + "/metrics").text.splitlines()
+    assert "nuri_audit_failures_total 1.0" in metrics
+    assert 'nuri_answers_total{endpoint="/v1/ask",outcome="error"} 1.0' in metrics
 
 
 def test_the_log_records_of_a_request_carry_its_id(served: Served, logs: Collected) -> None:

@@ -79,7 +79,8 @@ def test_exact_terms_match_through_the_sparse_vector(index):
 
 def test_hit_carries_citation_fields(index):
     hit = index.search("정보공개 결정 기한", top_k=1, principal=OPERATOR)[0]
-    assert set(hit.model_dump()) == {"rank", "score", "doc_id", "title", "anchor", "source", "text"}
+    assert set(hit.model_dump()) == {"rank", "score", "chunk_id", "doc_id", "title", "anchor", "source", "text"}
+    assert hit.chunk_id  # the passage opens by it: GET /v1/passages/{chunk_id}
     assert hit.doc_id.startswith("file:")
     assert hit.source.endswith("disclosure.md")
     assert "10일 이내" in hit.text

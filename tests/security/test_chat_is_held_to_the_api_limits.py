@@ -52,7 +52,7 @@ def test_chat_answers_spend_the_callers_rate_with_its_api_requests(served: Serve
     finally:
         client.close()
     assert "재택근무" in first and "재택근무" in second
-    assert "요청이 너무 많습니다" in third and "재택근무는 주 2일" not in third
+    assert "질문이 너무 많았습니다" in third and "재택근무는 주 2일" not in third
 
 
 def test_a_chat_answer_waits_for_a_place_in_the_answer_gate(served: Served):
@@ -61,7 +61,7 @@ def test_a_chat_answer_waits_for_a_place_in_the_answer_gate(served: Served):
     try:
         with served.app.state.admission.slot_from_thread("answer"):  # an API answer holds the one place
             busy = _ask(client)
-        assert "요청이 많아" in busy and "재택근무는 주 2일" not in busy
+        assert "질문이 많아" in busy and "재택근무는 주 2일" not in busy
         assert "재택근무" in _ask(client)  # the place is free again
     finally:
         client.close()

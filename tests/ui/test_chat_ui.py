@@ -10,6 +10,7 @@ the tests check structure (citations, refusal notice, errors), never wording.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
@@ -27,6 +28,7 @@ from guardrails.keys import key_id_of
 from retrieval.index import NuriIndex
 from retrieval.sync import Syncer
 from ui.chat import SOURCES_NONE, build_chat, format_sources, mount_chat, turns_from_messages
+from ui.texts import TEXTS
 
 # A public document, a second public one, and one restricted to 한빛데이터원 and 누리행정청.
 CORPUS = ["remote_work_guideline.md", "foi_request_guide.html", "data_sharing_standard.md"]
@@ -72,14 +74,20 @@ def ask(client: Client, question: str) -> tuple[list[dict], str, str]:
     return chat, sources, notice
 
 
-def component_texts(config: dict) -> str:
-    """Every label, value and placeholder of the page's components, joined."""
+def component_texts(config: dict, language: str = "ko") -> str:
+    """Every label, value and placeholder of the page's components, joined, as a browser in
+    ``language`` shows them (the fixed texts are Gradio i18n keys: ``ui.texts``)."""
     out = []
     for comp in config["components"]:
         props = comp.get("props", {})
         for key in ("label", "value", "placeholder"):
-            if isinstance(props.get(key), str):
-                out.append(props[key])
+            value = props.get(key)
+            if isinstance(value, dict) and value.get("__type__") == "translation_metadata":
+                value = TEXTS[value["key"]][0 if language == "ko" else 1]
+            elif isinstance(value, str) and value.startswith("__i18n__"):
+                value = TEXTS[json.loads(value[len("__i18n__") :])["key"]][0 if language == "ko" else 1]
+            if isinstance(value, str):
+                out.append(value)
     return "\n".join(out)
 
 
@@ -142,8 +150,11 @@ def test_page_loads_with_korean_title_and_labels_after_signing_in_with_a_key(ser
         config = client.config
     assert config["title"] == settings.ui.title
     texts = component_texts(config)
-    for label in (settings.ui.title, "질문을 입력하세요", "보내기", "새 대화", "근거 자료"):
+    for label in (settings.ui.title, "질문을 입력하세요", "보내기", "새 대화", "근거 자료", "저장된 대화"):
         assert label in texts
+    english = component_texts(config, "en")  # the page's language switch (Gradio's settings panel)
+    for label in ("Type your question", "Send", "New chat", "Sources", "Saved chats"):
+        assert label in english
     assert "ask" in {dep.get("api_name") for dep in config["dependencies"]}
 
 
@@ -211,7 +222,9 @@ def test_sources_panel_lists_number_title_location_passage_and_source_by_name():
         ),
     ]
     md = format_sources(citations)
-    assert md.index("**[1] 재택근무 운영 지침 · 3. 재택근무 일수**") < md.index("**[2] 정보공개 청구 처리 안내 · 2. 처리 기한**")
+    assert md.index("**[1] 재택근무 운영 지침 · 3. 재택근무 일수**") < md.index(
+        "**[2] 정보공개 청구 처리 안내 · 2. 처리 기한**"
+    )
     assert "> 청구를 받은 날부터\n> 10일 이내에 결정한다." in md
     assert "출처: foi.html" in md and "/srv/docs" not in md  # a file by its name, never its folder on the server
     assert "[https://intra.example/rw](https://intra.example/rw)" in md

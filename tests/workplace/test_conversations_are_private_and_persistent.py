@@ -300,7 +300,7 @@ def test_bodies_are_validated_at_the_boundary(served: Served):
 
 
 def test_a_question_in_a_conversation_takes_a_place_in_the_answer_gate(served: Served):
-    key = served.keys["user"]
+    key = issue_key(served.service, agency="나부처", clearance="internal")  # a rate budget of its own
     cid = _call(served, "POST", "/v1/conversations", key, json={}).json()["id"]
     assert _call(served, "POST", f"/v1/conversations/{cid}/messages", key, json={"question": QUESTION}).is_success
     with served.app.state.admission.slot_from_thread("answer"):  # another answer holds the one place

@@ -191,6 +191,11 @@ def test_users_and_other_agencies_admins_cannot_change_documents(api: Served):
     assert httpx.delete(f"{api.url}/v1/documents/{doc_id}", headers=other, timeout=30).status_code == 403
     assert httpx.post(f"{api.url}/v1/documents/{doc_id}/reindex", headers=other, timeout=30).status_code == 403
     assert httpx.get(f"{api.url}/v1/documents/jobs/{job['job_id']}", headers=other, timeout=30).status_code == 404
+    listed = {
+        key: {j["job_id"] for j in httpx.get(f"{api.url}/v1/documents/jobs", headers=bearer(api.keys[key])).json()}
+        for key in ("admin", "other_admin")
+    }
+    assert job["job_id"] in listed["admin"] and job["job_id"] not in listed["other_admin"]
     assert search(api, "퇴근 전 서류 정리")[0]["doc_id"] == doc_id and (folder(api) / "보안 수칙.md").exists()
 
 
@@ -203,8 +208,9 @@ def test_users_and_other_agencies_admins_cannot_change_documents(api: Served):
         ("~$잠금.docx", "잠금.docx"),
         ('이름:"<>|?*.pdf', "이름_______.pdf"),
         ("..", "upload"),
-        ("가" * 100 + ".pdf", "가" * 66 + ".pdf"),
+        ("가" * 100 + ".pdf", "가" * 65 + ".pdf"),  # at most 200 bytes, the suffix kept
     ],
+    ids=["traversal", "windows", "hidden", "office-lock", "reserved", "dots", "long"],
 )
 def test_an_uploaded_files_name_is_made_safe_and_keeps_its_korean(sent: str, saved: str):
     assert safe_name(sent) == saved

@@ -63,6 +63,10 @@ def test_sources_show_the_last_syncs_failed_file_and_the_time_since_the_last_suc
     assert datetime.fromisoformat(source["last_success_at"]) < datetime.fromisoformat(last["finished_at"])
     user = httpx.get(api.url + "/v1/sources", headers=bearer(api.keys["user"]), timeout=30)
     assert user.status_code == 403 and user.json()["error"]["code"] == "forbidden"
+    # the same age is what Prometheus reads: nuri_source_sync_age_seconds{source="<root>"}
+    metrics = httpx.get(api.url + "/metrics", timeout=30).text.splitlines()
+    line = next(x for x in metrics if x.startswith("nuri_source_sync_age_seconds{") and str(folder.resolve()) in x)
+    assert float(line.rsplit(" ", 1)[1]) >= time.time() - clean_until - 1
 
 
 def _run(root: str, minutes: int, ok: bool = True, kind: str = "sync") -> SyncRun:

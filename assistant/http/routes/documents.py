@@ -6,6 +6,7 @@ uploads, deletes, re-indexing, statistics and the sources' sync status.
     GET    /v1/documents/{doc_id}           one document and its chunk list
     GET    /v1/documents/{doc_id}/file      the original file (404 when it may not be served)
     POST   /v1/documents                    upload (admin; multipart ``files`` + ``access``) -> 202 the job
+    GET    /v1/documents/jobs               the jobs of the admin's agency, newest first
     GET    /v1/documents/jobs/{job_id}      an upload's or re-index's progress (admin)
     DELETE /v1/documents/{doc_id}           delete (admin of the owning agency) -> 204
     POST   /v1/documents/{doc_id}/reindex   parse the file again (admin of the owning agency) -> 202 the job
@@ -119,6 +120,14 @@ def upload(
             )
     received = [(f.filename or "", f.file.read(d.max_upload_bytes + 1)) for f in files]
     return library(svc).submit_upload(received, who, access=access)
+
+
+@router.get("/v1/documents/jobs", response_model=list[DocumentJob],
+            responses=error_responses("unauthenticated", "rate_limited", "forbidden"))  # fmt: skip
+def jobs(who: Caller = Depends(admin), svc: NuriService = Depends(deps.service)) -> list[DocumentJob]:
+    """The uploads and re-indexes of the caller's agency kept in memory (every agency's for an
+    admin without one), newest first."""
+    return library(svc).jobs(who)
 
 
 @router.get("/v1/documents/jobs/{job_id}", response_model=DocumentJob,
