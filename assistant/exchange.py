@@ -78,9 +78,10 @@ class Exchange:
         self.masked_question = masked_question
         self.model = None if endpoint.searches else model
         self.prompt_version = None if endpoint.searches else prompt_version
-        # The request's id only where the request is this exchange: the chat's answers run in
-        # Gradio's tasks, whose context may be that of whichever request started them.
-        request_id = current_request_id() if endpoint.http else None
+        # The request's id only where the request is this exchange: an API route, or the chat,
+        # which sets the id of each answer itself just before asking (its answers run in Gradio's
+        # tasks, whose context may otherwise be that of whichever request started them).
+        request_id = current_request_id() if endpoint.http or endpoint is Endpoint.UI_CHAT else None
         self.request_id = request_id or uuid.uuid4().hex
         self.started = time.perf_counter() if started is None else started
 

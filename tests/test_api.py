@@ -65,7 +65,7 @@ def test_search_returns_the_cli_json_items(client):
     resp = client.post("/v1/search", json={"query": "정보공개 결정 기한", "top_k": 1})
     assert resp.status_code == 200
     (hit,) = resp.json()
-    assert set(hit) == {"rank", "score", "doc_id", "title", "anchor", "source", "text"}
+    assert set(hit) == {"rank", "score", "chunk_id", "doc_id", "title", "anchor", "source", "text"}
     assert hit["title"] == "정보공개 안내" and "10일" in hit["text"]
 
 

@@ -46,6 +46,7 @@ from assistant.answers import Answer, Citation, HistoryTurn
 from assistant.callers import Caller
 from assistant.documents import library as document_library
 from assistant.exchange import Endpoint
+from assistant.request_scope import request_id_var
 from connectors.errors import NuriError
 from ui import conversations_panel as cp
 from ui.admin_tab import build_admin_tab
@@ -421,9 +422,13 @@ def build_chat(service: NuriService, settings: Settings, limits: ChatLimits | No
         error: tuple[str, str] | None  # (code, message)
         try:
             with limits.admitted(who):
-                events = service.stream(
-                    question, list(state.turns), filters=None, caller=who, endpoint=Endpoint.UI_CHAT
-                )
+                scope = request_id_var().set(request_id)  # the answer's audit record takes this id
+                try:
+                    events = service.stream(
+                        question, list(state.turns), filters=None, caller=who, endpoint=Endpoint.UI_CHAT
+                    )
+                finally:
+                    request_id_var().reset(scope)
                 for event in events:
                     if event.kind == "delta" and event.text:
                         text += event.text
@@ -655,11 +660,14 @@ def build_chat(service: NuriService, settings: Settings, limits: ChatLimits | No
         )
         submitted.then(api_visibility="private", **after)
         new_btn.click(
-            new_chat,
-            outputs=[*outputs, cited, viewer, conv_title, export],
+            lambda: new_chat()[:5],
+            outputs=outputs,
             cancels=[asked, submitted],
             api_name="new_chat",
+            api_description="새 대화를 시작합니다: (입력창, 대화, 근거 자료, 알림)을 비웁니다.",
             queue=False,
+        ).then(
+            lambda: new_chat()[5:], outputs=[cited, viewer, conv_title, export], api_visibility="private", queue=False
         ).then(list_update, inputs=[folder], outputs=[conversations], api_visibility="private")
         conversations.input(
             open_conversation,

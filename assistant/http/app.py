@@ -10,7 +10,8 @@
     /ui                        the Gradio chat (mounted by ``ui.factory``), /docs the OpenAPI docs
                                (``api.docs``; off in the production profile)
 
-Errors: :mod:`assistant.http.errors` (one mapping, one JSON shape). The caller (API keys or a
+Errors: :mod:`assistant.http.errors` (one mapping, one JSON shape); the OpenAPI description:
+:mod:`assistant.http.openapi`. The caller (API keys or a
 signed gateway identity; 401 otherwise, except /healthz and /readyz): :mod:`assistant.http.auth`.
 """
 
@@ -29,6 +30,7 @@ from assistant.http.auth import Authenticator
 from assistant.http.caller_gate import CallerFirst
 from assistant.http.errors import install_error_handlers
 from assistant.http.limits import BodySizeLimit
+from assistant.http.openapi import describe
 from assistant.http.request_id import RequestIds
 from assistant.http.routes import answers, conversations, documents, feedback, health, metrics, openai, search, usage
 from assistant.http.shutdown import Draining
@@ -82,6 +84,7 @@ def create_app(settings: Settings, service: NuriService | None = None) -> FastAP
     )
     for module in (health, search, answers, openai, conversations, feedback, documents, metrics, usage):
         app.include_router(module.router)
+    app.openapi = lambda: describe(app, settings)  # type: ignore[method-assign]
     if settings.ui.enabled:
         _mount_ui(app, svc, settings)
     return app

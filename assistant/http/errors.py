@@ -19,7 +19,9 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from assistant.request_scope import current_request_id
 from connectors.errors import NuriError
@@ -148,6 +150,54 @@ def api_error(exc: BaseException) -> ApiError:
     return ApiError(spec.code, str(exc) or spec.message_en, exc.message_en or spec.message_en)
 
 
+# -- the errors as the OpenAPI description documents them -------------------------------------------
+
+
+class ErrorDetail(BaseModel):
+    code: str = Field(..., description="오류 코드 / error code (README의 오류 표)")
+    message: str = Field(..., description="한국어 메시지 / Korean message")
+    message_en: str = Field(..., description="English message")
+    request_id: str | None = Field(
+        None, description="요청 ID (`X-Request-ID`; 문의할 때 알려 주세요) / the request's id (quote it when reporting)"
+    )
+    details: dict[str, Any] | None = None
+
+
+class ErrorBody(BaseModel):
+    """Every error's body."""
+
+    error: ErrorDetail
+
+
+def error_responses(*codes: str) -> dict[int | str, dict[str, Any]]:
+    """``responses=`` of a route: each status its ``codes`` answer with, the error body shape."""
+    out: dict[int | str, dict[str, Any]] = {}
+    for code in dict.fromkeys(codes):
+        spec = _BY_CODE[code]
+        entry = out.setdefault(spec.status, {"model": ErrorBody, "description": ""})
+        line = f"`{code}`: {spec.when}"
+        entry["description"] = f"{entry['description']}\n\n{line}" if entry["description"] else line
+    return out
+
+
+#: What every ``/v1/`` route may answer before it runs: the caller check and the body limits
+#: (:mod:`assistant.http.caller_gate`, :mod:`assistant.http.limits`), the key store, the drain.
+COMMON = (
+    "unauthenticated", "rate_limited", "request_timeout", "payload_too_large", "invalid_request",
+    "state_unavailable", "shutting_down",
+)  # fmt: skip
+#: What answering may fail with (``/v1/ask``, ``/v1/chat/completions``, a conversation's question).
+ANSWERING = (
+    "invalid_question", "invalid_history", "model_error", "model_unavailable", "index_unavailable",
+    "encoder_unavailable", "encoder_error", "audit_unavailable", "overloaded", "embedder_mismatch",
+)  # fmt: skip
+#: What a search may fail with.
+SEARCHING = (
+    "invalid_query", "index_unavailable", "encoder_unavailable", "encoder_error", "audit_unavailable", "overloaded",
+    "embedder_mismatch",
+)  # fmt: skip
+
+
 def error_body(err: ApiError, with_status: bool = False) -> dict[str, Any]:
     body: dict[str, Any] = {"code": err.code, "message": err.message, "message_en": err.message_en}
     if with_status:
@@ -180,11 +230,19 @@ def install_error_handlers(app: FastAPI) -> None:
         )
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         if exc.status_code == 404:
             return error_response(ApiError("not_found", "없는 경로입니다"))
         if exc.status_code == 405:
-            return error_response(ApiError("method_not_allowed", "허용되지 않는 메서드입니다"))
+            allow = allowed_methods(app, request.scope.get("path", "")) or (exc.headers or {}).get("Allow", "")
+            headers = {"Allow": allow} if allow else None
+            return error_response(ApiError("method_not_allowed", "허용되지 않는 메서드입니다", headers=headers))
+        if exc.status_code == 400:  # a body that could not be parsed (not JSON, not UTF-8, broken multipart)
+            return error_response(
+                ApiError(
+                    "invalid_request", f"요청 본문을 읽을 수 없습니다: {exc.detail}", f"Invalid request: {exc.detail}"
+                )
+            )
         log.warning("unmapped HTTP error", extra={"status": exc.status_code, "detail": str(exc.detail)})
         body = {"code": "http_error", "message": str(exc.detail), "message_en": str(exc.detail)}
         if (request_id := current_request_id()) is not None:
@@ -204,6 +262,21 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error", exc_info=exc)
         return error_response(ApiError(INTERNAL.code, INTERNAL_MESSAGE))
+
+
+#: The methods :func:`allowed_methods` tries (``Allow`` of a 405).
+METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "QUERY")
+
+
+def allowed_methods(app: FastAPI, path: str) -> str:
+    """``Allow`` of a 405: every method some route of ``app`` answers at ``path`` (Starlette's own
+    lists only the first route's, and FastAPI makes one route per method)."""
+    allowed = []
+    for method in METHODS:
+        probe = {"type": "http", "path": path, "root_path": "", "method": method}
+        if any(route.matches(probe)[0] is Match.FULL for route in app.router.routes):
+            allowed.append(method)
+    return ", ".join(allowed)
 
 
 def markdown_table() -> str:

@@ -1,5 +1,5 @@
-"""Request bodies of the HTTP API (responses are ``retrieval.types.Hit`` and
-``assistant.answers.Answer``)."""
+"""Request bodies of the HTTP API, and the OpenAI-compatible endpoints' answers (the others are
+``retrieval.types.Hit``, ``assistant.answers.Answer`` and the stores' own models)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from assistant.answers import HistoryTurn
+from assistant.answers import Citation, HistoryTurn
+from guardrails.decisions import GuardrailDecision
 from retrieval.types import SearchFilters
 
 #: The model id of Nuri's OpenAI-compatible endpoint.
@@ -46,9 +47,36 @@ class ChatMessageIn(BaseModel):
     content: str | list[dict[str, Any]] | None = None
 
     def text(self) -> str:
+        """The message's text: its string content, or its ``text`` parts (OpenAI's content parts)."""
         if isinstance(self.content, list):
-            return "".join(str(p.get("text", "")) for p in self.content if p.get("type") == "text")
+            return "".join(
+                p["text"] for p in self.content if p.get("type") == "text" and isinstance(p.get("text"), str)
+            )
         return self.content or ""
+
+
+#: What ``messages`` must contain (in the OpenAPI description; :func:`~assistant.http.routes.openai.split_messages`
+#: checks it): a user message with text, the last of which is the question.
+QUESTION_MESSAGE: dict[str, Any] = {
+    "type": "object",
+    "required": ["role", "content"],
+    "properties": {
+        "role": {"const": "user"},
+        "content": {
+            "anyOf": [
+                {"type": "string", "pattern": r"\S"},
+                {
+                    "type": "array",
+                    "contains": {
+                        "type": "object",
+                        "required": ["type", "text"],
+                        "properties": {"type": {"const": "text"}, "text": {"type": "string", "pattern": r"\S"}},
+                    },
+                },
+            ]
+        },
+    },
+}
 
 
 class ChatCompletionRequest(BaseModel):
@@ -58,6 +86,54 @@ class ChatCompletionRequest(BaseModel):
     model_config = ConfigDict(extra="allow")
 
     model: str = Field(..., description='"nuri"')
-    messages: list[ChatMessageIn] = Field(..., min_length=1, max_length=MAX_MESSAGES)
+    messages: list[ChatMessageIn] = Field(
+        ...,
+        min_length=1,
+        max_length=MAX_MESSAGES,
+        description="The last user message with text is the question; the user and assistant messages before it "
+        "are the conversation so far; system, developer and tool messages, and what follows the question (an "
+        "assistant's prefill), are not used.",
+        json_schema_extra={"contains": QUESTION_MESSAGE},
+    )
     stream: bool = False
     filters: SearchFilters | None = None
+
+
+# -- answers of the OpenAI-compatible endpoints (documentation; the routes build them as dicts) -------
+
+
+class ModelCard(BaseModel):
+    id: str
+    object: Literal["model"]
+    created: int
+    owned_by: str
+
+
+class ModelList(BaseModel):
+    object: Literal["list"]
+    data: list[ModelCard]
+
+
+class ChatMessageOut(BaseModel):
+    role: Literal["assistant"]
+    content: str
+    annotations: list[dict[str, Any]] = Field(..., description="A `url_citation` per `[n]` marker (OpenAI's format).")
+
+
+class ChatChoice(BaseModel):
+    index: int
+    message: ChatMessageOut
+    finish_reason: Literal["stop"]
+
+
+class ChatCompletion(BaseModel):
+    """OpenAI's chat completion, with Nuri's ``citations``, ``refused`` and ``guardrails``."""
+
+    id: str
+    object: Literal["chat.completion"]
+    created: int
+    model: str
+    choices: list[ChatChoice]
+    citations: list[Citation]
+    refused: bool
+    guardrails: list[GuardrailDecision]

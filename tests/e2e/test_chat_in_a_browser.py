@@ -11,11 +11,13 @@ notice, and the page at 1280x720 and in a narrow window. Each screen is saved un
 
 from __future__ import annotations
 
+import re
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import pytest
 from conftest import REPO_ROOT, SAMPLES, answer_settings, issue_key, serve_app
 from fastapi import FastAPI
@@ -219,6 +221,38 @@ def test_an_admin_uploads_a_file_sees_it_indexed_and_it_is_answered_from(
         answer = ask(page, "출장 여비는 언제까지 정산해야 하나요?")
         assert "5일" in answer
         expect(page.locator("#nuri-citations")).to_contain_text(UPLOADED_TITLE)
+        # its citation opens it, and the original downloads with the chat's own sign-in
+        page.locator("#nuri-citations label").filter(has_text=UPLOADED_TITLE).first.click()
+        link = page.locator("#nuri-viewer a[download]")
+        expect(link).to_contain_text("원본 파일 내려받기")
+        href = link.get_attribute("href")
+        assert href and href.startswith("/ui/file/")
+        got = page.request.get(site.url.removesuffix("/ui") + href)
+        assert got.status == 200 and UPLOADED_TEXT in got.text()
+        assert "attachment" in got.headers["content-disposition"]
+        anonymous = httpx.get(site.url.removesuffix("/ui") + href)
+        assert anonymous.status_code == 404  # not without the chat's sign-in
+    finally:
+        page.context.close()
+
+
+def test_an_admin_issues_and_revokes_an_api_key_on_the_admin_page(browser: Browser, site: Site) -> None:
+    page = signed_in(browser, site, "admin")
+    api = site.url.removesuffix("/ui")
+    try:
+        page.locator("#nuri-tabs button[role=tab]").filter(has_text="관리").click()
+        page.locator("button[role=tab]").filter(has_text="API 키").click()
+        page.locator("#nuri-key-label textarea, #nuri-key-label input").first.fill("민원 챗봇 연동")
+        page.locator("#nuri-key-issue").click()
+        issued = page.locator("#nuri-key-issued textarea, #nuri-key-issued input").first
+        expect(issued).to_have_value(re.compile(r"^nuri_[0-9a-f]{12}_"))
+        key = issued.input_value()
+        assert httpx.get(api + "/v1/models", headers={"Authorization": f"Bearer {key}"}).status_code == 200
+        expect(page.locator("#nuri-keys")).to_contain_text("민원 챗봇 연동")
+        page.locator("#nuri-key-revoke-id textarea, #nuri-key-revoke-id input").first.fill(key.split("_")[1])
+        page.locator("#nuri-key-revoke").click()
+        expect(page.locator("#nuri-key-notice")).to_contain_text("폐기했습니다")
+        assert httpx.get(api + "/v1/models", headers={"Authorization": f"Bearer {key}"}).status_code == 401
     finally:
         page.context.close()
 

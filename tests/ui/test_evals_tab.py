@@ -21,7 +21,7 @@ import pytest
 from conftest import issue_key
 from fastapi import FastAPI
 from starlette.requests import Request
-from test_chat_ui import chat_client, component_texts, serve
+from test_chat_ui import chat_client, component_texts, serve, translated
 
 from assistant.service import NuriService
 from configs.settings import Settings, load_settings
@@ -252,7 +252,7 @@ def test_page_has_chat_and_evals_tabs_and_no_run_data(served, keys):
     with chat_client(served, keys["user"]) as c:
         config = c.config
     texts = component_texts(config)
-    labels = {comp.get("props", {}).get("label") for comp in config["components"]}
+    labels = {translated(comp.get("props", {}).get("label")) for comp in config["components"]}
     assert {"채팅", "평가"} <= labels
     assert "보내기" in texts  # the chat is still there
     assert OLD_RUN not in str(config) and NEW_RUN not in str(config)

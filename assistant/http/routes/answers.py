@@ -16,7 +16,8 @@ from assistant.exchange import Endpoint
 from assistant.http import deps
 from assistant.http.answer_stream import respond
 from assistant.http.auth import caller
-from assistant.http.errors import ApiError, error_body
+from assistant.http.errors import ANSWERING, COMMON, ApiError, error_body, error_responses
+from assistant.http.openapi import streamed
 from assistant.http.schemas import AskRequest
 from assistant.http.sse import sse
 from assistant.service import NuriService
@@ -44,7 +45,15 @@ class AskFormat:
         return sse({"type": "error", **error_body(err, with_status=True)})
 
 
-@router.post("/v1/ask", response_model=Answer)
+@router.post(
+    "/v1/ask",
+    response_model=Answer,
+    responses={
+        **streamed('The answer; with `"stream": true` events: `{"type": "delta", "text"}` …, then '
+                   '`{"type": "done", "answer"}` or `{"type": "error", "error"}`, then `[DONE]`'),
+        **error_responses(*COMMON, *ANSWERING),
+    },
+)  # fmt: skip
 def ask(
     body: AskRequest,
     who: Caller = Depends(caller),

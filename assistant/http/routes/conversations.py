@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from datetime import UTC
-from typing import Annotated, Any
+from typing import Annotated
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Query, Request, Response
@@ -46,46 +46,13 @@ from assistant.exchange import Endpoint
 from assistant.http import deps
 from assistant.http.answer_stream import respond
 from assistant.http.auth import caller
-from assistant.http.errors import ERROR_CODES
+from assistant.http.errors import ANSWERING, COMMON, error_responses
+from assistant.http.openapi import link, streamed
 from assistant.http.routes.answers import AskFormat
 from assistant.service import NuriService
 from retrieval.types import SearchFilters
 
 router = APIRouter(tags=["conversations"])
-
-
-# -- error documentation (shared with the feedback routes) ----------------------------------------
-
-
-class ErrorDetail(BaseModel):
-    code: str = Field(..., description="오류 코드 / error code (README의 오류 표)")
-    message: str = Field(..., description="한국어 메시지 / Korean message")
-    message_en: str = Field(..., description="English message")
-    details: dict[str, Any] | None = None
-
-
-class ErrorBody(BaseModel):
-    """Every error's body (:mod:`assistant.http.errors`)."""
-
-    error: ErrorDetail
-
-
-_STATUS_OF = {e.code: e for e in ERROR_CODES}
-
-
-def error_responses(*codes: str) -> dict[int | str, dict[str, Any]]:
-    """``responses=`` of a route: each status its ``codes`` answer with, the error body shape."""
-    out: dict[int | str, dict[str, Any]] = {}
-    for code in codes:
-        spec = _STATUS_OF[code]
-        entry = out.setdefault(spec.status, {"model": ErrorBody, "description": ""})
-        line = f"`{code}`: {spec.when}"
-        entry["description"] = f"{entry['description']}\n\n{line}" if entry["description"] else line
-    return out
-
-
-#: What every route of these stores may answer.
-COMMON = ("unauthenticated", "rate_limited", "state_unavailable")
 
 
 # -- request bodies ---------------------------------------------------------------------------------
@@ -200,9 +167,28 @@ def _saving(
 
 # -- conversations ----------------------------------------------------------------------------------
 
+_CONVERSATION = "/v1/conversations/{conversation_id}"
+#: Where a new conversation's id is used (the OpenAPI description's links).
+_CONVERSATION_LINKS = {
+    name: link(path, method, conversation_id="$response.body#/id")
+    for name, path, method in (
+        ("GetConversation", _CONVERSATION, "get"),
+        ("UpdateConversation", _CONVERSATION, "patch"),
+        ("DeleteConversation", _CONVERSATION, "delete"),
+        ("ExportConversation", _CONVERSATION + "/export", "get"),
+        ("AskInConversation", _CONVERSATION + "/messages", "post"),
+    )
+}
+#: Where a new folder's id is used.
+_FOLDER_LINKS = {
+    "RenameFolder": link("/v1/folders/{folder_id}", "patch", folder_id="$response.body#/id"),
+    "DeleteFolder": link("/v1/folders/{folder_id}", "delete", folder_id="$response.body#/id"),
+    "ListFolderConversations": link("/v1/conversations", "get", folder_id="$response.body#/id"),
+}
 
-@router.get("/v1/conversations", response_model=ConversationPage, responses=error_responses(*COMMON,
-            "conversation_not_found", "invalid_request"))  # fmt: skip
+
+@router.get("/v1/conversations", response_model=ConversationPage,
+            responses=error_responses(*COMMON, "conversation_not_found"))  # fmt: skip
 def list_conversations(
     folder_id: Annotated[
         str | None,
@@ -221,7 +207,8 @@ def list_conversations(
 
 
 @router.post("/v1/conversations", status_code=201, response_model=ConversationSummary,
-             responses=error_responses(*COMMON, "conversation_not_found", "invalid_request"))  # fmt: skip
+             responses={201: {"description": "만든 대화 / the new conversation", "links": _CONVERSATION_LINKS},
+                        **error_responses(*COMMON, "conversation_not_found")})  # fmt: skip
 def create_conversation(
     body: ConversationCreate,
     who: Caller = Depends(caller),
@@ -239,7 +226,7 @@ def get_conversation(
 
 
 @router.patch("/v1/conversations/{conversation_id}", response_model=ConversationSummary,
-              responses=error_responses(*COMMON, "conversation_not_found", "invalid_request"))  # fmt: skip
+              responses=error_responses(*COMMON, "conversation_not_found"))  # fmt: skip
 def update_conversation(
     conversation_id: str,
     body: ConversationUpdate,
@@ -284,10 +271,11 @@ def export_conversation(
 @router.post(
     "/v1/conversations/{conversation_id}/messages",
     response_model=Answer,
-    responses=error_responses(
-        *COMMON, "invalid_question", "invalid_history", "conversation_not_found", "invalid_request",
-        "model_error", "model_unavailable", "index_unavailable", "audit_unavailable", "overloaded",
-    ),
+    responses={
+        **streamed('The answer; with `"stream": true` the events of `POST /v1/ask`; the turn is saved when '
+                   "`done` is sent"),
+        **error_responses(*COMMON, *ANSWERING, "conversation_not_found"),
+    },
 )  # fmt: skip
 def ask_in_conversation(
     conversation_id: str,
@@ -320,7 +308,8 @@ def list_folders(who: Caller = Depends(caller), conversations: ConversationStore
 
 
 @router.post("/v1/folders", status_code=201, response_model=Folder,
-             responses=error_responses(*COMMON, "invalid_request"))  # fmt: skip
+             responses={201: {"description": "만든 폴더 / the new folder", "links": _FOLDER_LINKS},
+                        **error_responses(*COMMON)})  # fmt: skip
 def create_folder(
     body: FolderBody, who: Caller = Depends(caller), conversations: ConversationStore = Depends(store)
 ) -> Folder:
@@ -328,7 +317,7 @@ def create_folder(
 
 
 @router.patch("/v1/folders/{folder_id}", response_model=Folder,
-              responses=error_responses(*COMMON, "conversation_not_found", "invalid_request"))  # fmt: skip
+              responses=error_responses(*COMMON, "conversation_not_found"))  # fmt: skip
 def rename_folder(
     folder_id: str, body: FolderBody, who: Caller = Depends(caller), conversations: ConversationStore = Depends(store)
 ) -> Folder:

@@ -30,6 +30,7 @@ from fastapi.responses import FileResponse
 
 from assistant.callers import Caller
 from assistant.documents import (
+    MEDIA_TYPES,
     Access,
     DocumentDetail,
     DocumentJob,
@@ -42,9 +43,9 @@ from assistant.documents import (
 )
 from assistant.http import deps
 from assistant.http.auth import caller, require_role
-from assistant.http.errors import ApiError
+from assistant.http.errors import COMMON, ApiError, error_responses
 from assistant.http.limits import BodyLimit
-from assistant.http.routes.conversations import error_responses
+from assistant.http.openapi import link
 from assistant.service import NuriService
 from assistant.sync_log import SourceStatus
 from configs.settings import Settings
@@ -59,7 +60,22 @@ MULTIPART_OVERHEAD_BYTES = 16 * 1024
 PER_FILE_OVERHEAD_BYTES = 4 * 1024
 
 #: What every route here may answer.
-COMMON = ("unauthenticated", "rate_limited", "index_unavailable")
+LIBRARY = (*COMMON, "index_unavailable")
+#: The media types originals are served with (``GET /v1/documents/{doc_id}/file``).
+ORIGINAL_TYPES = sorted({t.partition(";")[0] for t in MEDIA_TYPES.values()} | {"application/octet-stream"})
+_DOCUMENT = "/v1/documents/{doc_id}"
+#: Where a listed document's id is used (the OpenAPI description's links: the first document).
+_DOCUMENT_LINKS = {
+    name: link(path, method, doc_id="$response.body#/0/doc_id")
+    for name, path, method in (
+        ("GetDocument", _DOCUMENT, "get"),
+        ("GetOriginal", _DOCUMENT + "/file", "get"),
+        ("ReindexDocument", _DOCUMENT + "/reindex", "post"),
+        ("DeleteDocument", _DOCUMENT, "delete"),
+    )
+}
+#: Where a job's id is used.
+_JOB_LINKS = {"GetJob": link("/v1/documents/jobs/{job_id}", "get", job_id="$response.body#/job_id")}
 
 
 def body_limits(settings: Settings) -> dict[tuple[str, str], BodyLimit]:
@@ -71,7 +87,7 @@ def body_limits(settings: Settings) -> dict[tuple[str, str], BodyLimit]:
 
 
 @router.get("/v1/passages/{chunk_id}", response_model=PassageView,
-            responses=error_responses(*COMMON, "passage_not_found"))  # fmt: skip
+            responses=error_responses(*LIBRARY, "passage_not_found"))  # fmt: skip
 def passage(chunk_id: str, who: Caller = Depends(caller), svc: NuriService = Depends(deps.service)) -> PassageView:
     """A citation's passage (``citations[].url``) with ``documents.context_chunks`` chunks before and
     after it, its readable location and the original's download link when the caller may have it."""
@@ -79,7 +95,8 @@ def passage(chunk_id: str, who: Caller = Depends(caller), svc: NuriService = Dep
 
 
 @router.get("/v1/documents", response_model=list[DocumentView],
-            responses=error_responses(*COMMON, "state_unavailable", "invalid_request"))  # fmt: skip
+            responses={200: {"description": "읽을 수 있는 문서 / the documents", "links": _DOCUMENT_LINKS},
+                       **error_responses(*LIBRARY)})  # fmt: skip
 def list_documents(
     doc_type: str | None = Query(None, max_length=100, description="이 문서 유형만 / only this type (statute, …)"),
     agency: str | None = Query(None, max_length=200, description="이 기관(소관부처)의 문서만 / only this agency's"),
@@ -91,8 +108,8 @@ def list_documents(
 
 
 @router.post("/v1/documents", status_code=202, response_model=DocumentJob,
-             responses=error_responses(*COMMON, "forbidden", "invalid_upload", "upload_too_large", "payload_too_large",
-                                       "request_timeout", "invalid_request", "state_unavailable"))  # fmt: skip
+             responses={202: {"description": "올린 작업 / the job", "links": _JOB_LINKS},
+                        **error_responses(*LIBRARY, "forbidden", "invalid_upload", "upload_too_large")})  # fmt: skip
 def upload(
     files: Annotated[
         list[UploadFile], File(description="올릴 파일들 / the files (pdf, hwp, hwpx, docx, html, md, txt)")
@@ -122,8 +139,7 @@ def upload(
     return library(svc).submit_upload(received, who, access=access)
 
 
-@router.get("/v1/documents/jobs", response_model=list[DocumentJob],
-            responses=error_responses("unauthenticated", "rate_limited", "forbidden"))  # fmt: skip
+@router.get("/v1/documents/jobs", response_model=list[DocumentJob], responses=error_responses(*COMMON, "forbidden"))
 def jobs(who: Caller = Depends(admin), svc: NuriService = Depends(deps.service)) -> list[DocumentJob]:
     """The uploads and re-indexes of the caller's agency kept in memory (every agency's for an
     admin without one), newest first."""
@@ -131,7 +147,7 @@ def jobs(who: Caller = Depends(admin), svc: NuriService = Depends(deps.service))
 
 
 @router.get("/v1/documents/jobs/{job_id}", response_model=DocumentJob,
-            responses=error_responses(*COMMON, "forbidden", "not_found"))  # fmt: skip
+            responses=error_responses(*LIBRARY, "forbidden", "not_found"))  # fmt: skip
 def job(job_id: str, who: Caller = Depends(admin), svc: NuriService = Depends(deps.service)) -> DocumentJob:
     """An upload's or re-index's progress: each file ``queued → parsing → indexing → done | failed``
     with its chunk count and seconds; the job is ``done`` when every file is."""
@@ -139,7 +155,9 @@ def job(job_id: str, who: Caller = Depends(admin), svc: NuriService = Depends(de
 
 
 @router.get("/v1/documents/{doc_id}/file", response_class=FileResponse,
-            responses=error_responses(*COMMON, "passage_not_found", "state_unavailable"))  # fmt: skip
+            responses={200: {"description": "원본 파일 / the original file",
+                             "content": {t: {"schema": {"type": "string", "format": "binary"}} for t in ORIGINAL_TYPES}},
+                       **error_responses(*LIBRARY, "passage_not_found")})  # fmt: skip
 def original(doc_id: str, who: Caller = Depends(caller), svc: NuriService = Depends(deps.service)) -> FileResponse:
     """The original file, when the caller may read the document and the file lies in the upload
     folder or a synced folder (404 ``passage_not_found`` otherwise, whatever the reason)."""
@@ -149,7 +167,7 @@ def original(doc_id: str, who: Caller = Depends(caller), svc: NuriService = Depe
 
 
 @router.get("/v1/documents/{doc_id}", response_model=DocumentDetail,
-            responses=error_responses(*COMMON, "passage_not_found", "state_unavailable"))  # fmt: skip
+            responses=error_responses(*LIBRARY, "passage_not_found"))  # fmt: skip
 def document(doc_id: str, who: Caller = Depends(caller), svc: NuriService = Depends(deps.service)) -> DocumentDetail:
     """One document the caller may read, with its chunks (ids and locations; open one with
     ``GET /v1/passages/{chunk_id}``)."""
@@ -157,7 +175,7 @@ def document(doc_id: str, who: Caller = Depends(caller), svc: NuriService = Depe
 
 
 @router.delete("/v1/documents/{doc_id}", status_code=204, response_class=Response,
-               responses=error_responses(*COMMON, "forbidden", "passage_not_found", "state_unavailable"))  # fmt: skip
+               responses=error_responses(*LIBRARY, "forbidden", "passage_not_found"))  # fmt: skip
 def delete(doc_id: str, who: Caller = Depends(admin), svc: NuriService = Depends(deps.service)) -> Response:
     """Remove the document from the index, and its file when it was uploaded (admins of the
     owning agency, or without an agency)."""
@@ -166,22 +184,22 @@ def delete(doc_id: str, who: Caller = Depends(admin), svc: NuriService = Depends
 
 
 @router.post("/v1/documents/{doc_id}/reindex", status_code=202, response_model=DocumentJob,
-             responses=error_responses(*COMMON, "forbidden", "passage_not_found", "invalid_upload",
-                                       "state_unavailable"))  # fmt: skip
+             responses={202: {"description": "다시 색인하는 작업 / the job", "links": _JOB_LINKS},
+                        **error_responses(*LIBRARY, "forbidden", "passage_not_found", "invalid_upload")})  # fmt: skip
 def reindex(doc_id: str, who: Caller = Depends(admin), svc: NuriService = Depends(deps.service)) -> DocumentJob:
     """Parse the document's file again and rewrite it (after the file was edited); answers at once
     with the job. A file that no longer parses fails the job and the index keeps what it held."""
     return library(svc).submit_reindex(doc_id, who)
 
 
-@router.get("/v1/stats", response_model=LibraryStats, responses=error_responses(*COMMON))
+@router.get("/v1/stats", response_model=LibraryStats, responses=error_responses(*LIBRARY))
 def stats(who: Caller = Depends(caller), svc: NuriService = Depends(deps.service)) -> LibraryStats:
     """Documents and chunks the caller may read: in all, by type, by access level, by agency."""
     return library(svc).stats(who)
 
 
 @router.get("/v1/sources", response_model=list[SourceStatus],
-            responses=error_responses("unauthenticated", "rate_limited", "forbidden", "state_unavailable"))  # fmt: skip
+            responses=error_responses(*COMMON, "forbidden"))  # fmt: skip
 def sources(who: Caller = Depends(admin), svc: NuriService = Depends(deps.service)) -> list[SourceStatus]:
     """Each source root (a synced folder, an agency's upload folder): its last run with the
     counts and failed files, when the last run without failures finished and how long ago."""

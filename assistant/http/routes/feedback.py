@@ -11,12 +11,13 @@ one, ``agency=``).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, cast
 
 from fastapi import APIRouter, Depends, Query, Request
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from assistant.callers import Caller
 from assistant.feedback import (
@@ -30,8 +31,7 @@ from assistant.feedback import (
 )
 from assistant.http import deps
 from assistant.http.auth import caller, require_role
-from assistant.http.errors import ApiError
-from assistant.http.routes.conversations import COMMON, error_responses
+from assistant.http.errors import COMMON, ApiError, error_responses
 from assistant.service import NuriService
 
 router = APIRouter(tags=["feedback"])
@@ -39,6 +39,17 @@ router = APIRouter(tags=["feedback"])
 evaluator = cast(Callable[[Request], Caller], require_role("evaluator"))
 
 _REASONS_DOC = ", ".join(f"`{k}` {v.ko} ({v.en})" for k, v in REASONS.items())
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _iso_8601(value: object) -> object:
+    """Only ISO 8601 text is a date-time here (pydantic would also read ``0.5`` as a Unix time)."""
+    if isinstance(value, str) and not _ISO_DATE.match(value):
+        raise ValueError("ISO 8601 date-time expected (YYYY-MM-DDTHH:MM:SS±HH:MM)")
+    return value
+
+
+IsoDateTime = Annotated[datetime, BeforeValidator(_iso_8601)]
 
 
 class FeedbackRequest(BaseModel):
@@ -68,7 +79,7 @@ def feedback_store(svc: NuriService = Depends(deps.service)) -> FeedbackStore:
 
 
 @router.post("/v1/feedback", status_code=201, response_model=FeedbackRecord,
-             responses=error_responses(*COMMON, "answer_not_found", "conversation_not_found", "invalid_request",
+             responses=error_responses(*COMMON, "answer_not_found", "conversation_not_found",
                                        "audit_unavailable"))  # fmt: skip
 def give_feedback(
     body: FeedbackRequest,
@@ -84,11 +95,11 @@ def give_feedback(
 
 
 @router.get("/v1/feedback", response_model=list[FeedbackRecord],
-            responses=error_responses(*COMMON, "forbidden", "invalid_request"))  # fmt: skip
+            responses=error_responses(*COMMON, "forbidden"))  # fmt: skip
 def list_feedback(
     rating: Annotated[Rating | None, Query(description="`up` 또는 `down` / only this rating")] = None,
-    since: Annotated[datetime | None, Query(description="이때부터 (ISO 8601) / from (inclusive)")] = None,
-    until: Annotated[datetime | None, Query(description="이때 전까지 (ISO 8601) / until (exclusive)")] = None,
+    since: Annotated[IsoDateTime | None, Query(description="이때부터 (ISO 8601) / from (inclusive)")] = None,
+    until: Annotated[IsoDateTime | None, Query(description="이때 전까지 (ISO 8601) / until (exclusive)")] = None,
     agency: Annotated[
         str | None, Query(max_length=200, description="기관 (관리자만 다른 기관) / agency (another one: admins only)")
     ] = None,

@@ -5,27 +5,51 @@ to anyone; only an admin is told the reasons, endpoints and counts."""
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Request
+from pydantic import BaseModel, Field
 
 from assistant.http import deps
 from assistant.http.auth import caller
-from assistant.http.errors import ApiError
+from assistant.http.errors import ApiError, error_responses
 from assistant.service import NuriService
 from configs.settings import Settings
 
 router = APIRouter(tags=["ops"])
 
 
-@router.get("/healthz")
+class Health(BaseModel):
+    status: Literal["ok"]
+
+
+class Readiness(BaseModel):
+    """Ready; the other fields only for an admin's key."""
+
+    status: Literal["ready"]
+    chunks: int | None = Field(None, description="Chunks in the index.")
+    embedder: str | None = None
+    embedder_dim: int | None = None
+    model: str | None = Field(None, description="The model answers are written with.")
+    model_endpoints: list[dict[str, Any]] | None = Field(None, description="Each model endpoint's probe.")
+    calibration: dict[str, Any] | None = Field(
+        None, description="The fitted values in use and what they were fitted for."
+    )
+    degraded: list[str] | None = Field(None, description="What runs in safe mode (values fitted for another embedder).")
+
+
+@router.get("/healthz", response_model=Health)
 async def healthz() -> dict[str, str]:
     """Answered on the event loop, never behind the worker threads busy with searches and answers
     (a liveness probe must not time out on a busy but healthy server)."""
     return {"status": "ok"}
 
 
-@router.get("/readyz")
+@router.get(
+    "/readyz",
+    responses={200: {"model": Readiness, "description": "준비됨 / ready"},
+               **error_responses("not_ready", "state_unavailable", "shutting_down")},
+)  # fmt: skip
 def readyz(request: Request, svc: NuriService = Depends(deps.service)) -> dict[str, Any]:
     """200 when answers can be given, 503 ``not_ready`` otherwise (a load balancer needs no more).
 

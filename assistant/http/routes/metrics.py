@@ -19,10 +19,11 @@ from contextlib import asynccontextmanager
 
 import anyio.to_thread
 from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi.responses import PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from assistant.http.auth import caller
-from assistant.http.errors import ApiError
+from assistant.http.errors import ApiError, error_responses
 from assistant.telemetry import telemetry_of
 from configs.settings import Settings
 
@@ -42,7 +43,15 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 router = APIRouter(tags=["ops"], lifespan=lifespan)
 
 
-@router.get("/metrics", include_in_schema=False)
+@router.get(
+    "/metrics",
+    response_class=PlainTextResponse,
+    responses={
+        200: {"description": "Prometheus 텍스트 형식 / the Prometheus text format"},
+        **error_responses("unauthenticated", "forbidden", "not_found", "rate_limited", "state_unavailable",
+                          "shutting_down"),
+    },
+)  # fmt: skip
 def metrics(request: Request) -> Response:
     settings: Settings = request.app.state.settings
     if not settings.api.metrics.enabled:

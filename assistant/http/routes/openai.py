@@ -1,8 +1,9 @@
 """The OpenAI-compatible endpoints: ``GET /v1/models`` and ``POST /v1/chat/completions``
 (plain, or ``stream: true`` as server-sent events).
 
-The last ``user`` message is the question, earlier user/assistant messages the history;
-system/developer/tool messages are ignored (Nuri's own prompts govern the model). The
+The last ``user`` message with text is the question, earlier user/assistant messages the
+history; system/developer/tool messages, and whatever follows the question (an assistant's
+prefill), are ignored (Nuri's own prompts govern the model). The
 citations ride in the extra top-level fields ``citations`` and ``refused`` (in the last chunk
 when streaming) and, for standard OpenAI clients that drop those, in the message itself:
 ``annotations`` (a ``url_citation`` per ``[n]`` marker) and, with
@@ -27,8 +28,9 @@ from assistant.exchange import Endpoint
 from assistant.http import deps
 from assistant.http.answer_stream import respond
 from assistant.http.auth import caller
-from assistant.http.errors import ApiError, error_body
-from assistant.http.schemas import MODEL_ID, ChatCompletionRequest, ChatMessageIn
+from assistant.http.errors import ANSWERING, COMMON, ApiError, error_body, error_responses
+from assistant.http.openapi import streamed
+from assistant.http.schemas import MODEL_ID, ChatCompletion, ChatCompletionRequest, ChatMessageIn, ModelList
 from assistant.http.sse import sse
 from assistant.service import NuriService
 from assistant.sources import sources_footer, strip_footer, url_annotations
@@ -38,22 +40,29 @@ router = APIRouter(tags=["openai"])
 
 
 def split_messages(messages: list[ChatMessageIn]) -> tuple[str, list[HistoryTurn]]:
-    """The last user message is the question; earlier user/assistant turns are the history
-    (their lengths are checked with the question's, by the service)."""
-    if messages[-1].role != "user" or not messages[-1].text().strip():
+    """The last user message with text is the question; the user/assistant turns before it are the
+    history (their lengths are checked with the question's, by the service); what follows it is
+    not used. 400 ``invalid_question`` when no user message has text."""
+    asked = next((i for i in reversed(range(len(messages))) if _is_question(messages[i])), None)
+    if asked is None:
         raise InvalidQuestionError(
-            "마지막 메시지는 내용이 있는 user 메시지여야 합니다",
-            message_en="The last message must be a user message with content",
+            "내용이 있는 user 메시지가 없습니다 (마지막 user 메시지가 질문입니다)",
+            message_en="No user message with content (the last user message is the question)",
         )
     history = [
         HistoryTurn(role=m.role, content=strip_footer(m.text()) if m.role == "assistant" else m.text())
-        for m in messages[:-1]
+        for m in messages[:asked]
         if m.role in ("user", "assistant") and m.text().strip()
     ]
-    return messages[-1].text(), history
+    return messages[asked].text(), history
 
 
-@router.get("/v1/models", dependencies=[Depends(caller)])
+def _is_question(message: ChatMessageIn) -> bool:
+    return message.role == "user" and bool(message.text().strip())
+
+
+@router.get("/v1/models", dependencies=[Depends(caller)], response_model=ModelList,
+            responses=error_responses(*COMMON))  # fmt: skip
 def models() -> dict[str, Any]:
     return {"object": "list", "data": [{"id": MODEL_ID, "object": "model", "created": 0, "owned_by": "nuri"}]}
 
@@ -115,7 +124,15 @@ class ChatCompletionFormat:
         return sse(error_body(err, with_status=True))
 
 
-@router.post("/v1/chat/completions")
+@router.post(
+    "/v1/chat/completions",
+    response_model=ChatCompletion,
+    responses={
+        **streamed('The answer; with `"stream": true` `chat.completion.chunk` events, the last with `citations`, '
+                   "`refused` and `guardrails` (a failure after the stream started: an `error` event), then `[DONE]`"),
+        **error_responses(*COMMON, *ANSWERING, "model_not_found"),
+    },
+)  # fmt: skip
 def chat_completions(
     body: ChatCompletionRequest,
     who: Caller = Depends(caller),

@@ -8,6 +8,7 @@ from assistant.callers import Caller
 from assistant.exchange import Endpoint
 from assistant.http import deps
 from assistant.http.auth import caller
+from assistant.http.errors import COMMON, SEARCHING, error_responses
 from assistant.http.schemas import SearchRequest
 from assistant.service import NuriService
 from retrieval.types import Hit
@@ -15,7 +16,7 @@ from retrieval.types import Hit
 router = APIRouter(tags=["search"])
 
 
-@router.post("/v1/search", response_model=list[Hit])
+@router.post("/v1/search", response_model=list[Hit], responses=error_responses(*COMMON, *SEARCHING))
 def search(
     body: SearchRequest,
     who: Caller = Depends(caller),

@@ -5,21 +5,30 @@ that agency's records (an admin without an agency, all)."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC
 from typing import Annotated, Any, cast
 
 from fastapi import APIRouter, Depends, Query, Request
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, WithJsonSchema
 
 from assistant.callers import Caller
 from assistant.http import deps
 from assistant.http.auth import require_role
-from assistant.http.errors import ApiError
+from assistant.http.errors import COMMON, ApiError, error_responses
 from assistant.service import NuriService
 from assistant.usage import GROUPS, parse_by, parse_when, usage_from_store
 from guardrails.audit import AuditError
 
 router = APIRouter(tags=["ops"])
 admin = cast(Callable[[Request], Caller], require_role("admin"))
+
+#: ``since``/``until`` as :func:`~assistant.usage.parse_when` reads them: an ISO 8601 date or date-time.
+When = Annotated[
+    str, WithJsonSchema({"anyOf": [{"type": "string", "format": "date"}, {"type": "string", "format": "date-time"}]})
+]
+_GROUP = "(" + "|".join(GROUPS) + ")"
+#: ``by`` as :func:`~assistant.usage.parse_by` reads it: groupings, comma-separated (empty ones skipped).
+By = Annotated[str, WithJsonSchema({"type": "string", "pattern": f"^{_GROUP}?(,{_GROUP}?)*$"})]
 
 
 class UsageRowOut(BaseModel):
@@ -43,26 +52,25 @@ class UsageOut(BaseModel):
     total: UsageRowOut
 
 
-@router.get("/v1/usage", response_model=UsageOut)
+@router.get("/v1/usage", response_model=UsageOut, responses=error_responses(*COMMON, "forbidden", "audit_unavailable"))
 def usage(
-    since: Annotated[str | None, Query(description="ISO 8601 date or date-time (UTC without a zone).")] = None,
-    until: Annotated[str | None, Query(description="Before this time (a bare date includes that day).")] = None,
+    since: Annotated[When | None, Query(description="ISO 8601 date or date-time (UTC without a zone).")] = None,
+    until: Annotated[When | None, Query(description="Before this time (a bare date includes that day).")] = None,
     by: Annotated[
-        list[str] | None, Query(description=f"Group by {', '.join(GROUPS)} (repeated or comma-separated).")
+        list[By] | None, Query(description=f"Group by {', '.join(GROUPS)} (repeated or comma-separated).")
     ] = None,
     who: Caller = Depends(admin),
     svc: NuriService = Depends(deps.service),
 ) -> dict[str, Any]:
     """Per group: ``questions``, ``answers``, ``refusals``, ``guardrail_blocks``, ``searches``,
-    ``tokens_in``, ``tokens_out``, ``answers_with_tokens``; and the ``total``."""
+    ``tokens_in``, ``tokens_out``, ``answers_with_tokens``; and the ``total`` (all zero when
+    ``since`` is not before ``until``: nothing lies between them)."""
     try:
-        start = parse_when(since) if since else None
-        end = parse_when(until, end_of_day=True) if until else None
+        start = parse_when(since).astimezone(UTC) if since else None
+        end = parse_when(until, end_of_day=True).astimezone(UTC) if until else None
         groups = parse_by(by)
-    except ValueError as e:
+    except (ValueError, OverflowError) as e:  # OverflowError: a time zone that moves it out of years 1–9999
         raise ApiError("invalid_request", f"요청 형식이 올바르지 않습니다: {e}", f"Invalid request: {e}") from e
-    if start and end and start >= end:
-        raise ApiError("invalid_request", "since가 until보다 앞이어야 합니다", "since must be before until")
     if svc.audit is None:
         raise AuditError("감사 기록이 꺼져 있어 사용량을 집계할 수 없습니다 (audit.enabled)")
     agency = None if who.principal.operator else who.principal.agency
