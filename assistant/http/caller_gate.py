@@ -17,11 +17,16 @@ from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from assistant.http.auth import Authenticator, check_signed_body
-from assistant.http.errors import api_error, error_response
+from assistant.http.errors import ApiError, api_error, error_response
 from connectors.errors import NuriError
 
 #: Paths whose callers must be known before anything else (the chat signs in through Gradio).
 AUTHENTICATED_PREFIX = "/v1/"
+#: Routes whose large bodies only a caller with a role may send: checked before the body is
+#: read, so that any signed-in user cannot make the server take in an upload's megabytes only
+#: to be refused by the route (``POST /v1/documents``: up to ``documents.max_files_per_upload``
+#: files of ``documents.max_upload_bytes``).
+ROLE_BEFORE_BODY: dict[tuple[str, str], str] = {("POST", "/v1/documents"): "admin"}
 
 
 class CallerFirst:
@@ -49,6 +54,11 @@ class CallerFirst:
                     scope.get("query_string", b"").decode("latin-1"),
                 )
             )
+            needed = ROLE_BEFORE_BODY.get((scope["method"], scope["path"].rstrip("/") or "/"))
+            if needed is not None and not caller.has_role(needed):
+                raise ApiError(
+                    "forbidden", f"이 기능에는 '{needed}' 역할이 필요합니다", f"This needs the '{needed}' role"
+                )
             body, tail = await _read_body(receive)
             check_signed_body(caller, body)
         except NuriError as e:  # 401, 429, 408, 413, or a store that cannot be read (503)

@@ -9,6 +9,7 @@ limit, the worker thread, the job registry."""
 from __future__ import annotations
 
 import io
+import socket
 import sys
 import time
 from collections.abc import Iterator
@@ -187,6 +188,17 @@ def test_users_and_other_agencies_admins_cannot_change_documents(api: Served):
     ]
     assert [r.status_code for r in refused] == [403] * 5
     assert {r.json()["error"]["code"] for r in refused} == {"forbidden"}
+
+    # refused from the headers: a user's upload body is never taken in (the server answers at once,
+    # though only the headers of its body were sent)
+    host, port = api.url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as conn:
+        conn.sendall(
+            (f"POST /v1/documents HTTP/1.1\r\nHost: {host}\r\nAuthorization: {user['Authorization']}\r\n"
+             "Content-Type: multipart/form-data; boundary=x\r\nContent-Length: 4000\r\n\r\n").encode()
+        )  # fmt: skip
+        head = conn.recv(4096).decode("latin-1")
+    assert head.startswith("HTTP/1.1 403"), head[:200]
     other = bearer(api.keys["other_admin"])  # an admin, of another agency: reads the document (internal)
     assert httpx.delete(f"{api.url}/v1/documents/{doc_id}", headers=other, timeout=30).status_code == 403
     assert httpx.post(f"{api.url}/v1/documents/{doc_id}/reindex", headers=other, timeout=30).status_code == 403
