@@ -107,8 +107,10 @@ class ConversationNotFoundError(NuriError):
 
     code = "conversation_not_found"
 
-    def __init__(self, what: Literal["conversation", "folder"] = "conversation") -> None:
-        if what == "folder":
+    def __init__(self, message: str | None = None, *, what: Literal["conversation", "folder"] = "conversation") -> None:
+        if message is not None:
+            super().__init__(message)
+        elif what == "folder":
             super().__init__("폴더를 찾을 수 없습니다", message_en="Folder not found")
         else:
             super().__init__("대화를 찾을 수 없습니다", message_en="Conversation not found")
@@ -270,7 +272,7 @@ class ConversationStore:
             return
         q = select(folders_table.c.id).where(folders_table.c.id == folder_id, folders_table.c.owner == owner)
         if conn.execute(q).first() is None:
-            raise ConversationNotFoundError("folder")
+            raise ConversationNotFoundError(what="folder")
 
     # -- conversations ---------------------------------------------------------------------
 

@@ -108,7 +108,10 @@ class AnswerNotFoundError(NuriError):
 
     code = "answer_not_found"
 
-    def __init__(self) -> None:
+    def __init__(self, message: str | None = None) -> None:
+        if message is not None:
+            super().__init__(message)
+            return
         super().__init__(
             "피드백할 답변을 찾을 수 없습니다: audit_id가 이 사용자에게 준 답변의 것이 아닙니다",
             message_en="Answer not found: the audit_id is not of an answer given to this caller",

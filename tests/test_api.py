@@ -204,12 +204,21 @@ def test_unknown_model_is_404_through_the_official_client(no_model):
     assert isinstance(body, dict) and body["code"] == "model_not_found"
 
 
-def test_last_message_must_be_user_400(no_model):
+def test_the_last_user_message_with_text_is_the_question(no_model):
+    """What follows the question (an assistant's prefill) is not used, as the OpenAPI description
+    says; without a user message with text the request is 400."""
     resp = no_model.post(
         "/v1/chat/completions",
         json={"model": "nuri", "messages": [{"role": "user", "content": "a"}, {"role": "assistant", "content": "b"}]},
     )
-    assert _error(resp, 400)["code"] == "invalid_question"
+    assert resp.status_code == 200 and resp.json()["object"] == "chat.completion"
+    for messages in (
+        [{"role": "assistant", "content": "b"}],
+        [{"role": "user", "content": "  "}, {"role": "system", "content": "x"}],
+        [{"role": "user", "content": [{"type": "text", "text": " "}, {"type": "image_url", "image_url": {}}]}],
+    ):
+        resp = no_model.post("/v1/chat/completions", json={"model": "nuri", "messages": messages})
+        assert _error(resp, 400)["code"] == "invalid_question"
 
 
 @pytest.mark.parametrize(

@@ -84,9 +84,10 @@ def test_ask_returns_exactly_the_answer_json(live):
     resp = httpx.post(f"{live.url}/v1/ask", json={"question": QUESTION}, timeout=300, headers=bearer(live.key))
     assert resp.status_code == 200, resp.text
     body = resp.json()
-    assert set(body) == {"answer", "citations", "refused", "guardrails"}
+    assert set(body) == {"answer", "audit_id", "citations", "refused", "guardrails"}
     assert body["refused"] is False and body["citations"]
-    assert all(set(c) == {"n", "doc_id", "title", "anchor", "source", "text", "url"} for c in body["citations"])
+    fields = {"n", "chunk_id", "doc_id", "title", "anchor", "location", "source", "text", "url", "source_url"}
+    assert all(set(c) == fields for c in body["citations"])
     assert markers_in(body["answer"]) == {c["n"] for c in body["citations"]}
 
 
@@ -192,7 +193,7 @@ def test_streamed_ask_sends_deltas_then_the_answer_json(live):
     kinds = [e["type"] for e in parsed]
     assert kinds[-1] == "done" and set(kinds[:-1]) == {"delta"}, kinds
     answer = parsed[-1]["answer"]
-    assert set(answer) == {"answer", "citations", "refused", "guardrails"}
+    assert set(answer) == {"answer", "audit_id", "citations", "refused", "guardrails"}
     assert answer["refused"] is False and answer["citations"]
     assert "".join(e["text"] for e in parsed[:-1]).strip() == answer["answer"].strip()
 

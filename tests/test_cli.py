@@ -203,9 +203,11 @@ def test_ask_json_starts_the_bundled_model_and_prints_exactly_the_answer_json(in
     proc = nuri("ask", "여비는 출장을 마친 뒤 며칠 안에 정산하나요?", "--json", index=index, env=env)
     assert proc.returncode == 0, proc.stderr
     body = json.loads(proc.stdout)
-    assert set(body) == {"answer", "citations", "refused", "guardrails"}
+    assert set(body) == {"answer", "audit_id", "citations", "refused", "guardrails"}
     assert body["refused"] is False and body["citations"]
-    assert all(set(c) == {"n", "doc_id", "title", "anchor", "source", "text", "url"} for c in body["citations"])
+    fields = {"n", "chunk_id", "doc_id", "title", "anchor", "location", "source", "text", "url", "source_url"}
+    assert all(set(c) == fields for c in body["citations"])
+    assert all("/" not in c["source"] for c in body["citations"])  # the file's name, never its folder
     assert body["citations"][0]["title"] == "출장 여비 안내"
 
 

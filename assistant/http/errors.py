@@ -7,12 +7,14 @@ status is looked up here (:data:`ERROR_CODES`). Every error body is
 users), ``message_en`` English, ``request_id`` the request's id (its ``X-Request-ID`` header, the
 ``request_id`` of its audit record and log lines: quote it when reporting a problem); a 500 never
 carries the exception text or a stack trace (it is logged).
-The README's error table is generated from :data:`ERROR_CODES`.
+The README's error table is generated from :data:`ERROR_CODES`; the OpenAPI description documents
+each route's (``responses=error_responses(...)``: the statuses of its codes, :class:`ErrorBody`).
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,7 +23,6 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.routing import Match
 
 from assistant.request_scope import current_request_id
 from connectors.errors import NuriError
@@ -43,8 +44,8 @@ ERROR_CODES: tuple[ErrorCode, ...] = (
     ErrorCode(400, "invalid_history", "Invalid conversation history",
               "an earlier message of the conversation is unusable (longer than `answer.max_turn_chars`)"),
     ErrorCode(400, "invalid_question", "Invalid question",
-              "the question is blank or longer than `answer.max_question_chars`, or the last chat message is not the "
-              "user's"),
+              "the question is blank or longer than `answer.max_question_chars`, or no chat message is a user's with "
+              "text"),
     ErrorCode(400, "invalid_query", "Invalid search query",
               "the search query is blank or too long, or `top_k` is above `search.max_top_k`"),
     ErrorCode(401, "unauthenticated", "Missing or invalid API key",
@@ -69,12 +70,16 @@ ERROR_CODES: tuple[ErrorCode, ...] = (
     ErrorCode(405, "method_not_allowed", "Method not allowed", "wrong HTTP method for the path"),
     ErrorCode(408, "request_timeout", "Request body not received in time",
               "the request body did not arrive in full within `api.body_timeout_s`"),
+    ErrorCode(409, "unknown_folder", "No such folder",
+              "the body's `folder_id` (creating or moving a conversation) names no folder of the caller's; nothing "
+              "is changed"),
     ErrorCode(413, "payload_too_large", "Request body too large",
               "the body is larger than `api.max_body_bytes` (rejected before it is read, so before any model call)"),
     ErrorCode(413, "upload_too_large", "Upload too large",
               "an uploaded file is larger than `documents.max_upload_bytes`, or more files than "
               "`documents.max_files_per_upload`"),
-    ErrorCode(422, "invalid_request", "Invalid request", "malformed JSON, a missing or wrongly typed field, an unknown field"),
+    ErrorCode(422, "invalid_request", "Invalid request",
+              "malformed JSON or form data, a missing or wrongly typed field, an unknown field, a value out of range"),
     ErrorCode(429, "rate_limited", "Too many requests",
               "the caller spent its `api.auth.rate_limit` budget; `Retry-After` says when to retry"),
     ErrorCode(500, "internal_error", "Internal error", "anything unexpected (logged; no details in the response)"),
@@ -264,19 +269,31 @@ def install_error_handlers(app: FastAPI) -> None:
         return error_response(ApiError(INTERNAL.code, INTERNAL_MESSAGE))
 
 
-#: The methods :func:`allowed_methods` tries (``Allow`` of a 405).
-METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "QUERY")
-
-
 def allowed_methods(app: FastAPI, path: str) -> str:
-    """``Allow`` of a 405: every method some route of ``app`` answers at ``path`` (Starlette's own
-    lists only the first route's, and FastAPI makes one route per method)."""
-    allowed = []
-    for method in METHODS:
-        probe = {"type": "http", "path": path, "root_path": "", "method": method}
-        if any(route.matches(probe)[0] is Match.FULL for route in app.router.routes):
-            allowed.append(method)
-    return ", ".join(allowed)
+    """``Allow`` of a 405: the methods of the resource at ``path``, i.e. of every route with the
+    template of the first route matching it (Starlette's own lists only that route's, and FastAPI
+    makes one route per method). ``/v1/documents/jobs`` is its own resource, not a ``{doc_id}``."""
+    template: str | None = None
+    allowed: set[str] = set()
+    for route in _flat(app.router.routes):
+        regex, methods = getattr(route, "path_regex", None), getattr(route, "methods", None)
+        if regex is None or not methods or not regex.match(path):
+            continue
+        template = template or getattr(route, "path", None)
+        if getattr(route, "path", None) == template:
+            allowed |= set(methods)
+    return ", ".join(m for m in ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS") if m in allowed)
+
+
+def _flat(routes: list[Any]) -> Iterator[Any]:
+    """The routes in routing order, those of included routers in their place (FastAPI keeps an
+    included router as one entry: its ``original_router``; Nuri's routers have no prefix)."""
+    for route in routes:
+        inner = getattr(route, "original_router", None)
+        if inner is not None:
+            yield from _flat(inner.routes)
+        else:
+            yield route
 
 
 def markdown_table() -> str:

@@ -14,6 +14,26 @@ from retrieval.types import SearchFilters
 #: The model id of Nuri's OpenAI-compatible endpoint.
 MODEL_ID = "nuri"
 MAX_MESSAGES = 50
+#: Not blank, as a JSON Schema pattern (patterns match anywhere): a character Python's
+#: ``str.strip`` keeps (``\s`` of JSON Schema's regexes lacks U+001C–U+001F and U+0085).
+NOT_BLANK = r"[^\s\u001c-\u001f\u0085]"
+
+
+def stripped(value: str) -> str:
+    """A text field's value without surrounding white space (its length was checked as sent)."""
+    return value.strip()
+
+
+def not_blank(value: str) -> str:
+    """A required text without surrounding white space; blank is refused (422)."""
+    if not value.strip():
+        raise ValueError("must not be blank")
+    return value.strip()
+
+
+#: The largest ``offset`` a list route takes (a database's signed 32-bit integer; larger ones
+#: would overflow SQLite's and PostgreSQL's integers, not merely skip everything).
+MAX_OFFSET = 2**31 - 1
 
 
 class SearchRequest(BaseModel):
@@ -34,6 +54,7 @@ class AskRequest(BaseModel):
     filters: SearchFilters | None = None
     stream: bool = Field(
         False,
+        strict=True,
         description='true: server-sent events as the answer is written — `{"type": "delta", "text"}` …, '
         'then `{"type": "done", "answer": {…}}` (the same object as without streaming) or '
         '`{"type": "error", "error": {…}}`, then `[DONE]`',
@@ -64,13 +85,13 @@ QUESTION_MESSAGE: dict[str, Any] = {
         "role": {"const": "user"},
         "content": {
             "anyOf": [
-                {"type": "string", "pattern": r"\S"},
+                {"type": "string", "pattern": NOT_BLANK},
                 {
                     "type": "array",
                     "contains": {
                         "type": "object",
                         "required": ["type", "text"],
-                        "properties": {"type": {"const": "text"}, "text": {"type": "string", "pattern": r"\S"}},
+                        "properties": {"type": {"const": "text"}, "text": {"type": "string", "pattern": NOT_BLANK}},
                     },
                 },
             ]
@@ -95,7 +116,7 @@ class ChatCompletionRequest(BaseModel):
         "assistant's prefill), are not used.",
         json_schema_extra={"contains": QUESTION_MESSAGE},
     )
-    stream: bool = False
+    stream: bool = Field(False, strict=True)
     filters: SearchFilters | None = None
 
 

@@ -241,7 +241,7 @@ def test_a_user_cannot_read_rename_delete_export_or_append_to_another_users_conv
         assert r.json()["error"]["code"] == "conversation_not_found"
     theirs = _call(served, "POST", "/v1/conversations", other, json={}).json()["id"]
     moved = _call(served, "PATCH", f"/v1/conversations/{theirs}", other, json={"folder_id": folder})
-    assert moved.status_code == 404
+    assert moved.status_code == 409 and moved.json()["error"]["code"] == "unknown_folder"  # as if it did not exist
     assert cid not in [c["id"] for c in _call(served, "GET", "/v1/conversations", other).json()["items"]]
     mine = _call(served, "GET", f"/v1/conversations/{cid}", owner).json()
     assert mine["title"] == "내 대화" and len(mine["messages"]) == 2

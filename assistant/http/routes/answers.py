@@ -17,7 +17,7 @@ from assistant.http import deps
 from assistant.http.answer_stream import respond
 from assistant.http.auth import caller
 from assistant.http.errors import ANSWERING, COMMON, ApiError, error_body, error_responses
-from assistant.http.openapi import streamed
+from assistant.http.openapi import ASK_EVENTS, streamed
 from assistant.http.schemas import AskRequest
 from assistant.http.sse import sse
 from assistant.service import NuriService
@@ -50,7 +50,7 @@ class AskFormat:
     response_model=Answer,
     responses={
         **streamed('The answer; with `"stream": true` events: `{"type": "delta", "text"}` …, then '
-                   '`{"type": "done", "answer"}` or `{"type": "error", "error"}`, then `[DONE]`'),
+                   '`{"type": "done", "answer"}` or `{"type": "error", "error"}`, then `[DONE]`', ASK_EVENTS),
         **error_responses(*COMMON, *ANSWERING),
     },
 )  # fmt: skip

@@ -27,7 +27,7 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from assistant.answers import Answer, AnswerEvent
 from assistant.callers import Caller
@@ -46,9 +46,10 @@ from assistant.exchange import Endpoint
 from assistant.http import deps
 from assistant.http.answer_stream import respond
 from assistant.http.auth import caller
-from assistant.http.errors import ANSWERING, COMMON, error_responses
-from assistant.http.openapi import link, streamed
+from assistant.http.errors import ANSWERING, COMMON, ApiError, error_responses
+from assistant.http.openapi import ASK_EVENTS, link, streamed
 from assistant.http.routes.answers import AskFormat
+from assistant.http.schemas import MAX_OFFSET, NOT_BLANK, not_blank, stripped
 from assistant.service import NuriService
 from retrieval.types import SearchFilters
 
@@ -58,22 +59,30 @@ router = APIRouter(tags=["conversations"])
 # -- request bodies ---------------------------------------------------------------------------------
 
 
-class ConversationCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+#: Text fields are stripped after their length is checked as sent (as the description says).
+Stripped = Annotated[str, AfterValidator(stripped)]
+NotBlank = Annotated[str, AfterValidator(not_blank)]
 
-    title: str | None = Field(
+
+class ConversationCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    title: Stripped | None = Field(
         None, max_length=MAX_TITLE_CHARS,
         description=f"제목 (최대 {MAX_TITLE_CHARS}자; 없으면 첫 질문에서) / title (at most {MAX_TITLE_CHARS} "
         "characters; default: from the first question)",
     )  # fmt: skip
-    folder_id: str | None = Field(None, max_length=64, description="넣을 폴더 / the folder to put it in")
+    folder_id: Stripped | None = Field(None, max_length=64, description="넣을 폴더 / the folder to put it in")
 
 
 class ConversationUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid")
 
-    title: str | None = Field(None, min_length=1, max_length=MAX_TITLE_CHARS, description="새 제목 / new title")
-    folder_id: str | None = Field(
+    title: NotBlank | None = Field(
+        None, min_length=1, max_length=MAX_TITLE_CHARS, json_schema_extra={"pattern": NOT_BLANK},
+        description="새 제목 / new title",
+    )  # fmt: skip
+    folder_id: Stripped | None = Field(
         None, max_length=64,
         description="옮길 폴더; null이면 폴더에서 뺌 (생략하면 그대로) / the folder to move it to; null: out of "
         "its folder (left out: unchanged)",
@@ -91,16 +100,17 @@ class ConversationQuestion(BaseModel):
     filters: SearchFilters | None = None
     stream: bool = Field(
         False,
+        strict=True,
         description="true: server-sent events as in `POST /v1/ask` (`delta`…, `done` with the answer, or `error`; "
         "then `[DONE]`) / streamed like /v1/ask",
     )
 
 
 class FolderBody(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(
-        ..., min_length=1, max_length=MAX_FOLDER_CHARS,
+    name: NotBlank = Field(
+        ..., min_length=1, max_length=MAX_FOLDER_CHARS, json_schema_extra={"pattern": NOT_BLANK},
         description=f"폴더 이름 (최대 {MAX_FOLDER_CHARS}자) / folder name (at most {MAX_FOLDER_CHARS} characters)",
     )  # fmt: skip
 
@@ -121,6 +131,16 @@ def _folder_filter(raw: str | None) -> str | None:
     if raw is None or raw == ALL_FOLDERS:
         return ALL_FOLDERS
     return None if raw in ("", "none") else raw
+
+
+def _known_folder(conversations: ConversationStore, owner: str, folder_id: str | None) -> str | None:
+    """A body's ``folder_id`` (empty: none) when it names one of the owner's folders; else 409
+    ``unknown_folder``, not a 404: the conversation the request is about exists."""
+    if not folder_id:
+        return None
+    if folder_id not in {f.id for f in conversations.list_folders(owner)}:
+        raise ApiError("unknown_folder", f"폴더를 찾을 수 없습니다: {folder_id}", f"No such folder: {folder_id}")
+    return folder_id
 
 
 def _download_name(conv: Conversation) -> str:
@@ -199,7 +219,7 @@ def list_conversations(
     ] = None,
     q: Annotated[str | None, Query(max_length=MAX_TITLE_CHARS, description="제목에 든 말 / text in the title")] = None,
     limit: Annotated[int, Query(ge=1, le=200, description="최대 개수 / at most")] = 50,
-    offset: Annotated[int, Query(ge=0, description="건너뛸 개수 / skip")] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET, description="건너뛸 개수 / skip")] = 0,
     who: Caller = Depends(caller),
     conversations: ConversationStore = Depends(store),
 ) -> ConversationPage:
@@ -208,13 +228,14 @@ def list_conversations(
 
 @router.post("/v1/conversations", status_code=201, response_model=ConversationSummary,
              responses={201: {"description": "만든 대화 / the new conversation", "links": _CONVERSATION_LINKS},
-                        **error_responses(*COMMON, "conversation_not_found")})  # fmt: skip
+                        **error_responses(*COMMON, "unknown_folder")})  # fmt: skip
 def create_conversation(
     body: ConversationCreate,
     who: Caller = Depends(caller),
     conversations: ConversationStore = Depends(store),
 ) -> ConversationSummary:
-    return conversations.create(who.subject, who.principal.agency, body.title or None, body.folder_id)
+    folder_id = _known_folder(conversations, who.subject, body.folder_id)
+    return conversations.create(who.subject, who.principal.agency, body.title or None, folder_id)
 
 
 @router.get("/v1/conversations/{conversation_id}", response_model=Conversation,
@@ -226,7 +247,7 @@ def get_conversation(
 
 
 @router.patch("/v1/conversations/{conversation_id}", response_model=ConversationSummary,
-              responses=error_responses(*COMMON, "conversation_not_found"))  # fmt: skip
+              responses=error_responses(*COMMON, "conversation_not_found", "unknown_folder"))  # fmt: skip
 def update_conversation(
     conversation_id: str,
     body: ConversationUpdate,
@@ -234,10 +255,11 @@ def update_conversation(
     conversations: ConversationStore = Depends(store),
 ) -> ConversationSummary:
     result = conversations.summary(who.subject, conversation_id)
+    folder_id = _known_folder(conversations, who.subject, body.folder_id)
     if body.title is not None:
         result = conversations.rename(who.subject, conversation_id, body.title)
     if "folder_id" in body.model_fields_set:
-        result = conversations.move(who.subject, conversation_id, body.folder_id or None)
+        result = conversations.move(who.subject, conversation_id, folder_id)
     return result
 
 
@@ -273,7 +295,7 @@ def export_conversation(
     response_model=Answer,
     responses={
         **streamed('The answer; with `"stream": true` the events of `POST /v1/ask`; the turn is saved when '
-                   "`done` is sent"),
+                   "`done` is sent", ASK_EVENTS),
         **error_responses(*COMMON, *ANSWERING, "conversation_not_found"),
     },
 )  # fmt: skip

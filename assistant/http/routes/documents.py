@@ -23,7 +23,7 @@ thread: the upload returns at once with each file ``queued`` (or ``failed`` when
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated, cast
+from typing import Annotated, cast, get_args
 
 from fastapi import APIRouter, Depends, File, Form, Query, Request, Response, UploadFile
 from fastapi.responses import FileResponse
@@ -74,6 +74,8 @@ _DOCUMENT_LINKS = {
         ("DeleteDocument", _DOCUMENT, "delete"),
     )
 }
+#: Where a document's first chunk id is used.
+_CHUNK_LINKS = {"GetPassage": link("/v1/passages/{chunk_id}", "get", chunk_id="$response.body#/chunk_list/0/chunk_id")}
 #: Where a job's id is used.
 _JOB_LINKS = {"GetJob": link("/v1/documents/jobs/{job_id}", "get", job_id="$response.body#/job_id")}
 
@@ -112,9 +114,17 @@ def list_documents(
                         **error_responses(*LIBRARY, "forbidden", "invalid_upload", "upload_too_large")})  # fmt: skip
 def upload(
     files: Annotated[
-        list[UploadFile], File(description="올릴 파일들 / the files (pdf, hwp, hwpx, docx, html, md, txt)")
+        list[UploadFile],
+        File(min_length=1, description="올릴 파일들 / the files (pdf, hwp, hwpx, docx, html, md, txt)"),
     ],
-    access: Annotated[Access, Form(description="열람 등급 / access level: public, internal, restricted")] = "internal",
+    access: Annotated[
+        Access,
+        Form(
+            description="열람 등급 / access level: public, internal, restricted (empty, as an HTML form sends an "
+            "unchosen one: internal)",
+            json_schema_extra={"enum": [*get_args(Access), ""]},
+        ),
+    ] = "internal",
     who: Caller = Depends(admin),
     svc: NuriService = Depends(deps.service),
 ) -> DocumentJob:
@@ -167,7 +177,8 @@ def original(doc_id: str, who: Caller = Depends(caller), svc: NuriService = Depe
 
 
 @router.get("/v1/documents/{doc_id}", response_model=DocumentDetail,
-            responses=error_responses(*LIBRARY, "passage_not_found"))  # fmt: skip
+            responses={200: {"description": "문서와 그 청크 / the document and its chunks", "links": _CHUNK_LINKS},
+                       **error_responses(*LIBRARY, "passage_not_found")})  # fmt: skip
 def document(doc_id: str, who: Caller = Depends(caller), svc: NuriService = Depends(deps.service)) -> DocumentDetail:
     """One document the caller may read, with its chunks (ids and locations; open one with
     ``GET /v1/passages/{chunk_id}``)."""

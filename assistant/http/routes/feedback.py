@@ -32,6 +32,7 @@ from assistant.feedback import (
 from assistant.http import deps
 from assistant.http.auth import caller, require_role
 from assistant.http.errors import COMMON, ApiError, error_responses
+from assistant.http.schemas import MAX_OFFSET
 from assistant.service import NuriService
 
 router = APIRouter(tags=["feedback"])
@@ -104,7 +105,7 @@ def list_feedback(
         str | None, Query(max_length=200, description="기관 (관리자만 다른 기관) / agency (another one: admins only)")
     ] = None,
     limit: Annotated[int, Query(ge=1, le=1000, description="최대 개수 / at most")] = 100,
-    offset: Annotated[int, Query(ge=0, description="건너뛸 개수 / skip")] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET, description="건너뛸 개수 / skip")] = 0,
     who: Caller = Depends(evaluator),
     store: FeedbackStore = Depends(feedback_store),
 ) -> list[FeedbackRecord]:

@@ -19,7 +19,6 @@ from contextlib import asynccontextmanager
 
 import anyio.to_thread
 from fastapi import APIRouter, FastAPI, Request, Response
-from fastapi.responses import PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from assistant.http.auth import caller
@@ -45,9 +44,12 @@ router = APIRouter(tags=["ops"], lifespan=lifespan)
 
 @router.get(
     "/metrics",
-    response_class=PlainTextResponse,
+    response_class=Response,
     responses={
-        200: {"description": "Prometheus 텍스트 형식 / the Prometheus text format"},
+        200: {
+            "description": "Prometheus 텍스트 형식 / the Prometheus text format",
+            "content": {"text/plain": {"schema": {"type": "string"}}},
+        },
         **error_responses("unauthenticated", "forbidden", "not_found", "rate_limited", "state_unavailable",
                           "shutting_down"),
     },

@@ -29,7 +29,7 @@ from assistant.http import deps
 from assistant.http.answer_stream import respond
 from assistant.http.auth import caller
 from assistant.http.errors import ANSWERING, COMMON, ApiError, error_body, error_responses
-from assistant.http.openapi import streamed
+from assistant.http.openapi import CHAT_EVENTS, streamed
 from assistant.http.schemas import MODEL_ID, ChatCompletion, ChatCompletionRequest, ChatMessageIn, ModelList
 from assistant.http.sse import sse
 from assistant.service import NuriService
@@ -129,7 +129,8 @@ class ChatCompletionFormat:
     response_model=ChatCompletion,
     responses={
         **streamed('The answer; with `"stream": true` `chat.completion.chunk` events, the last with `citations`, '
-                   "`refused` and `guardrails` (a failure after the stream started: an `error` event), then `[DONE]`"),
+                   "`refused` and `guardrails` (a failure after the stream started: an `error` event), then "
+                   "`[DONE]`", CHAT_EVENTS),
         **error_responses(*COMMON, *ANSWERING, "model_not_found"),
     },
 )  # fmt: skip

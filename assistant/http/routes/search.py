@@ -9,6 +9,7 @@ from assistant.exchange import Endpoint
 from assistant.http import deps
 from assistant.http.auth import caller
 from assistant.http.errors import COMMON, SEARCHING, error_responses
+from assistant.http.openapi import link
 from assistant.http.schemas import SearchRequest
 from assistant.service import NuriService
 from retrieval.types import Hit
@@ -16,7 +17,17 @@ from retrieval.types import Hit
 router = APIRouter(tags=["search"])
 
 
-@router.post("/v1/search", response_model=list[Hit], responses=error_responses(*COMMON, *SEARCHING))
+@router.post(
+    "/v1/search",
+    response_model=list[Hit],
+    responses={
+        200: {
+            "description": "찾은 구절 / the passages found",
+            "links": {"GetPassage": link("/v1/passages/{chunk_id}", "get", chunk_id="$response.body#/0/chunk_id")},
+        },
+        **error_responses(*COMMON, *SEARCHING),
+    },
+)
 def search(
     body: SearchRequest,
     who: Caller = Depends(caller),

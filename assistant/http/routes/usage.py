@@ -66,8 +66,8 @@ def usage(
     ``tokens_in``, ``tokens_out``, ``answers_with_tokens``; and the ``total`` (all zero when
     ``since`` is not before ``until``: nothing lies between them)."""
     try:
-        start = parse_when(since).astimezone(UTC) if since else None
-        end = parse_when(until, end_of_day=True).astimezone(UTC) if until else None
+        start = parse_when(since).astimezone(UTC) if since is not None else None
+        end = parse_when(until, end_of_day=True).astimezone(UTC) if until is not None else None
         groups = parse_by(by)
     except (ValueError, OverflowError) as e:  # OverflowError: a time zone that moves it out of years 1–9999
         raise ApiError("invalid_request", f"요청 형식이 올바르지 않습니다: {e}", f"Invalid request: {e}") from e
