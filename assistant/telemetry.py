@@ -39,7 +39,7 @@ import time
 import weakref
 from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, disable_created_metrics, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
@@ -54,8 +54,18 @@ from guardrails.decisions import GuardrailDecision
 
 if TYPE_CHECKING:
     from assistant.exchange import Exchange
-    from assistant.service import NuriService
+    from assistant.sync_log import SyncLog
     from configs.settings import Settings
+    from retrieval.index import NuriIndex
+
+
+class Watched(Protocol):
+    """What the metrics read of the service they watch (:class:`assistant.service.NuriService`;
+    named by shape, so that the service may import this module)."""
+
+    index: NuriIndex | None
+    sync_log: SyncLog | None
+
 
 log = logging.getLogger("nuri.telemetry")
 # No ``*_created`` series beside every counter and histogram (the text format makes each a series
@@ -77,7 +87,7 @@ INDEX_COUNT_CACHE_S = 5.0
 class Telemetry:
     """One app's metrics (and its traces, when ``api.telemetry.otlp_endpoint`` is set)."""
 
-    def __init__(self, settings: Settings, service: NuriService | None = None, state: Any = None) -> None:
+    def __init__(self, settings: Settings, service: Watched | None = None, state: Any = None) -> None:
         """``state``: the app's ``state``, where the admission gates are found when scraped."""
         self.settings = settings
         self.registry = CollectorRegistry()
@@ -270,25 +280,25 @@ _watchers: weakref.WeakKeyDictionary[Any, weakref.WeakSet[Telemetry]] = weakref.
 _watchers_lock = threading.Lock()
 
 
-def watch_service(service: NuriService, telemetry: Telemetry) -> None:
+def watch_service(service: Watched, telemetry: Telemetry) -> None:
     """Count ``service``'s answers and searches in ``telemetry`` (as long as both live)."""
     with _watchers_lock:
         _watchers.setdefault(service, weakref.WeakSet()).add(telemetry)
 
 
-def watchers_of(service: NuriService) -> list[Telemetry]:
+def watchers_of(service: Watched) -> list[Telemetry]:
     with _watchers_lock:
         found = _watchers.get(service)
         return list(found) if found is not None else []
 
 
-def search_done(service: NuriService, endpoint: str) -> None:
+def search_done(service: Watched, endpoint: str) -> None:
     for t in watchers_of(service):
         t.searched(endpoint)
 
 
 @contextmanager
-def auditing(service: NuriService) -> Iterator[None]:
+def auditing(service: Watched) -> Iterator[None]:
     """Around an audit record that must be written: one the trail refuses is counted."""
     try:
         yield
@@ -299,11 +309,11 @@ def auditing(service: NuriService) -> Iterator[None]:
 
 
 class AnswerWatch:
-    """One answer as it runs through :meth:`NuriService._answer`: its model calls (noted by the
+    """One answer as it runs through :meth:`assistant.service.NuriService._answer`: its model calls (noted by the
     model client while :meth:`metered` hands out the events), its times, and how it ended,
     reported once to every :class:`Telemetry` watching the service."""
 
-    def __init__(self, service: NuriService, exchange: Exchange) -> None:
+    def __init__(self, service: Watched, exchange: Exchange) -> None:
         self.watchers = watchers_of(service)
         self.exchange = exchange
         self.endpoint = exchange.endpoint.value
