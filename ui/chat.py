@@ -110,6 +110,8 @@ CSS = """
 .nuri-viewer { border: 1px solid #c9ced6; border-radius: 8px; padding: 12px 14px; background: #ffffff; color: #1a1a1a;
   max-height: 460px; overflow-y: auto; line-height: 1.65; }
 .nuri-viewer-empty { color: #4a4f57; }
+.nuri-viewer header { position: sticky; top: -12px; background: #ffffff; padding: 4px 0 6px 0; z-index: 1;
+  border-bottom: 1px solid #e3e6ea; }
 .nuri-viewer-title { margin: 0 0 4px 0; font-size: 1.05em; }
 .nuri-viewer-location { margin: 0 0 8px 0; color: #33383f; }
 .nuri-context { color: #4a4f57; }
