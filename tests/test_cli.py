@@ -92,7 +92,7 @@ def test_search_json_has_the_documented_fields(ingested):
     proc = nuri("search", "여비 정산은 언제까지?", "--json", "--top-k", "2", "--index", str(index))
     assert proc.returncode == 0, proc.stderr
     hits = json.loads(proc.stdout)
-    assert [set(h) for h in hits] == [{"rank", "score", "doc_id", "title", "anchor", "source", "text"}] * 2
+    assert [set(h) for h in hits] == [{"rank", "score", "chunk_id", "doc_id", "title", "anchor", "source", "text"}] * 2
     assert hits[0]["title"] == "출장 여비 안내" and hits[0]["rank"] == 1
 
 
