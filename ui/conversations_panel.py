@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 from assistant.answers import HistoryTurn
 from assistant.conversations import ALL_FOLDERS, ConversationSummary, Folder, Message
+from ui.notices import REFUSAL_BADGE
 
 #: Times are shown in Korea's time zone (the users' own).
 KST = ZoneInfo("Asia/Seoul")
@@ -55,7 +56,13 @@ def folder_filter(value: str | None) -> str | None:
 
 def shown_messages(messages: Sequence[Message]) -> list[dict[str, str]]:
     """A saved conversation as the chat shows it (a refused answer keeps its 근거 없음 mark)."""
-    return [{"role": m.role, "content": m.content} for m in messages]
+    return [
+        {
+            "role": m.role,
+            "content": f"{REFUSAL_BADGE}\n\n{m.content}" if m.role == "assistant" and m.refused else m.content,
+        }
+        for m in messages
+    ]
 
 
 def turns_of(messages: Sequence[Message], max_chars: int) -> list[HistoryTurn]:

@@ -370,3 +370,21 @@ def test_a_replica_without_the_sessions_state_takes_the_earlier_turns_from_the_s
         ("assistant", "주 2일까지입니다 [1]."),
     ]
     assert len(messages) == 4 and messages[1]["content"] == "주 2일까지입니다 [1]."
+
+
+def test_a_reopened_conversation_marks_its_refusals_and_does_not_carry_them_on():
+    from datetime import UTC, datetime
+
+    from assistant.conversations import Message
+    from ui.conversations_panel import shown_messages, turns_of
+
+    now = datetime.now(UTC)
+    saved = [
+        Message(seq=1, role="user", content="오늘 날씨 어때?", created_at=now),
+        Message(seq=2, role="assistant", content="색인된 자료에 근거가 없습니다.", refused=True, created_at=now),
+        Message(seq=3, role="user", content="재택근무는 며칠까지?", created_at=now),
+        Message(seq=4, role="assistant", content="주 2일까지입니다 [1].", created_at=now),
+    ]
+    shown = shown_messages(saved)
+    assert shown[1]["content"].startswith("⚠️ **근거 없음**") and shown[3]["content"] == "주 2일까지입니다 [1]."
+    assert [t.content for t in turns_of(saved, 8000)] == ["재택근무는 며칠까지?", "주 2일까지입니다 [1]."]
