@@ -72,9 +72,12 @@ class Exchange:
         model: str | None = None,
         prompt_version: str | None = None,
         started: float | None = None,
+        assistant: str | None = None,
     ) -> None:
-        """``started``: when the request began (``time.perf_counter()``; default now), for its latency."""
+        """``started``: when the request began (``time.perf_counter()``; default now), for its latency.
+        ``assistant``: the id of the agency assistant asked through (None: the platform's own)."""
         self.audit, self.guard, self.who, self.endpoint = audit, guard, who, endpoint
+        self.assistant = assistant
         self.masked_question = masked_question
         self.model = None if endpoint.searches else model
         self.prompt_version = None if endpoint.searches else prompt_version
@@ -123,6 +126,7 @@ class Exchange:
             latency_ms=round((time.perf_counter() - self.started) * 1000, 1),
             tokens_in=tokens[0],
             tokens_out=tokens[1],
+            assistant=self.assistant,
         )
         try:
             self.audit.append(entry)

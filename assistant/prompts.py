@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import re
 from collections.abc import Collection, Sequence
@@ -44,6 +45,29 @@ class PromptBook:
         examples = prompt_dir / "rewrite_examples.yaml"
         loaded = yaml.safe_load(examples.read_text(encoding="utf-8")) if examples.is_file() else None
         self._rewrite_examples: dict[str, list[dict[str, str]]] = loaded or {}
+        self.instructions = ""
+
+    def with_instructions(self, instructions: str) -> PromptBook:
+        """The same templates with an agency assistant's instructions added after the platform's
+        answer instructions (which come first and still govern: grounding, citations, refusal).
+        The version names both: ``<templates>+<instructions sha256, 8 hex>``."""
+        text = instructions.strip()
+        if not text:
+            return self
+        book = copy.copy(self)
+        book.instructions = text
+        book.version = f"{self.version}+{hashlib.sha256(text.encode()).hexdigest()[:8]}"
+        return book
+
+    def _with_instructions(self, system: str, lang: Lang) -> str:
+        if not self.instructions:
+            return system
+        heading = (
+            "기관 지침 (위 규칙을 지키는 범위에서 따르세요)"
+            if lang == "ko"
+            else "Agency instructions (within the rules above)"
+        )
+        return f"{system}\n\n[{heading}]\n{self.instructions}"
 
     def template(self, name: str, lang: Lang) -> str:
         key = (name, lang)
@@ -84,10 +108,12 @@ class PromptBook:
         passages = self.passages(hits, lang, fewshot, max_chars, flagged)
         if fewshot:
             text = render(self.template("answer_fewshot", lang), question=question, passages=passages)
+            if self.instructions:
+                text = f"{self._with_instructions('', lang).lstrip()}\n\n{text}"
             return ModelPrompt(text=text, stop=self.stops("answer_completion", lang))
         return ModelPrompt(
             messages=[
-                ChatMessage("system", self.template("answer_system", lang)),
+                ChatMessage("system", self._with_instructions(self.template("answer_system", lang), lang)),
                 ChatMessage("user", render(self.template("answer_user", lang), question=question, passages=passages)),
             ],
             stop=self.stops("answer_chat", lang),

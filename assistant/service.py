@@ -29,6 +29,14 @@ from collections.abc import Iterator, Sequence
 from typing import TypeVar
 
 from assistant.answers import Answer, AnswerEvent, AnswerTrace, Citation, HistoryTurn, final_answer
+from assistant.assistants import (
+    PLATFORM_ID,
+    Assistant,
+    AssistantNotFoundError,
+    AssistantStore,
+    ordered_for,
+    resolve_scope,
+)
 from assistant.callers import Caller, caller_from_record, clearance_of, operator_caller
 from assistant.conversations import ConversationStore
 from assistant.embedder_fit import EmbedderFitError, FitCheck, check_fit
@@ -52,9 +60,14 @@ from guardrails.pipeline import Guardrails
 from retrieval.embedders import Embedder, build_embedder
 from retrieval.errors import EncoderUnavailableError, IndexUnavailableError, RetrievalError
 from retrieval.index import NuriIndex
-from retrieval.types import Hit, Principal, SearchFilters
+from retrieval.types import Hit, Principal, Scope, SearchFilters
 
 log = logging.getLogger("nuri.service")
+
+#: Seconds an assistant's resolved document scope (its sources and statutes as document ids) is
+#: reused before the index is listed again: a document ingested into one of its sources is in
+#: scope within this time.
+SCOPE_TTL_S = 30.0
 
 
 class NuriService:
@@ -65,6 +78,12 @@ class NuriService:
         self.conversations: ConversationStore | None = None
         self.feedback: FeedbackStore | None = None
         self.sync_log: SyncLog | None = None
+        self.assistants: AssistantStore | None = None
+        self._assistant_orchs: dict[str, tuple[str, Orchestrator]] = {}
+        self._assistant_guards: dict[str, tuple[str, Guardrails]] = {}
+        self._assistant_llms: list[LLMClient] = []
+        self._scopes: dict[str, tuple[str, float, Scope]] = {}
+        self._assistant_lock = threading.Lock()
         self.guard: Guardrails | None = None
         self.index: NuriIndex | None = index
         self._owns_index = index is None
@@ -222,6 +241,7 @@ class NuriService:
             s.keys, data_dir, s.home, audit=self.audit, guard=lambda: self.guard, pii=s.guardrails.pii
         )
         self.sync_log = SyncLog.from_settings(s.keys, data_dir, s.home)
+        self.assistants = AssistantStore.from_settings(s.keys, data_dir, s.home)
 
     def _mask_kept(self, text: str) -> str:
         """Personal data masked in what is kept beyond the exchange (saved conversations)."""
@@ -248,12 +268,16 @@ class NuriService:
         if self._reconnector is not None:
             self._reconnector.join(timeout=10)
             self._reconnector = None
-        for store in (self.keys, self.audit, self.conversations, self.feedback, self.sync_log):
+        for store in (self.keys, self.audit, self.conversations, self.feedback, self.sync_log, self.assistants):
             if store is not None:
                 store.close()
         self.keys = self.audit = None
         self.conversations = self.feedback = None
-        self.sync_log = None
+        self.sync_log = self.assistants = None
+        for llm in self._assistant_llms:
+            llm.close()
+        self._assistant_llms.clear()
+        self._assistant_orchs.clear()
         if self.model_server is not None:
             self.model_server.stop()
             self.model_server = None
@@ -334,6 +358,104 @@ class NuriService:
         record = self.keys.get(key_id)
         return caller_from_record(record) if record is not None and record.active else None
 
+    # -- agency assistants ----------------------------------------------------------------
+    def assistants_for(self, caller: Caller) -> list[Assistant]:
+        """The assistants ``caller`` may use, the agency's default first (:func:`ordered_for`)."""
+        if self.assistants is None:
+            return []
+        return ordered_for(caller, self.assistants.all())
+
+    def assistant_for(self, caller: Caller | None, assistant_id: str | None) -> Assistant | None:
+        """The assistant ``caller`` asks through: None for the platform's own (no id, or
+        ``nuri``); :class:`AssistantNotFoundError` for an unknown one and for one the caller may
+        not use (the same answer: another agency's assistants are not disclosed)."""
+        if not assistant_id or assistant_id == PLATFORM_ID:
+            return None
+        found = self.assistants.get(assistant_id) if self.assistants is not None else None
+        if found is None or not found.usable_by(caller or operator_caller()):
+            raise AssistantNotFoundError(
+                f"도우미 '{assistant_id}'가 없거나 사용할 권한이 없습니다",
+                message_en=f"No assistant '{assistant_id}' that you may use",
+            )
+        return found
+
+    def reading_as(self, who: Caller, assistant: Assistant | None) -> Principal:
+        """``who``'s principal, narrowed by the assistant's scope (never widened)."""
+        if assistant is None:
+            return who.principal
+        return who.principal.narrowed(self._scope_of(assistant))
+
+    def _scope_of(self, assistant: Assistant) -> Scope:
+        """The assistant's scope as index conditions; its sources and statutes listed as the
+        documents they name, reused for :data:`SCOPE_TTL_S` seconds."""
+        if not assistant.scope.names_documents:
+            return resolve_scope(assistant.scope, ())
+        now = time.monotonic()
+        cached = self._scopes.get(assistant.id)
+        if cached is not None and cached[0] == assistant.version and now - cached[1] < SCOPE_TTL_S:
+            return cached[2]
+        index, _ = self._require_index()
+        docs = index.list_documents(Principal(operator=True))
+        scope = resolve_scope(assistant.scope, ((d.doc_id, d.source, d.title, d.doc_type) for d in docs))
+        self._scopes[assistant.id] = (assistant.version, now, scope)
+        return scope
+
+    def _guard_for(self, assistant: Assistant | None) -> Guardrails:
+        """The platform's guardrails, or the assistant's stricter ones (the stricter of both)."""
+        _, guard = self._require_index()
+        if assistant is None:
+            return guard
+        g = assistant.guardrails
+        if not (g.mask_pii_output or g.block_pii_questions or g.block_injection):
+            return guard
+        with self._assistant_lock:
+            cached = self._assistant_guards.get(assistant.id)
+            if cached is not None and cached[0] == assistant.version:
+                return cached[1]
+            gs = guard.settings
+            stricter = gs.model_copy(
+                update={
+                    "output": gs.output.model_copy(update={"mask_pii": gs.output.mask_pii or g.mask_pii_output}),
+                    "pii": gs.pii.model_copy(update={"action": "block"}) if g.block_pii_questions else gs.pii,
+                    "injection": gs.injection.model_copy(update={"enabled": True, "action": "block"})
+                    if g.block_injection
+                    else gs.injection,
+                }
+            )
+            built = Guardrails(stricter, guard.encoder, injection_model=self._injection_model)
+            self._assistant_guards[assistant.id] = (assistant.version, built)
+            return built
+
+    def _orchestrator_for(self, assistant: Assistant | None) -> Orchestrator:
+        """The platform's orchestrator, or one with the assistant's instructions, model, generation
+        mode and stricter settings (built once per version of its definition)."""
+        base = self._orchestrator()
+        if assistant is None:
+            return base
+        guard = self._guard_for(assistant)
+        with self._assistant_lock:
+            cached = self._assistant_orchs.get(assistant.id)
+            if cached is not None and cached[0] == assistant.version:
+                return cached[1]
+            s, m, g = self.settings, assistant.model, assistant.guardrails
+            answer = s.answer.model_copy(
+                update={
+                    "generation": m.generation or s.answer.generation,
+                    "min_relevance": max(s.answer.min_relevance, g.min_relevance or 0.0),
+                }
+            )
+            llm = base.llm
+            if m.base_urls or m.model or m.mode:
+                llm = LLMClient(
+                    s.llm.model_copy(update={"model": m.model or s.llm.model, "mode": m.mode or s.llm.mode}),
+                    list(m.base_urls) or base.llm.urls,
+                )
+                self._assistant_llms.append(llm)
+            prompts = base.prompts.with_instructions(assistant.prompt)
+            orch = Orchestrator(base.index, llm, answer, prompts, guard)
+            self._assistant_orchs[assistant.id] = (assistant.version, orch)
+            return orch
+
     # -- searching and answering -----------------------------------------------------------
     def search(
         self,
@@ -342,16 +464,22 @@ class NuriService:
         filters: SearchFilters | None = None,
         caller: Caller | None = None,
         endpoint: Endpoint = Endpoint.CLI_SEARCH,
+        assistant: Assistant | None = None,
     ) -> list[Hit]:
         """Hybrid search (no model needed): works while the model server is down. The caller's
-        principal is the permission filter; the query is recorded masked in the audit trail
-        before the results are returned, and each hit leaves with the personal data in its
-        text masked (``guardrails.output.mask_pii``: :func:`masked_passages`)."""
+        principal is the permission filter (narrowed by ``assistant``'s scope); the query is
+        recorded masked in the audit trail before the results are returned, and each hit leaves
+        with the personal data in its text masked (``guardrails.output.mask_pii``:
+        :func:`masked_passages`)."""
         started = time.perf_counter()
-        index, guard = self._require_index()
+        index, _ = self._require_index()
+        guard = self._guard_for(assistant)
         who = caller or operator_caller()
-        exchange = Exchange(self.audit, guard, who, endpoint, guard.mask(query), started=started)
-        hits = index.search(query, top_k=top_k, filters=filters, principal=who.principal)
+        exchange = Exchange(
+            self.audit, guard, who, endpoint, guard.mask(query), started=started,
+            assistant=assistant.id if assistant else None,
+        )  # fmt: skip
+        hits = index.search(query, top_k=top_k, filters=filters, principal=self.reading_as(who, assistant))
         with auditing(self):  # a trail that refuses the record is counted (nuri_audit_failures_total)
             exchange.record(hits)
         search_done(self, endpoint.value)
@@ -364,20 +492,24 @@ class NuriService:
         filters: SearchFilters | None = None,
         caller: Caller | None = None,
         endpoint: Endpoint = Endpoint.CLI_ASK,
+        assistant: Assistant | None = None,
     ) -> Iterator[AnswerEvent]:
         """The answer as it is written, in one pass (see the module docstring). Invalid input
         and an audit trail that cannot be written raise here, before any event; the events are
-        ``delta``s, then ``done`` once the exchange is in the audit trail."""
+        ``delta``s, then ``done`` once the exchange is in the audit trail. ``assistant``: the
+        agency assistant asked through (its scope, prompt, model and stricter guardrails)."""
         started = time.perf_counter()
-        orch = self._orchestrator()
+        orch = self._orchestrator_for(assistant)
         asked = orch.question(question, history)
         if self.audit is not None:
             self.audit.ensure_writable()
         who = caller or operator_caller()
+        principal = self.reading_as(who, assistant)
         exchange = Exchange(
-            self.audit, orch.guard, who, endpoint, asked.masked, orch.llm.model, orch.prompts.version, started
-        )
-        return self._answer(orch, asked, filters, exchange)
+            self.audit, orch.guard, who, endpoint, asked.masked, orch.llm.model, orch.prompts.version, started,
+            assistant=assistant.id if assistant else None,
+        )  # fmt: skip
+        return self._answer(orch, asked, filters, exchange, principal)
 
     def ask(
         self,
@@ -386,11 +518,17 @@ class NuriService:
         filters: SearchFilters | None = None,
         caller: Caller | None = None,
         endpoint: Endpoint = Endpoint.CLI_ASK,
+        assistant: Assistant | None = None,
     ) -> Answer:
-        return final_answer(self.stream(question, history, filters, caller, endpoint))
+        return final_answer(self.stream(question, history, filters, caller, endpoint, assistant))
 
     def _answer(
-        self, orch: Orchestrator, question: Question, filters: SearchFilters | None, exchange: Exchange
+        self,
+        orch: Orchestrator,
+        question: Question,
+        filters: SearchFilters | None,
+        exchange: Exchange,
+        principal: Principal,
     ) -> Iterator[AnswerEvent]:
         out = orch.guard.output(question.screen)
         watch = AnswerWatch(self, exchange)  # the model's token counts, times and outcome (metrics, traces)
@@ -398,11 +536,7 @@ class NuriService:
         trace: AnswerTrace | None = None
         final: Answer | None = None
         try:
-            events = (
-                _refusal(question)
-                if question.refusal is not None
-                else orch.stream(question, filters, exchange.who.principal)
-            )
+            events = _refusal(question) if question.refusal is not None else orch.stream(question, filters, principal)
             for event in watch.metered(events):
                 if event.kind == "done":
                     trace, final = event.trace, event.answer

@@ -240,6 +240,11 @@ class AuditEntry(BaseModel):
         exclude_if=lambda v: v is None,
         description="The model's output tokens, as its server reported them.",
     )
+    assistant: str | None = Field(
+        None,
+        exclude_if=lambda v: v is None,
+        description="The agency assistant the caller asked through (its id); absent: the platform's own.",
+    )
 
 
 class AuditRecord(AuditEntry):

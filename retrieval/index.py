@@ -47,7 +47,7 @@ from retrieval.store import (
     VectorStore,
     best_first,
 )
-from retrieval.types import Chunk, Hit, Principal, SearchFilters
+from retrieval.types import NO_DOCUMENT, Chunk, Hit, Principal, SearchFilters
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +60,9 @@ PRESELECT_BLOCK = 512
 
 
 def build_filter(filters: SearchFilters | None, principal: Principal) -> FilterSpec:
-    """Metadata filters (all must hold) plus the caller's permission (one must hold)."""
+    """Metadata filters (all must hold), the scope of the assistant the caller reads through (all
+    must hold) and the caller's permission (one must hold). Every part only narrows: a request's
+    filters cannot escape the scope, and the scope cannot widen the permission."""
     spec = FilterSpec()
     if filters is not None:
         if filters.agency:
@@ -69,6 +71,14 @@ def build_filter(filters: SearchFilters | None, principal: Principal) -> FilterS
             spec.must.append(FieldMatch("doc_type", [filters.doc_type]))
         if filters.doc_ids:
             spec.must.append(FieldMatch("doc_id", list(filters.doc_ids)))
+    scope = principal.scope  # an assistant's scope: more conditions, for operators too
+    if scope is not None:
+        if scope.agencies:
+            spec.must.append(FieldMatch("agency", list(scope.agencies)))
+        if scope.doc_types:
+            spec.must.append(FieldMatch("doc_type", list(scope.doc_types)))
+        if scope.doc_ids is not None:
+            spec.must.append(FieldMatch("doc_id", list(scope.doc_ids) or [NO_DOCUMENT]))
     if not principal.operator:  # the reading rule of :class:`Principal`
         spec.should.append(FieldMatch("access", ["public"]))
         if principal.agency and principal.may_read("internal"):

@@ -47,6 +47,24 @@ class SearchFilters(BaseModel):
 
 CLEARANCE_RANK: dict[str, int] = {"public": 0, "internal": 1, "restricted": 2}
 
+#: A document id no document has: the ``doc_id`` condition of a scope that names no document.
+NO_DOCUMENT = "\x00none"
+
+
+class Scope(BaseModel):
+    """What an agency assistant reads: conditions that only narrow the caller's own reading.
+
+    Every non-empty field is one more condition every passage must meet, added inside the Qdrant
+    filter beside the caller's permission (:func:`retrieval.index.build_filter`): an assistant can
+    never widen what its caller may read. ``doc_ids`` is None for "any document"; an empty tuple
+    means none (the assistant's sources and statutes matched no document)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    agencies: tuple[str, ...] = ()
+    doc_types: tuple[str, ...] = ()
+    doc_ids: tuple[str, ...] | None = None
+
 
 class Principal(BaseModel):
     """Who is asking, as far as what they may read goes (the API's authenticated caller).
@@ -64,9 +82,16 @@ class Principal(BaseModel):
     agency: str | None = None
     clearance: Clearance = Field("public", description="Highest access level this principal may read.")
     operator: bool = Field(False, description="Operators (CLI on the server) see everything.")
+    scope: Scope | None = Field(
+        None, description="Reading through an agency assistant: its scope narrows (never widens) the above."
+    )
 
     def may_read(self, level: str) -> bool:
         return CLEARANCE_RANK.get(level, 99) <= CLEARANCE_RANK[self.clearance]
+
+    def narrowed(self, scope: Scope | None) -> Principal:
+        """This principal reading through an assistant of ``scope`` (one scope at a time)."""
+        return self if scope is None else self.model_copy(update={"scope": scope})
 
 
 class Hit(BaseModel):

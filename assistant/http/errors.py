@@ -55,6 +55,9 @@ ERROR_CODES: tuple[ErrorCode, ...] = (
     ErrorCode(403, "cross_site", "Cross-site request refused",
               "a request to the chat (`/ui`) from another site's page (`Origin` or `Sec-Fetch-Site`); only a link "
               "followed to the chat is let through"),
+    ErrorCode(400, "invalid_assistant", "Invalid assistant definition",
+              "an assistant definition with a wrong field, or guardrails looser than the platform's (the message "
+              "names the field)"),
     ErrorCode(400, "invalid_upload", "Unusable upload",
               "an uploaded file of a type Nuri does not read, empty, corrupt or unreadable (the message names the file "
               "and why); nothing of it is indexed"),
@@ -66,7 +69,12 @@ ERROR_CODES: tuple[ErrorCode, ...] = (
               "answered the same way)"),
     ErrorCode(404, "answer_not_found", "Answer not found",
               "feedback names an `audit_id` that is not an answer given to the same caller"),
-    ErrorCode(404, "model_not_found", "Unknown model", "`/v1/chat/completions` asked for a model other than `nuri`"),
+    ErrorCode(404, "model_not_found", "Unknown model",
+              "`/v1/chat/completions` asked for a model that is neither `nuri` nor an assistant the caller may use "
+              "(`GET /v1/models` lists them)"),
+    ErrorCode(404, "assistant_not_found", "Unknown assistant",
+              "`assistant` names no agency assistant the caller may use (one of another agency is answered the same "
+              "way)"),
     ErrorCode(405, "method_not_allowed", "Method not allowed", "wrong HTTP method for the path"),
     ErrorCode(408, "request_timeout", "Request body not received in time",
               "the request body did not arrive in full within `api.body_timeout_s`"),

@@ -42,6 +42,12 @@ class SearchRequest(BaseModel):
     query: str = Field(..., min_length=1, description="검색어 (질문)")
     top_k: int | None = Field(None, ge=1, description="돌려받을 결과 수")
     filters: SearchFilters | None = None
+    assistant: str | None = Field(
+        None,
+        max_length=64,
+        description="The agency assistant to ask through (`GET /v1/models` lists the caller's); its scope only "
+        "narrows what the caller may read; unknown or not the caller's: 404 `assistant_not_found`",
+    )
 
 
 class AskRequest(BaseModel):
@@ -52,6 +58,12 @@ class AskRequest(BaseModel):
     )
     history: list[HistoryTurn] = Field(default_factory=list, max_length=MAX_MESSAGES, description="이전 대화")
     filters: SearchFilters | None = None
+    assistant: str | None = Field(
+        None,
+        max_length=64,
+        description="The agency assistant to ask through (`GET /v1/models` lists the caller's); its scope only "
+        "narrows what the caller may read; unknown or not the caller's: 404 `assistant_not_found`",
+    )
     stream: bool = Field(
         False,
         strict=True,
@@ -106,7 +118,7 @@ class ChatCompletionRequest(BaseModel):
 
     model_config = ConfigDict(extra="allow")
 
-    model: str = Field(..., description='"nuri"')
+    model: str = Field(..., description='"nuri" (the platform) or an agency assistant\'s id (`GET /v1/models`)')
     messages: list[ChatMessageIn] = Field(
         ...,
         min_length=1,
@@ -124,10 +136,16 @@ class ChatCompletionRequest(BaseModel):
 
 
 class ModelCard(BaseModel):
+    """OpenAI's model object; Nuri adds what a user choosing an assistant needs."""
+
     id: str
     object: Literal["model"]
     created: int
-    owned_by: str
+    owned_by: str = Field(..., description="`nuri` (the platform) or the owning agency")
+    name: str = Field("", description="The assistant's name")
+    description: str = ""
+    default: bool = Field(False, description="The caller's agency's default assistant")
+    examples: list[str] = Field(default_factory=list, description="Example questions")
 
 
 class ModelList(BaseModel):

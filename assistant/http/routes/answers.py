@@ -51,7 +51,7 @@ class AskFormat:
     responses={
         **streamed('The answer; with `"stream": true` events: `{"type": "delta", "text"}` …, then '
                    '`{"type": "done", "answer"}` or `{"type": "error", "error"}`, then `[DONE]`', ASK_EVENTS),
-        **error_responses(*COMMON, *ANSWERING),
+        **error_responses(*COMMON, *ANSWERING, "assistant_not_found"),
     },
 )  # fmt: skip
 def ask(
@@ -59,6 +59,9 @@ def ask(
     who: Caller = Depends(caller),
     svc: NuriService = Depends(deps.service),
 ) -> Answer | StreamingResponse:
-    events = svc.stream(body.question, body.history, body.filters, caller=who, endpoint=Endpoint.API_ASK)
+    assistant = svc.assistant_for(who, body.assistant)
+    events = svc.stream(
+        body.question, body.history, body.filters, caller=who, endpoint=Endpoint.API_ASK, assistant=assistant
+    )
     result: Answer | StreamingResponse = respond(events, body.stream, AskFormat())
     return result

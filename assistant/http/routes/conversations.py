@@ -98,6 +98,9 @@ class ConversationQuestion(BaseModel):
         "answered with the conversation's earlier turns",
     )  # fmt: skip
     filters: SearchFilters | None = None
+    assistant: str | None = Field(
+        None, max_length=64, description="The agency assistant to ask through, as in `POST /v1/ask`"
+    )
     stream: bool = Field(
         False,
         strict=True,
@@ -296,7 +299,7 @@ def export_conversation(
     responses={
         **streamed('The answer; with `"stream": true` the events of `POST /v1/ask`; the turn is saved when '
                    "`done` is sent", ASK_EVENTS),
-        **error_responses(*COMMON, *ANSWERING, "conversation_not_found"),
+        **error_responses(*COMMON, *ANSWERING, "conversation_not_found", "assistant_not_found"),
     },
 )  # fmt: skip
 def ask_in_conversation(
@@ -310,7 +313,10 @@ def ask_in_conversation(
     history = conversations.history(who.subject, conversation_id, svc.settings.answer.max_history_turns)
     slot = _AnswerSlot(request)
     try:
-        events = svc.stream(body.question, history, body.filters, caller=who, endpoint=Endpoint.API_CONVERSATION)
+        assistant = svc.assistant_for(who, body.assistant)
+        events = svc.stream(
+            body.question, history, body.filters, caller=who, endpoint=Endpoint.API_CONVERSATION, assistant=assistant
+        )
         saving = _saving(events, conversations, who.subject, conversation_id, body.question, slot.release)
         result: Answer | StreamingResponse = respond(saving, body.stream, AskFormat())
     except BaseException:

@@ -22,6 +22,7 @@ from typing import Any
 from fastapi import APIRouter, Depends
 
 from assistant.answers import AnswerEvent, HistoryTurn
+from assistant.assistants import AssistantNotFoundError
 from assistant.callers import Caller
 from assistant.errors import InvalidQuestionError
 from assistant.exchange import Endpoint
@@ -61,17 +62,25 @@ def _is_question(message: ChatMessageIn) -> bool:
     return message.role == "user" and bool(message.text().strip())
 
 
-@router.get("/v1/models", dependencies=[Depends(caller)], response_model=ModelList,
-            responses=error_responses(*COMMON))  # fmt: skip
-def models() -> dict[str, Any]:
-    return {"object": "list", "data": [{"id": MODEL_ID, "object": "model", "created": 0, "owned_by": "nuri"}]}
+@router.get("/v1/models", response_model=ModelList, responses=error_responses(*COMMON))
+def models(who: Caller = Depends(caller), svc: NuriService = Depends(deps.service)) -> dict[str, Any]:
+    """``nuri`` (the platform's own assistant), then the agency assistants the caller may use,
+    the caller's agency's default first."""
+    cards: list[dict[str, Any]] = [{"id": MODEL_ID, "object": "model", "created": 0, "owned_by": "nuri",
+                                    "name": "누리", "description": "플랫폼 기본 도우미"}]  # fmt: skip
+    for a in svc.assistants_for(who):
+        cards.append({"id": a.id, "object": "model", "created": int(a.created_at.timestamp()), "owned_by": a.agency,
+                      "name": a.name, "description": a.description,
+                      "default": a.default and a.agency == who.principal.agency, "examples": a.examples})  # fmt: skip
+    return {"object": "list", "data": cards}
 
 
 class ChatCompletionFormat:
     """An answer as an OpenAI chat completion, or as its ``chat.completion.chunk`` events."""
 
-    def __init__(self, footer: bool) -> None:
+    def __init__(self, footer: bool, model: str = MODEL_ID) -> None:
         self.id, self.created, self.footer = f"chatcmpl-{uuid.uuid4().hex}", int(time.time()), footer
+        self.model = model
 
     def _footer(self, done: AnswerEvent) -> str:
         assert done.answer is not None
@@ -86,7 +95,7 @@ class ChatCompletionFormat:
             "id": self.id,
             "object": "chat.completion",
             "created": self.created,
-            "model": MODEL_ID,
+            "model": self.model,
             "choices": [{"index": 0, "message": message, "finish_reason": "stop"}],
             "citations": [c.model_dump() for c in final.citations],
             "refused": final.refused,
@@ -95,7 +104,7 @@ class ChatCompletionFormat:
 
     def _chunk(self, delta: dict[str, Any], finish: str | None = None, **extra: Any) -> bytes:
         choice = {"index": 0, "delta": delta, "finish_reason": finish}
-        return sse({"id": self.id, "object": "chat.completion.chunk", "created": self.created, "model": MODEL_ID,
+        return sse({"id": self.id, "object": "chat.completion.chunk", "created": self.created, "model": self.model,
                     "choices": [choice], **extra})  # fmt: skip
 
     def opening(self) -> list[bytes]:
@@ -140,12 +149,17 @@ def chat_completions(
     svc: NuriService = Depends(deps.service),
     settings: Settings = Depends(deps.settings),
 ) -> Any:
+    assistant = None
     if body.model not in (MODEL_ID, settings.llm.model):
-        raise ApiError(
-            "model_not_found",
-            f"모델 '{body.model}'이(가) 없습니다. '{MODEL_ID}'를 쓰세요",
-            f"The model '{body.model}' does not exist; use '{MODEL_ID}'",
-        )
+        try:
+            assistant = svc.assistant_for(who, body.model)
+        except AssistantNotFoundError as e:
+            raise ApiError(
+                "model_not_found",
+                f"모델 '{body.model}'이(가) 없습니다. '{MODEL_ID}' 또는 GET /v1/models가 보여 주는 도우미를 쓰세요",
+                f"The model '{body.model}' does not exist; use '{MODEL_ID}' or an assistant GET /v1/models lists",
+            ) from e
     question, history = split_messages(body.messages)
-    events = svc.stream(question, history, body.filters, caller=who, endpoint=Endpoint.API_CHAT)
-    return respond(events, body.stream, ChatCompletionFormat(settings.api.citations_in_content == "footer"))
+    events = svc.stream(question, history, body.filters, caller=who, endpoint=Endpoint.API_CHAT, assistant=assistant)
+    footer = settings.api.citations_in_content == "footer"
+    return respond(events, body.stream, ChatCompletionFormat(footer, body.model if assistant else MODEL_ID))

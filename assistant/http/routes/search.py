@@ -25,7 +25,7 @@ router = APIRouter(tags=["search"])
             "description": "찾은 구절 / the passages found",
             "links": {"GetPassage": link("/v1/passages/{chunk_id}", "get", chunk_id="$response.body#/0/chunk_id")},
         },
-        **error_responses(*COMMON, *SEARCHING),
+        **error_responses(*COMMON, *SEARCHING, "assistant_not_found"),
     },
 )
 def search(
@@ -33,4 +33,8 @@ def search(
     who: Caller = Depends(caller),
     svc: NuriService = Depends(deps.service),
 ) -> list[Hit]:
-    return svc.search(body.query, top_k=body.top_k, filters=body.filters, caller=who, endpoint=Endpoint.API_SEARCH)
+    assistant = svc.assistant_for(who, body.assistant)
+    return svc.search(
+        body.query, top_k=body.top_k, filters=body.filters, caller=who, endpoint=Endpoint.API_SEARCH,
+        assistant=assistant,
+    )  # fmt: skip
