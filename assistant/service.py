@@ -456,6 +456,12 @@ class NuriService:
             self._assistant_orchs[assistant.id] = (assistant.version, orch)
             return orch
 
+    def answering_with(self, assistant: Assistant | None) -> tuple[str, str]:
+        """The model name and prompt version answers through ``assistant`` are written with
+        (what an eval run of that assistant records)."""
+        orch = self._orchestrator_for(assistant)
+        return orch.llm.model, orch.prompts.version
+
     # -- searching and answering -----------------------------------------------------------
     def search(
         self,

@@ -1,4 +1,4 @@
-"""Usage per agency, key, model, endpoint or day, counted from the audit trail
+"""Usage per agency, key, model, endpoint, day or agency assistant, counted from the audit trail
 (``nuri usage``, ``GET /v1/usage``).
 
 Every search and answer, from the API, the chat, the CLI or the evals, leaves one audit record
@@ -19,7 +19,7 @@ mid-stream) is recorded with the text sent so far and counts as an answer; a req
 before its record (401, 429, invalid input, the trail down) has no record. The trail's own records
 (``audit.seal``, ``audit.prune``) are not usage.
 
-    nuri usage [--since ISO] [--until ISO] [--by agency|key|model|endpoint|day ...] [--json]
+    nuri usage [--since ISO] [--until ISO] [--by agency|key|model|endpoint|day|assistant ...] [--json]
 """
 
 from __future__ import annotations
@@ -34,10 +34,11 @@ from typing import TYPE_CHECKING, Any, Literal, get_args
 if TYPE_CHECKING:
     from guardrails.audit import AuditRecord, AuditStore
 
-Group = Literal["agency", "key", "model", "endpoint", "day"]
+Group = Literal["agency", "key", "model", "endpoint", "day", "assistant"]
 GROUPS: tuple[str, ...] = get_args(Group)
 #: Column titles of the table (Korean first).
-GROUP_TITLES = {"agency": "기관", "key": "키·사용자", "model": "모델", "endpoint": "엔드포인트", "day": "날짜(UTC)"}
+GROUP_TITLES = {"agency": "기관", "key": "키·사용자", "model": "모델", "endpoint": "엔드포인트", "day": "날짜(UTC)",
+                "assistant": "도우미"}  # fmt: skip
 COUNT_TITLES = {
     "questions": "질문", "answers": "답변", "refusals": "거절", "guardrail_blocks": "가드레일 차단",
     "searches": "검색", "tokens_in": "입력 토큰", "tokens_out": "출력 토큰",
@@ -122,6 +123,8 @@ def group_value(record: AuditRecord, group: str) -> str | None:
         return record.endpoint
     if group == "day":
         return record.ts[:10]
+    if group == "assistant":  # the platform's own: "nuri"
+        return record.assistant or "nuri"
     raise ValueError(f"unknown grouping: {group}")
 
 

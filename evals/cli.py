@@ -60,6 +60,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                      help="운영자 권한: 모든 기관의 모든 문서 (보고서에 제한 문서가 담길 수 있음)")  # fmt: skip
     run.add_argument("--url", help="실행 중인 Nuri 서버 주소 (없으면 이 프로세스에서 실행)")
     run.add_argument("--key", help="서버 API 키 (Authorization: Bearer)")
+    run.add_argument("--assistant", metavar="ID", help="이 기관 도우미로 평가 (범위·지침·모델; 기록에 도우미가 남음)")
     run.add_argument("--retrieval-only", action="store_true", help="검색만 평가 (모델 없이: recall@5, mrr, ndcg@5)")
     run.add_argument("--no-history", action="store_true", help="평가 기록 저장소에 남기지 않음")
     run.add_argument("--quiet", action="store_true", help="진행 막대 숨김")
@@ -72,6 +73,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     ls = ev_sub.add_parser("list", help="평가 기록 (최신순)")
     ls.add_argument("--suite")
+    ls.add_argument("--assistant", metavar="ID", help="이 기관 도우미의 평가만")
     ls.add_argument("--limit", type=int, default=20)
     ls.add_argument("--json", action="store_true")
     ls.set_defaults(handler=cmd_list)
@@ -179,6 +181,7 @@ def write_outputs(result: RunResult, out_dir: Path) -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from assistant.assistants import AssistantNotFoundError
     from assistant.service import NuriService
     from evals.history import HistoryError
     from evals.runner import prepare_index, run_suite
@@ -199,7 +202,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     for suite in suites:
         target: Target
         if args.url:
-            http = HttpTarget(args.url, args.key)
+            http = HttpTarget(args.url, args.key, assistant=args.assistant)
             try:
                 result = run_suite(suite, http, settings, progress=not args.quiet, answers=answers)
             finally:
@@ -211,7 +214,10 @@ def cmd_run(args: argparse.Namespace) -> int:
             prepare_index(suite, settings, index_dir, sync=not args.no_sync, progress=not args.quiet)
             run_settings = settings.override(index_dir=str(index_dir))
             with NuriService(run_settings, start_model=answers) as service:
-                target = InProcessTarget(service, caller)
+                try:
+                    target = InProcessTarget(service, caller, args.assistant)
+                except AssistantNotFoundError as e:
+                    raise CliUsageError(f"{e} (목록: nuri assistants list)") from e
                 result = run_suite(
                     suite, target, run_settings, index_dir=index_dir, progress=not args.quiet, answers=answers
                 )
@@ -259,7 +265,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    rows = _history(_settings()).list_runs(suite=args.suite, limit=args.limit)
+    rows = _history(_settings()).list_runs(suite=args.suite, limit=args.limit, assistant=args.assistant)
     if args.json:
         print(json.dumps([r.model_dump() for r in rows], ensure_ascii=False, indent=2))
         return 0
@@ -267,12 +273,13 @@ def cmd_list(args: argparse.Namespace) -> int:
         print("평가 기록이 없습니다 (nuri eval run SUITE)")
         return 0
     shown = ["recall@5", "citation_precision", "groundedness", "answer_f1", "false_refusal_rate", "latency_p95_ms"]
-    print("| run | suite | started | model | commit | items | ran by | principal | " + " | ".join(shown) + " |")
-    print("|---" * (8 + len(shown)) + "|")
+    print("| run | suite | assistant | started | model | commit | items | ran by | principal | "
+          + " | ".join(shown) + " |")  # fmt: skip
+    print("|---" * (9 + len(shown)) + "|")
     for r in rows:
         values = " | ".join(_fmt(m, r.metrics.get(m)) for m in shown)
-        print(f"| {r.run_id} | {r.suite} | {r.started_at} | {r.model} | {r.commit} | {r.items} | {r.ran_by} | "
-              f"{r.principal.label()} | {values} |")  # fmt: skip
+        print(f"| {r.run_id} | {r.suite} | {r.assistant or 'nuri'} | {r.started_at} | {r.model} | {r.commit} | "
+              f"{r.items} | {r.ran_by} | {r.principal.label()} | {values} |")  # fmt: skip
     return 0
 
 

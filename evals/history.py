@@ -66,7 +66,17 @@ access = Table(
 )
 
 
-_joined = runs.outerjoin(access, runs.c.run_id == access.c.run_id)
+#: The agency assistant each run evaluated (no row: the platform's own).
+run_assistants = Table(
+    "eval_run_assistants",
+    _meta,
+    Column("run_id", String(128), primary_key=True),
+    Column("assistant", String(64), nullable=False, index=True),
+)
+
+_joined = runs.outerjoin(access, runs.c.run_id == access.c.run_id).outerjoin(
+    run_assistants, runs.c.run_id == run_assistants.c.run_id
+)
 
 
 class HistoryError(NuriError):
@@ -91,6 +101,7 @@ class RunSummary(BaseModel):
     metrics: dict[str, float | None]
     ran_by: str = UNKNOWN_RUNNER
     principal: RunPrincipal = Field(default_factory=lambda: LEGACY_PRINCIPAL.model_copy())
+    assistant: str | None = Field(None, description="The agency assistant evaluated (None: the platform's own).")
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,19 +201,26 @@ class History:
             with write_transaction(self.engine) as conn:
                 conn.execute(runs.insert().values(**row))
                 conn.execute(access.insert().values(**who))
+                if result.assistant:
+                    conn.execute(run_assistants.insert().values(run_id=result.run_id, assistant=result.assistant))
         except SQLAlchemyError as e:
             raise HistoryError(f"평가 결과를 기록하지 못했습니다: {db_reason(e)}") from e
 
-    def list_runs(self, suite: str | None = None, limit: int = 50, viewer: RunViewer | None = None) -> list[RunSummary]:
-        """Newest first; with ``viewer``, only the runs that viewer may see (None: the CLI, every run)."""
+    def list_runs(
+        self, suite: str | None = None, limit: int = 50, viewer: RunViewer | None = None, assistant: str | None = None
+    ) -> list[RunSummary]:
+        """Newest first; with ``viewer``, only the runs that viewer may see (None: the CLI, every
+        run); with ``assistant``, only the runs of that agency assistant."""
         q = select(runs.c.run_id, runs.c.suite, runs.c.started_at, runs.c.model, runs.c.commit, runs.c.n_items,
                    runs.c.metrics, access.c.ran_by, access.c.agency, access.c.clearance, access.c.operator,
-                   access.c.via).select_from(_joined).order_by(runs.c.started_at.desc(), runs.c.run_id.desc()
-                   ).limit(limit)  # fmt: skip
+                   access.c.via, run_assistants.c.assistant).select_from(_joined).order_by(
+                   runs.c.started_at.desc(), runs.c.run_id.desc()).limit(limit)  # fmt: skip
         if viewer is not None:
             q = viewer.where(q)
         if suite:
             q = q.where(runs.c.suite == suite)
+        if assistant:
+            q = q.where(run_assistants.c.assistant == assistant)
         try:
             with read_transaction(self.engine) as conn:
                 rows = conn.execute(q).all()
@@ -219,6 +237,7 @@ class History:
                 metrics=json.loads(r.metrics),
                 ran_by=_principal(r)[0],
                 principal=_principal(r)[1],
+                assistant=r.assistant,
             )  # fmt: skip
             for r in rows
         ]

@@ -126,6 +126,7 @@ def _header(r: RunResult) -> str:
         ("대상 (target)", escape(r.target)),
         ("실행 (ran by)", f"<code>{escape(r.ran_by)}</code>"),
         ("열람 권한 (principal)", escape(r.principal.label())),
+        ("도우미 (assistant)", escape(r.assistant or "nuri (플랫폼 기본)")),
         ("모델 (model)", escape(r.model)),
         ("임베더 (embedder)", escape(r.embedder)),
         ("커밋 (commit)", f"<code>{escape(r.commit)}</code>"),

@@ -158,6 +158,11 @@ class RunResult(BaseModel):
     model: str
     embedder: str
     prompt_version: str = Field(..., description="sha256 (12 hex) of the prompt templates used.")
+    assistant: str | None = Field(
+        None,
+        exclude_if=lambda v: v is None,
+        description="The agency assistant evaluated (its id); absent: the platform's own.",
+    )
     guardrails: str = Field(..., description="The guardrail policy in force, or `none`.")
     dataset: DatasetInfo
     config: dict[str, object] = Field(default_factory=dict, description="The settings, secrets masked.")

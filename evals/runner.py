@@ -221,7 +221,8 @@ def run_suite(
         commit=git_commit(),
         model=described["model"],
         embedder=described["embedder"],
-        prompt_version=prompt_version(settings.prompt_dir()),
+        prompt_version=described.get("prompt_version") or prompt_version(settings.prompt_dir()),
+        assistant=target.assistant_id,
         guardrails="none" if not guardrails else describe(settings.guardrails),
         dataset=DatasetInfo(
             suite=suite.name, files=[str(f) for f in suite.files], sha256=dataset_hash(run_items), items=len(run_items)

@@ -60,6 +60,8 @@ class Target(Protocol):
     #: Who runs it (``cli:<OS user>``, ``key:<key id>``) and whose reading rights it asks with.
     ran_by: str
     principal: RunPrincipal
+    #: The agency assistant evaluated (None: the platform's own).
+    assistant_id: str | None
 
     def describe(self, answers: bool = True) -> dict[str, str]:
         """``model`` and ``embedder`` as the target reports them; raises TargetError if it cannot
@@ -88,11 +90,15 @@ class InProcessTarget:
     name = "in-process"
     local_index = True
 
-    def __init__(self, service: NuriService, caller: Caller) -> None:
+    def __init__(self, service: NuriService, caller: Caller, assistant: str | None = None) -> None:
+        """``assistant``: the id of the agency assistant to evaluate (the caller must be allowed
+        to use it: :class:`~assistant.assistants.AssistantNotFoundError` otherwise)."""
         self.service = service
         self.caller = caller
         self.ran_by = caller.subject
         self.principal = run_principal(caller)
+        self.assistant = service.assistant_for(caller, assistant)
+        self.assistant_id = self.assistant.id if self.assistant else None
 
     def describe(self, answers: bool = True) -> dict[str, str]:
         svc = self.service
@@ -101,6 +107,9 @@ class InProcessTarget:
         reason = svc.not_ready_reason if answers else None
         if reason is not None or (answers and svc.llm is None):
             raise TargetError(f"평가할 수 없습니다: {reason}")
+        if answers:
+            model, prompts = svc.answering_with(self.assistant)
+            return {"model": model, "embedder": svc.index.embedder.name, "prompt_version": prompts}
         model = svc.llm.model if svc.llm is not None else "(검색만)"
         return {"model": model, "embedder": svc.index.embedder.name}
 
@@ -110,14 +119,18 @@ class InProcessTarget:
 
     def search(self, question: str, top_k: int, filters: SearchFilters | None = None) -> list[Hit]:
         return self.service.search(
-            question, top_k=top_k, filters=filters, caller=self.caller, endpoint=Endpoint.EVAL_SEARCH
-        )
+            question, top_k=top_k, filters=filters, caller=self.caller, endpoint=Endpoint.EVAL_SEARCH,
+            assistant=self.assistant,
+        )  # fmt: skip
 
     def answer(self, question: str, filters: SearchFilters | None = None) -> AnswerOutcome:
         t0 = time.perf_counter()
         first: float | None = None
         final: Answer | None = None
-        for event in self.service.stream(question, filters=filters, caller=self.caller, endpoint=Endpoint.EVAL_ASK):
+        events = self.service.stream(
+            question, filters=filters, caller=self.caller, endpoint=Endpoint.EVAL_ASK, assistant=self.assistant
+        )
+        for event in events:
             if event.kind == "delta" and event.text and first is None:
                 first = (time.perf_counter() - t0) * 1000
             elif event.kind == "done":
@@ -142,7 +155,11 @@ class HttpTarget:
         headers: dict[str, str] | None = None,
         timeout_s: float = 300.0,
         ran_by: str | None = None,
+        assistant: str | None = None,
     ) -> None:
+        """``assistant``: the agency assistant to evaluate (``assistant`` of /v1/search, ``model``
+        of chat completions; the server checks the key may use it)."""
+        self.assistant_id = assistant
         self.name = url.rstrip("/")
         self.ran_by = ran_by or cli_subject()
         via = f"server key {key_id_of(key) or '(형식이 다른 키)'}" if key else "server (키 없음)"
@@ -179,6 +196,8 @@ class HttpTarget:
 
     def search(self, question: str, top_k: int, filters: SearchFilters | None = None) -> list[Hit]:
         body: dict[str, Any] = {"query": question, "top_k": top_k}
+        if self.assistant_id:
+            body["assistant"] = self.assistant_id
         if filters is not None:
             body["filters"] = filters.model_dump(exclude_none=True)
         try:
@@ -190,7 +209,8 @@ class HttpTarget:
         return [Hit.model_validate(h) for h in r.json()]
 
     def answer(self, question: str, filters: SearchFilters | None = None) -> AnswerOutcome:
-        body: dict[str, Any] = {"model": "nuri", "stream": True, "messages": [{"role": "user", "content": question}]}
+        body: dict[str, Any] = {"model": self.assistant_id or "nuri", "stream": True,
+                                "messages": [{"role": "user", "content": question}]}  # fmt: skip
         if filters is not None:
             body["filters"] = filters.model_dump(exclude_none=True)
         t0 = time.perf_counter()
