@@ -25,7 +25,7 @@ from conftest import answer_settings, bearer, issue_key, write_md
 from fastapi.testclient import TestClient
 
 from assistant.assistants import AssistantGuardrails, AssistantScope, AssistantSpec, AssistantUsers
-from assistant.callers import Caller, operator_caller, scoped_caller
+from assistant.callers import operator_caller, scoped_caller
 from assistant.http.app import build_asgi
 from assistant.service import NuriService
 from assistant.usage import usage_from_store
