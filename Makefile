@@ -72,11 +72,11 @@ lint: setup
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports --no-cache
-	$(PY) scripts/readme_tables.py --check
+	$(PY) scripts/docs_tables.py --check
 
-# Regenerates the README tables that mirror code (configuration reference, error codes).
+# Regenerates the docs tables that mirror code (docs/configuration.md, docs/api.md error codes).
 docs: setup
-	$(PY) scripts/readme_tables.py
+	$(PY) scripts/docs_tables.py
 
 # The statute suites on the full corpus (61 statutes; the index in ~/.cache/nuri/eval-statutes is
 # synced once, ~15 min on 2 cores, incremental afterwards; statutes are public: the default public

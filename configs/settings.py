@@ -40,7 +40,7 @@ from configs import resources
 from configs.logs import LoggingSettings
 from connectors.errors import NuriError
 from connectors.settings import ConnectorSettings
-from evals.settings import EvalSettings
+from evals.settings import AssessSettings, EvalSettings
 from guardrails.settings import AuditSettings, GuardrailSettings, KeySettings
 from retrieval.settings import (
     ChunkingSettings,
@@ -133,6 +133,7 @@ class Settings(BaseSettings):
     documents: DocumentSettings = DocumentSettings()
     ui: UiSettings = UiSettings()
     eval: EvalSettings = EvalSettings()
+    assess: AssessSettings = AssessSettings()
     logging: LoggingSettings = LoggingSettings()
     keys: KeySettings = KeySettings()
     audit: AuditSettings = AuditSettings()

@@ -45,3 +45,19 @@ class EvalSettings(BaseModel):
     bootstrap_samples: int = Field(2000, gt=0, description="Resamples of `nuri eval compare`'s confidence interval.")
     confidence: float = Field(0.95, gt=0, lt=1, description="Confidence level of `nuri eval compare`.")
     judge: JudgeSettings = JudgeSettings()
+
+
+class AssessSettings(BaseModel):
+    """The ``assess:`` block: the impact-assessment evidence report (``nuri assess``)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    fields_file: str = Field(
+        "assessment-fields.yaml",
+        description="The operator's fields of the impact assessment (purpose, owner, human oversight, affected "
+        "people, review date), relative to `home`; `nuri assess fields --init` writes a template.",
+    )
+    out_dir: str = Field(
+        "data/assessment", description="Where `nuri assess report` writes assessment.html and .json without `--out`."
+    )
+    period_days: int = Field(90, gt=0, description="The report's period without `--since`: this many days back.")

@@ -1,5 +1,5 @@
 """Configuration has one source of truth: the schema's defaults are the embedded profile, a
-profile file holds only what it changes, the README's table is generated from the schema, and
+profile file holds only what it changes, the docs' table is generated from the schema, and
 settings cannot be changed after loading."""
 
 from __future__ import annotations
@@ -28,9 +28,9 @@ def _leaves(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     return out
 
 
-def test_readme_configuration_and_error_tables_match_the_code():
+def test_docs_configuration_and_error_tables_match_the_code():
     proc = subprocess.run(
-        [sys.executable, "scripts/readme_tables.py", "--check"], cwd=REPO_ROOT, capture_output=True, text=True
+        [sys.executable, "scripts/docs_tables.py", "--check"], cwd=REPO_ROOT, capture_output=True, text=True
     )
     assert proc.returncode == 0, proc.stderr
 
