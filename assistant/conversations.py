@@ -40,10 +40,11 @@ from guardrails.store import (
     BUSY_TIMEOUT_S,
     database_url,
     db_reason,
-    open_engine,
     read_transaction,
+    release_engine,
     safe_url,
     schema_transaction,
+    shared_engine,
     write_transaction,
 )
 
@@ -212,11 +213,14 @@ class ConversationStore:
         self.url = url
         self.max_turn_chars = max_turn_chars
         self._mask = mask or (lambda text: text)
+        engine = None
         try:
-            self.engine = open_engine(url, timeout_s)
+            self.engine = engine = shared_engine(url, timeout_s)
             with schema_transaction(self.engine) as conn:
                 _meta.create_all(conn)
         except (SQLAlchemyError, OSError, ValueError) as e:
+            if engine is not None:
+                release_engine(engine)
             raise ConversationStoreError(f"대화 저장소를 열 수 없습니다 ({safe_url(url)}): {db_reason(e)}") from e
 
     @classmethod
@@ -232,7 +236,7 @@ class ConversationStore:
         return cls(database_url(settings.url, data_dir, home), max_turn_chars, settings.timeout_s, mask)
 
     def close(self) -> None:
-        self.engine.dispose()
+        release_engine(self.engine)
 
     def __enter__(self) -> ConversationStore:
         return self

@@ -42,10 +42,11 @@ from guardrails.store import (
     BUSY_TIMEOUT_S,
     database_url,
     db_reason,
-    open_engine,
     read_transaction,
+    release_engine,
     safe_url,
     schema_transaction,
+    shared_engine,
     write_transaction,
 )
 
@@ -183,11 +184,14 @@ class FeedbackStore:
         self._guard = guard or (lambda: None)
         self._pii = pii or PiiSettings()
         self._fallback: Callable[[str], str] | None = None
+        engine = None
         try:
-            self.engine = open_engine(url, timeout_s)
+            self.engine = engine = shared_engine(url, timeout_s)
             with schema_transaction(self.engine) as conn:
                 _meta.create_all(conn)
         except (SQLAlchemyError, OSError, ValueError) as e:
+            if engine is not None:
+                release_engine(engine)
             raise FeedbackStoreError(f"피드백 저장소를 열 수 없습니다 ({safe_url(url)}): {db_reason(e)}") from e
 
     @classmethod
@@ -204,7 +208,7 @@ class FeedbackStore:
         return cls(database_url(settings.url, data_dir, home), audit, guard, pii, settings.timeout_s)
 
     def close(self) -> None:
-        self.engine.dispose()
+        release_engine(self.engine)
 
     def __enter__(self) -> FeedbackStore:
         return self

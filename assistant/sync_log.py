@@ -31,10 +31,11 @@ from guardrails.store import (
     BUSY_TIMEOUT_S,
     database_url,
     db_reason,
-    open_engine,
     read_transaction,
+    release_engine,
     safe_url,
     schema_transaction,
+    shared_engine,
     write_transaction,
 )
 
@@ -120,11 +121,14 @@ class SyncLog:
 
     def __init__(self, url: str, timeout_s: float = BUSY_TIMEOUT_S) -> None:
         self.url = url
+        engine = None
         try:
-            self.engine = open_engine(url, timeout_s)
+            self.engine = engine = shared_engine(url, timeout_s)
             with schema_transaction(self.engine) as conn:
                 _meta.create_all(conn)
         except (SQLAlchemyError, OSError, ValueError) as e:
+            if engine is not None:
+                release_engine(engine)
             raise SyncLogError(f"동기화 기록 저장소를 열 수 없습니다 ({safe_url(url)}): {db_reason(e)}") from e
 
     @classmethod
@@ -137,7 +141,7 @@ class SyncLog:
         return cls(url, settings.timeout_s)
 
     def close(self) -> None:
-        self.engine.dispose()
+        release_engine(self.engine)
 
     def __enter__(self) -> SyncLog:
         return self

@@ -40,10 +40,11 @@ from guardrails.store import (
     BUSY_TIMEOUT_S,
     database_url,
     db_reason,
-    open_engine,
     read_transaction,
+    release_engine,
     safe_url,
     schema_transaction,
+    shared_engine,
     write_transaction,
 )
 
@@ -198,11 +199,14 @@ class KeyStore:
         self.url = url
         self._pepper = pepper.encode("utf-8") if pepper else None
         self._resolution = timedelta(seconds=last_used_resolution_s)
+        engine = None
         try:
-            self.engine = open_engine(url, timeout_s)
+            self.engine = engine = shared_engine(url, timeout_s)
             with schema_transaction(self.engine) as conn:
                 _meta.create_all(conn)
         except (SQLAlchemyError, OSError, ValueError) as e:
+            if engine is not None:
+                release_engine(engine)
             raise KeyStoreError(f"API 키 저장소를 열 수 없습니다 ({safe_url(url)}): {db_reason(e)}") from e
 
     @classmethod
@@ -219,7 +223,7 @@ class KeyStore:
         return cls(url, pepper, settings.last_used_resolution_s, settings.timeout_s)
 
     def close(self) -> None:
-        self.engine.dispose()
+        release_engine(self.engine)
 
     def __enter__(self) -> KeyStore:
         return self

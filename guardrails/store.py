@@ -1,4 +1,4 @@
-"""The database under the key store and the audit trail: one SQLAlchemy engine per store, on a
+"""The database under the key store and the audit trail, on a
 SQLite file by default (``sqlite:///{data_dir}/nuri.db``) or a database server URL (PostgreSQL).
 
 SQLite is opened in WAL mode with a busy timeout, and SQLAlchemy issues the ``BEGIN`` itself
@@ -12,11 +12,17 @@ at the same moment on a new database (several workers starting) create them once
 write lock serialises them, on PostgreSQL a transaction-level advisory lock (two concurrent
 ``CREATE TABLE`` of one table there do not wait for each other: one fails on the catalog's
 unique index).
+
+The stores that live on the key store's database (API keys, conversations, feedback, sync
+records, agency assistants) share one engine, so one connection pool, per process
+(:func:`shared_engine`, :func:`release_engine`); the audit trail has its own (often another
+database, always another role in production).
 """
 
 from __future__ import annotations
 
 import sqlite3
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -78,6 +84,36 @@ def open_engine(url: str, timeout_s: float = BUSY_TIMEOUT_S) -> Engine:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get(_WRITE) else "BEGIN")
 
     return engine
+
+
+_shared: dict[tuple[str, float], tuple[Engine, list[int]]] = {}
+_shared_lock = threading.Lock()
+
+
+def shared_engine(url: str, timeout_s: float = BUSY_TIMEOUT_S) -> Engine:
+    """The engine of ``url`` that every store of this process on that database shares (opened
+    by the first, :func:`open_engine`); each store gives it back with :func:`release_engine`."""
+    key = (url, timeout_s)
+    with _shared_lock:
+        held = _shared.get(key)
+        if held is None:
+            held = _shared[key] = (open_engine(url, timeout_s), [0])
+        held[1][0] += 1
+        return held[0]
+
+
+def release_engine(engine: Engine) -> None:
+    """One store is done with a shared engine; the last one disposes of it (its pool closes).
+    An engine that is not shared is disposed of at once."""
+    with _shared_lock:
+        for key, (shared, users) in list(_shared.items()):
+            if shared is engine:
+                users[0] -= 1
+                if users[0] <= 0:
+                    del _shared[key]
+                    engine.dispose()
+                return
+    engine.dispose()
 
 
 def _set_wal(cursor: Any) -> None:

@@ -42,3 +42,26 @@ def test_stores_opened_at_once_on_a_new_database_all_open(store_db: StoreDatabas
     with AuditStore(store_db.url) as audit:
         report = audit.verify()
         assert report.ok and report.head_seq == 0
+
+
+def test_the_stores_on_the_key_store_database_share_one_connection_pool(store_db: StoreDatabase):
+    from assistant.assistants import AssistantStore
+    from assistant.conversations import ConversationStore
+    from assistant.feedback import FeedbackStore
+    from assistant.sync_log import SyncLog
+
+    keys = KeyStore(store_db.url)
+    others = [ConversationStore(store_db.url), FeedbackStore(store_db.url), SyncLog(store_db.url),
+              AssistantStore(store_db.url)]  # fmt: skip
+    assert {id(s.engine) for s in others} == {id(keys.engine)}  # one engine, one pool per process
+    for store in others:
+        store.close()
+    keys.create("가부처", "public", {"user"})  # the others closing left the key store working
+    assert len(keys.list()) == 1
+    shared = keys.engine
+    keys.close()
+    reopened = KeyStore(store_db.url)  # the last store closed: a new engine next time
+    try:
+        assert reopened.engine is not shared and len(reopened.list()) == 1
+    finally:
+        reopened.close()
