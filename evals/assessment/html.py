@@ -241,14 +241,21 @@ def _system(s: SystemSection) -> str:
         ("설정된 프롬프트 버전", f"<code>{_e(s.prompt_version)}</code>" if s.prompt_version else _text(None)),
         ("기간 중 답변에 쓰인 버전", ", ".join(f"<code>{_e(v)}</code>" for v in s.prompt_versions_seen) or "기록 없음"),
     ])  # fmt: skip
-    config = "".join(f"<div><code>{_e(k)}</code> = {_e(v)}</div>" for k, v in _flatten(s.config))
     return _section(
         "system",
         f"<h3>생성 모델</h3>{gen}<h3>함께 배포되는 모델 (라이선스·출처)</h3>{bundled}<h3>임베딩 모델</h3>{embedder}"
         f"<h3>가드레일 분류기</h3>{clf}<h3>프롬프트</h3>{prompts}"
-        '<h3>설정 (비밀값·주소의 비밀번호 가림)</h3><p class="note">키·비밀·비밀번호·토큰·pepper 항목과 URL 속 비밀번호는 '
-        f"***로 가렸습니다. {MAX_VALUE_CHARS}자가 넘는 값은 줄여 보이며, 전체는 assessment.json에 있습니다.</p>"
-        f'<div class="config">{config}</div>',
+        '<p class="note">설정 전체(비밀값 가림)는 맨 뒤 부록에 있습니다.</p>',
+    )
+
+
+def _config_appendix(s: SystemSection) -> str:
+    """Every setting, secrets masked: an appendix, so that the sections read without it."""
+    config = "".join(f"<div><code>{_e(k)}</code> = {_e(v)}</div>" for k, v in _flatten(s.config))
+    return (
+        '<section id="config"><h2>부록. 설정 전체 (비밀값·주소의 비밀번호 가림)</h2><p class="note">키·비밀·비밀번호·토큰·'
+        f"pepper 항목과 URL 속 비밀번호는 ***로 가렸습니다. {MAX_VALUE_CHARS}자가 넘는 값은 줄여 보이며, 전체는 "
+        f'assessment.json에 있습니다.</p><div class="config">{config}</div></section>'
     )
 
 
@@ -532,6 +539,7 @@ def render_html(r: AssessmentReport) -> str:
     body = "\n".join((
         _cover(r), _overview(r), _system(r.system), _data(r.data), _accuracy(r.accuracy), _safeguards(r.safeguards),
         _accountability(r.accountability), _incidents(r.incidents), _operator(r.operator), _missing(r),
+        _config_appendix(r.system),
     ))  # fmt: skip
     return (
         "<!DOCTYPE html>\n"

@@ -329,7 +329,7 @@ def test_the_html_is_one_self_contained_korean_page_with_a_section_per_concern(s
     assert "@import" not in text and "url(" not in text
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in text  # the assistant's description, escaped
     sections = [attrs.get("id") for t, attrs in tags if t == "section"]
-    assert sections == [*SECTIONS, "missing"]
+    assert sections == [*SECTIONS, "missing", "config"]  # the settings: an appendix
     for title in SECTIONS.values():
         assert f"<h2>{title}</h2>" in text
     assert "@media print" in text and "size: A4" in text and "break-before: page" in text
