@@ -419,7 +419,7 @@ def test_the_report_renders_in_a_real_browser_and_loads_nothing(state: State, br
     page.on("request", lambda r: requests.append(r.url))
     page.goto(html.as_uri())
     assert page.locator("h1").inner_text() == "공공 AI 영향평가 근거 자료"
-    assert page.locator("section").count() == len(SECTIONS) + 1
+    assert page.locator("section").count() == len(SECTIONS) + 2  # + missing items, the settings appendix
     BROWSER_SHOT.parent.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(BROWSER_SHOT), full_page=True)
     page.close()
