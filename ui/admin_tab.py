@@ -41,7 +41,7 @@ UPLOAD_HEADERS = ["파일", "상태", "조각 수", "걸린 시간(초)", "안�
 DOC_HEADERS = ["문서 ID", "제목", "파일", "유형", "기관", "열람 등급", "조각 수"]
 SOURCE_HEADERS = ["출처(폴더)", "마지막 실행", "결과", "추가", "변경", "삭제", "실패", "마지막 성공 후", "실패한 파일"]
 KEY_HEADERS = ["키 ID", "설명", "기관", "열람 등급", "역할", "만든 때", "마지막 사용", "상태"]
-USAGE_HEADERS = ["기관", "키", "모델", "질문", "답변", "근거 없음", "차단", "검색", "입력 토큰", "출력 토큰"]
+USAGE_HEADERS = ["기관", "도우미", "키", "모델", "질문", "답변", "근거 없음", "차단", "검색", "입력 토큰", "출력 토큰"]
 POLL_S = 0.4
 UPLOAD_TIMEOUT_S = 1800.0
 
@@ -152,7 +152,7 @@ def build_admin_tab(blocks: gr.Blocks, service: NuriService, settings: Settings,
             days = gr.Radio([("7일", 7), ("30일", 30), ("90일", 90)], value=30, label="기간", elem_id="nuri-usage-days")
             refresh_usage = gr.Button("새로고침", size="sm", elem_id="nuri-usage-refresh")
             usage_table = gr.Dataframe(
-                headers=USAGE_HEADERS, value=[], interactive=False, wrap=True, label="기관·키·모델별 사용량",
+                headers=USAGE_HEADERS, value=[], interactive=False, wrap=True, label="기관·도우미·키·모델별 사용량",
                 elem_id="nuri-usage",
             )  # fmt: skip
             usage_notice = gr.Markdown("", elem_id="nuri-usage-notice")
@@ -330,7 +330,7 @@ def build_admin_tab(blocks: gr.Blocks, service: NuriService, settings: Settings,
         if service.audit is None:
             return [], "> ℹ️ 감사 기록이 꺼져 있어 사용량을 셀 수 없습니다."
         since = datetime.now(UTC) - timedelta(days=int(period or 30))
-        by = ["agency", "key", "model"]
+        by = ["agency", "assistant", "key", "model"]
         try:
             report = usage_from_store(service.audit, since, None, by, agency=who.principal.agency)
         except NuriError as e:
