@@ -21,7 +21,13 @@ screen is posted with each question, and a replica with no state for the session
 turns from it (:func:`turns_from_messages`). Sign-ins are shared by every replica
 (:mod:`ui.sign_in`). The same event is the API endpoint ``/ask``
 (``gradio_client.Client(url + ui.path).predict(question, api_name="/ask")`` returns
-``(textbox, chat messages, sources markdown, notice markdown)``).
+``(textbox, chat messages, sources markdown, notice markdown)``; ``predict(question, [], "<assistant
+id>", api_name="/ask")`` asks through an agency assistant).
+
+Agency assistants: the 도우미 picker above the conversation (:mod:`ui.assistant_picker`) lists
+누리 (기본) and the assistants the signed-in caller may use, the agency's default preselected;
+each question is asked through the chosen one (checked again by the service), and the notice
+under the answer names it.
 
 Sign-in: through the agency's SSO gateway or OpenID Connect (:mod:`ui.sso`), or with an API key
 on Gradio's form (사용자 이름 = the key's id, 비밀번호 = the key; :func:`key_login`). Every event
@@ -43,11 +49,13 @@ import anyio.to_thread
 import gradio as gr
 
 from assistant.answers import Answer, Citation, HistoryTurn
+from assistant.assistants import PLATFORM_ID, AssistantNotFoundError
 from assistant.callers import Caller
 from assistant.documents import library as document_library
 from assistant.exchange import Endpoint
 from assistant.request_scope import request_id_var
 from connectors.errors import NuriError
+from ui import assistant_picker as ap
 from ui import conversations_panel as cp
 from ui.admin_tab import build_admin_tab
 from ui.citation_viewer import (
@@ -141,6 +149,7 @@ class ChatState:
     citations: list[Citation] = field(default_factory=list)  # the last answer's, in the panel
     audit_ids: dict[int, str] = field(default_factory=dict)  # chat message index -> its answer's audit id
     feedback_on: int | None = None  # the message whose 👎 is being explained
+    assistant_gone: bool = False  # the last question's assistant could not be used: the picker is refreshed
 
 
 # -- formatting --------------------------------------------------------------------------------
@@ -383,9 +392,10 @@ def build_chat(service: NuriService, settings: Settings, limits: ChatLimits | No
 
     # -- asking --------------------------------------------------------------------------------
     def ask(
-        question: str, state: ChatState | None, shown: Any, request: gr.Request
+        question: str, state: ChatState | None, shown: Any, assistant_id: Any, request: gr.Request
     ) -> Iterator[tuple[str, list[dict[str, str]], str, str, ChatState]]:
         state = state if isinstance(state, ChatState) else ChatState()
+        state.assistant_gone = False
         if not state.messages and shown:  # a replica that never saw this session
             state.turns, state.messages = turns_from_messages(shown)
         question = (question or "").strip()
@@ -418,6 +428,21 @@ def build_chat(service: NuriService, settings: Settings, limits: ChatLimits | No
             state.sources = SOURCES_NONE
             yield "", messages, state.sources, notice, state
             return
+        try:  # the choice is checked again: deleted, no longer allowed or forged since the page loaded
+            chosen = ap.chosen_assistant(service, who, assistant_id)
+        except AssistantNotFoundError:
+            log.info("chosen assistant not usable", extra={"assistant": str(assistant_id), "subject": who.subject})
+            reply["content"] = f"⛔ {ap.UNAVAILABLE}"
+            state.sources, state.assistant_gone = SOURCES_NONE, True
+            yield "", messages, state.sources, ap.UNAVAILABLE_NOTICE, state
+            return
+        except NuriError as e:  # the assistants' store cannot be read: answered as any service error
+            log.warning("assistant lookup failed", extra={"code": e.code, "request_id": request_id})
+            reply["content"] = f"⛔ {plain_error(e.code, str(e))}"
+            state.sources = SOURCES_NONE
+            yield "", messages, state.sources, error_notice(e.code, str(e), request_id), state
+            return
+        using = ap.assistant_line(chosen)
 
         text = ""
         answer: Answer | None = None
@@ -427,15 +452,16 @@ def build_chat(service: NuriService, settings: Settings, limits: ChatLimits | No
                 scope = request_id_var().set(request_id)  # the answer's audit record takes this id
                 try:
                     events = service.stream(
-                        question, list(state.turns), filters=None, caller=who, endpoint=Endpoint.UI_CHAT
-                    )
+                        question, list(state.turns), filters=None, caller=who, endpoint=Endpoint.UI_CHAT,
+                        assistant=chosen,
+                    )  # fmt: skip
                 finally:
                     request_id_var().reset(scope)
                 for event in events:
                     if event.kind == "delta" and event.text:
                         text += event.text
                         reply["content"] = text
-                        yield "", messages, state.sources, "", state
+                        yield "", messages, state.sources, using, state
                     elif event.kind == "done":
                         answer = event.answer
         except NuriError as e:
@@ -469,7 +495,7 @@ def build_chat(service: NuriService, settings: Settings, limits: ChatLimits | No
         save_turn(state, who, question, answer)
         state.citations = list(answer.citations)
         state.sources = format_sources(answer.citations)
-        yield "", messages, state.sources, answer_notice(answer), state
+        yield "", messages, state.sources, "\n\n".join(n for n in (using, answer_notice(answer)) if n), state
 
     def new_chat() -> tuple[str, list[dict[str, str]], str, str, ChatState, Any, str, str, str]:
         return "", [], SOURCES_EMPTY, "", ChatState(), gr.update(choices=[], value=None), VIEWER_EMPTY, "", ""
@@ -535,6 +561,28 @@ def build_chat(service: NuriService, settings: Settings, limits: ChatLimits | No
         state.feedback_on = None
         return gr.update(visible=False), message, [], "", state
 
+    # -- the 도우미 picker (ui.assistant_picker) ----------------------------------------------------
+    def load_picker(request: gr.Request) -> tuple[Any, ...]:
+        return ap.picker_view(service, caller_of(request)).updates()[: len(picker_outputs)]
+
+    def pick(assistant_id: Any, request: gr.Request) -> tuple[Any, ...]:
+        wanted = str(assistant_id) if assistant_id else PLATFORM_ID
+        return ap.picker_view(service, caller_of(request), wanted).updates()[: len(picker_outputs)]
+
+    def refresh_if_gone(state: ChatState | None, assistant_id: Any, request: gr.Request) -> tuple[Any, ...]:
+        if not (isinstance(state, ChatState) and state.assistant_gone):
+            return tuple(gr.update() for _ in picker_outputs)
+        return pick(assistant_id, request)
+
+    def picker_of_conversation(state: ChatState | None, request: gr.Request) -> tuple[Any, ...]:
+        """A reopened conversation: the picker back on the assistant of its last answer."""
+        unchanged = tuple(gr.update() for _ in picker_outputs)
+        if not isinstance(state, ChatState) or not state.audit_ids:
+            return unchanged
+        used = ap.assistant_of_answer(service, state.audit_ids[max(state.audit_ids)]) or PLATFORM_ID
+        view = ap.picker_view(service, caller_of(request), used)
+        return unchanged if view.gone else view.updates()[: len(picker_outputs)]
+
     def readiness() -> str:
         try:
             reason = service.not_ready_reason
@@ -588,6 +636,26 @@ def build_chat(service: NuriService, settings: Settings, limits: ChatLimits | No
                         )
                         manage_notice = gr.Markdown("", elem_id="nuri-manage-notice")
                 with gr.Column(scale=3, min_width=360):
+                    with gr.Row(
+                        visible=False, variant="panel", equal_height=False, elem_id="nuri-assistant-box"
+                    ) as picker_box:
+                        picker = gr.Dropdown(
+                            choices=[(t("assistant_platform"), PLATFORM_ID)],
+                            value=PLATFORM_ID,
+                            label=t("assistant"),
+                            info=t("assistant_info"),
+                            interactive=True,
+                            # any id is taken (a replica that never saw this session knows only 누리) and
+                            # checked by the service at each question
+                            allow_custom_value=True,
+                            filterable=True,  # Gradio requires it with allow_custom_value
+                            scale=2,
+                            min_width=220,
+                            elem_id="nuri-assistant",
+                        )
+                        picker_about = gr.Markdown(
+                            ap.description_of(None), elem_id="nuri-assistant-about", padding=True, min_height=0, scale=3
+                        )
                     chatbot = gr.Chatbot(
                         label=t("chat"),
                         height=460,
@@ -620,8 +688,15 @@ def build_chat(service: NuriService, settings: Settings, limits: ChatLimits | No
                     )
                     with gr.Row():
                         send = gr.Button(t("send"), variant="primary", elem_id="nuri-send")
-                    if examples:
-                        gr.Examples(examples=[[q] for q in examples], inputs=[question], label=t("examples"))
+                    picker_examples = gr.Radio(
+                        choices=[], label=t("assistant_examples"), visible=False, elem_id="nuri-assistant-examples"
+                    )
+                    picker_outputs: list[Any] = [picker_box, picker, picker_about, picker_examples]
+                    if examples:  # the platform's: shown while 누리 (기본) is chosen
+                        platform_examples = gr.Examples(
+                            examples=[[q] for q in examples], inputs=[question], label=t("examples")
+                        )
+                        picker_outputs.append(platform_examples.dataset)
                     gr.Markdown(f"<small>{DISCLAIMER}</small>")
                 with gr.Column(scale=2, min_width=300):
                     gr.Markdown(t("sources_heading"))
@@ -640,9 +715,10 @@ def build_chat(service: NuriService, settings: Settings, limits: ChatLimits | No
 
         outputs = [question, chatbot, sources, notice, state]
         after = dict(fn=after_answer, inputs=[state, folder], outputs=[cited, viewer, conversations, feedback_notice])
+        refresh = dict(fn=refresh_if_gone, inputs=[state, picker], outputs=picker_outputs)
         asked = send.click(
             ask,
-            inputs=[question, state, chatbot],
+            inputs=[question, state, chatbot, picker],
             outputs=outputs,
             api_name="ask",
             api_description="질문 하나에 답합니다: (입력창, 대화, 근거 자료, 알림)을 돌려줍니다.",
@@ -650,17 +726,17 @@ def build_chat(service: NuriService, settings: Settings, limits: ChatLimits | No
             concurrency_id="nuri-ask",
             show_progress="minimal",
         )
-        asked.then(api_visibility="private", **after)
+        asked.then(api_visibility="private", **after).then(api_visibility="private", queue=False, **refresh)
         submitted = question.submit(
             ask,
-            inputs=[question, state, chatbot],
+            inputs=[question, state, chatbot, picker],
             outputs=outputs,
             api_visibility="private",
             concurrency_limit=settings.ui.concurrency_limit,
             concurrency_id="nuri-ask",
             show_progress="minimal",
         )
-        submitted.then(api_visibility="private", **after)
+        submitted.then(api_visibility="private", **after).then(api_visibility="private", queue=False, **refresh)
         new_btn.click(
             lambda: new_chat()[:5],
             outputs=outputs,
@@ -676,6 +752,14 @@ def build_chat(service: NuriService, settings: Settings, limits: ChatLimits | No
             inputs=[conversations, state],
             outputs=[chatbot, sources, notice, state, cited, viewer, conv_title, export],
             api_visibility="private",
+        ).then(picker_of_conversation, inputs=[state], outputs=picker_outputs, api_visibility="private")
+        picker.input(pick, inputs=[picker], outputs=picker_outputs, api_visibility="private", queue=False)
+        picker_examples.input(
+            lambda q: (q or "", gr.update(value=None)),
+            inputs=[picker_examples],
+            outputs=[question, picker_examples],
+            api_visibility="private",
+            queue=False,
         )
         folder.input(list_update, inputs=[folder], outputs=[conversations], api_visibility="private")
         rename_btn.click(
@@ -714,6 +798,7 @@ def build_chat(service: NuriService, settings: Settings, limits: ChatLimits | No
         )
         blocks.load(readiness, outputs=[notice], api_visibility="private", queue=False)
         blocks.load(signed_in, outputs=[who], api_visibility="private", queue=False)
+        blocks.load(load_picker, outputs=picker_outputs, api_visibility="private", queue=False)
         blocks.load(folders_update, outputs=[folder, target], api_visibility="private", queue=False)
         blocks.load(list_update, inputs=[folder], outputs=[conversations], api_visibility="private", queue=False)
     return blocks

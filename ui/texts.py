@@ -38,6 +38,16 @@ TEXTS: dict[str, tuple[str, str]] = {
     "sources_heading": ("### 근거 자료", "### Sources"),
     "pick_source": ("근거 자료를 골라 원문 위치 보기", "Choose a source to see it in its document"),
     "all_quotes": ("인용된 부분 모두 보기", "All quoted passages"),
+    "assistant": ("도우미", "Assistant"),
+    "assistant_info": (
+        "이 질문에 답할 도우미를 고르세요. 도우미마다 읽는 자료와 답하는 방식이 다릅니다.",
+        "Choose who answers: each assistant reads its own documents and answers its own way.",
+    ),
+    "assistant_platform": ("누리 (기본)", "Nuri (default)"),
+    "assistant_examples": (
+        "이 도우미의 예시 질문 (누르면 입력창에 넣습니다)",
+        "This assistant's example questions (click one to put it in the question box)",
+    ),
 }
 
 I18N = gr.I18n(ko={k: v[0] for k, v in TEXTS.items()}, en={k: v[1] for k, v in TEXTS.items()})
