@@ -57,13 +57,14 @@ def preselected(caller: Caller | None, assistants: list[Assistant]) -> str:
     return next((a.id for a in assistants if a.default and a.agency == agency), PLATFORM_ID)
 
 
-def description_of(assistant: Assistant | None) -> str:
+def description_of(assistant: Assistant | None, agency: str | None = None) -> str:
     """The chosen assistant, described under the picker (no scope, prompt or endpoint: what
-    :meth:`Assistant.public_view` shows)."""
+    :meth:`Assistant.public_view` shows); marked as the default of ``agency`` (the caller's)
+    only when it is that agency's (another agency's default is just an assistant to them)."""
     if assistant is None:
         return f"**누리 (기본)**\n\n<small>{PLATFORM_DESCRIPTION}</small>"
     about = " ".join(assistant.description.split()) or "설명이 없습니다."
-    badge = " · 기관 기본 도우미" if assistant.default else ""
+    badge = " · 기관 기본 도우미" if assistant.default and assistant.agency == agency else ""
     return f"**{assistant.name}** <small>({assistant.agency}{badge})</small>\n\n<small>{about}</small>"
 
 
@@ -105,7 +106,7 @@ def picker_view(service: NuriService, caller: Caller | None, wanted: str | None 
     gone = bool(wanted) and wanted != PLATFORM_ID and wanted not in by_id
     value = wanted if wanted == PLATFORM_ID or wanted in by_id else preselected(caller, assistants)
     chosen = by_id.get(value or "")
-    description = description_of(chosen)
+    description = description_of(chosen, caller.principal.agency)
     if gone:
         description = f"{UNAVAILABLE_NOTICE}\n\n{description}"
     return PickerView(
