@@ -184,6 +184,36 @@ def test_the_chat_signs_in_through_nginx_and_answers_on_both_replicas(stack: Sta
     assert "로그인이 필요합니다" not in json.dumps(after, ensure_ascii=False) + notice
 
 
+def test_an_agency_assistant_defined_once_answers_on_both_replicas_and_is_audited(stack: Stack):
+    """An assistant created with the CLI lands in PostgreSQL; both API replicas list it and answer
+    through it (its scope, vLLM writing), and the audit trail in PostgreSQL names it."""
+    made = stack.nuri("assistants", "create", "remote-work", "--name", "재택근무 도우미", "--agency", "누리행정청",
+                      "--default", "--scope-source", "remote_work_guideline.md",
+                      "--prompt", "답변은 두 문장 이내로 쓰세요.")  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    chat = {"model": "remote-work", "messages": [{"role": "user", "content": QUESTION}]}
+    upstreams = set()
+    for replica in ("a", "b"):
+        listed = httpx.get(f"{stack.api(replica)}/v1/models", headers=bearer(stack), timeout=60).json()
+        assert [m["id"] for m in listed["data"]][:2] == ["nuri", "remote-work"]
+    for _ in range(2):
+        r = httpx.post(f"{stack.url}/v1/chat/completions", json=chat, headers=bearer(stack), timeout=300)
+        assert r.status_code == 200, r.text
+        body = r.json()
+        assert body["model"] == "remote-work" and body["choices"][0]["message"]["content"].strip()
+        assert {c["source"] for c in body["citations"]} <= {"remote_work_guideline.md"}
+        upstreams.add(r.headers["x-nuri-upstream"])
+    assert len(upstreams) == 2, upstreams
+    exported = stack.nuri("audit", "export")
+    assert exported.returncode == 0, exported.stderr
+    records = [json.loads(line) for line in exported.stdout.splitlines() if line.strip()]
+    assert sum(r.get("assistant") == "remote-work" for r in records) == 2
+    usage = stack.nuri("usage", "--by", "assistant", "--json")
+    assert usage.returncode == 0, usage.stderr
+    rows = {row["group"]["assistant"]: row for row in json.loads(usage.stdout)["rows"]}
+    assert rows["remote-work"]["questions"] == 2
+
+
 def test_eval_runs_against_the_served_stack_and_its_history_is_in_postgresql(stack: Stack, tmp_path: Path):
     done = stack.nuri("eval", "run", "sample", "--url", stack.url, "--key", stack.key, "--limit", "3", "--quiet",
                       "--out", str(tmp_path / "run"))  # fmt: skip
