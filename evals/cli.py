@@ -100,6 +100,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     register_items(ev_sub)  # nuri eval items from-feedback|review
 
+    from evals.generate_cli import register as register_generate
+
+    register_generate(ev_sub)  # nuri eval generate|review
+
 
 #: The clearances ``--as-clearance`` takes (retrieval.types.CLEARANCE_RANK, not imported: the
 #: parser is built for every ``nuri`` command).

@@ -354,6 +354,10 @@ def build_evals_tab(
             compare_btn = gr.Button("비교", variant="primary", scale=1, elem_id="nuri-eval-compare")
         comparison = gr.Markdown(COMPARE_EMPTY, elem_id="nuri-eval-comparison")
 
+        from ui.draft_review_panel import build_draft_review_panel  # the drafts → suite review
+
+        build_draft_review_panel(blocks, settings, view.caller)
+
     runs_outputs = [notice, panel, table, run, run_a, run_b]
     refresh.click(
         view.runs,
