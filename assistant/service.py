@@ -395,7 +395,9 @@ class NuriService:
         if cached is not None and cached[0] == assistant.version and now - cached[1] < SCOPE_TTL_S:
             return cached[2]
         index, _ = self._require_index()
-        docs = index.list_documents(Principal(operator=True))
+        # statutes only: only the statutes need listing (a source may hold any type)
+        only = None if assistant.scope.sources else SearchFilters(doc_type="statute")
+        docs = index.list_documents(Principal(operator=True), only)
         scope = resolve_scope(assistant.scope, ((d.doc_id, d.source, d.title, d.doc_type) for d in docs))
         self._scopes[assistant.id] = (assistant.version, now, scope)
         return scope

@@ -124,3 +124,33 @@ def test_nuri_assistants_create_update_list_show_delete(tmp_path):
     assert unsure.returncode == 2 and "--yes" in unsure.stderr
     gone = nuri(tmp_path, "assistants", "delete", "labor", "--yes")
     assert gone.returncode == 0 and "도우미가 없습니다" in nuri(tmp_path, "assistants", "list").stdout
+
+
+def test_an_assistant_scoped_to_statutes_reads_only_those_statutes(statute_subset, embedder, tmp_path):
+    """On the real statute subset: a scope naming two statutes by title reads those two only
+    (spaces in the title ignored), whatever the question or the request's filters ask for."""
+    from conftest import make_settings
+
+    from assistant.service import NuriService
+    from retrieval.index import NuriIndex
+    from retrieval.types import SearchFilters
+
+    folder, questions = statute_subset
+    settings = make_settings(tmp_path)
+    with NuriIndex.open(settings.retrieval, folder, create=False, embedder=embedder) as index:
+        titles = sorted({d.title for d in index.list_documents(Principal(operator=True)) if d.doc_type == "statute"})
+        assert len(titles) >= 4
+        chosen = titles[:2]
+        with NuriService(settings, index=index, start_model=False) as service:
+            assert service.assistants is not None
+            service.assistants.create(
+                AssistantSpec(id="two-laws", name="두 법령", agency="가부처",
+                              scope=AssistantScope(statutes=[chosen[0].replace(" ", ""), chosen[1]])),
+                "cli:test",
+            )  # fmt: skip
+            two = service.assistant_for(None, "two-laws")
+            for q in questions[:6]:
+                hits = service.search(q.question, top_k=10, assistant=two)
+                assert hits and {h.title for h in hits} <= set(chosen), (q.question, {h.title for h in hits})
+            other = [d.doc_id for d in index.list_documents(Principal(operator=True)) if d.title == titles[2]]
+            assert service.search(questions[0].question, filters=SearchFilters(doc_ids=other), assistant=two) == []
