@@ -19,9 +19,12 @@
   passage most likely answers the question ("연가를 사용하려면 어떻게 신청해야 할까요?" against
   "연가를 사용하려는 공무원은 사용 3일 전까지 부서장에게 신청하여야 한다": 4 of 4), and the draft
   is rejected; a question about what the passage leaves out brings words the passage lacks
-  ("연가보상비는 얼마인가요?": 보상비 is not there). The check is lexical: it errs towards
-  rejecting (a question that reuses the passage's words but asks something else is rejected too),
-  which is the safe side for a refusal item.
+  ("연가보상비는 얼마인가요?": 보상비 is not there). A passage that holds the topic words but no
+  value of the kind the question asks for (an amount, a period, an age, a count:
+  :func:`assistant.answerability.unanswered_types`, the answer path's own rule) does not answer
+  it either: "출장 일비는 얼마인가요?" against a passage on 일비 that states no amount. Otherwise
+  the check is lexical and errs towards rejecting (a question that reuses the passage's words but
+  asks something else is rejected too), the safe side for a refusal item.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 
+from assistant.answerability import unanswered_types
 from assistant.question import detect_language
 from retrieval.settings import SparseSettings
 from retrieval.sparse import KoreanSparseEncoder
@@ -158,15 +162,17 @@ def content_terms(text: str) -> set[str]:
 
 @dataclass(frozen=True, slots=True)
 class Coverage:
-    """How much of a question's topic words one passage has."""
+    """How much of a question's topic words one passage has, and which kinds of value the
+    question asks for that the passage states none of (``unstated``: an amount, a period …)."""
 
     share: float
     found: tuple[str, ...]
     missing: tuple[str, ...]
+    unstated: tuple[str, ...] = ()
 
     @property
     def answered(self) -> bool:
-        return self.share >= ANSWERED_SHARE
+        return self.share >= ANSWERED_SHARE and not self.unstated
 
 
 def coverage(question: str, passage: str, passage_terms: set[str] | None = None) -> Coverage:
@@ -178,7 +184,8 @@ def coverage(question: str, passage: str, passage_terms: set[str] | None = None)
     squeezed = "".join(passage.split())
     found = tuple(w for w in words if w in terms or w in squeezed)
     missing = tuple(w for w in words if w not in found)
-    return Coverage(len(found) / len(words), found, missing)
+    unstated = tuple(sorted(str(t) for t in unanswered_types(question, [passage])))
+    return Coverage(len(found) / len(words), found, missing, unstated)
 
 
 def topic_words(text: str, k: int = 3) -> list[str]:

@@ -200,6 +200,18 @@ def test_the_answerability_check_counts_the_questions_topic_words_in_a_passage()
     assert answered_by("어떻게 하나요?", [LEAVE]) is not None  # no topic at all: never a refusal item
 
 
+def test_a_passage_on_the_topic_that_states_no_value_of_the_asked_kind_does_not_answer():
+    """The near-domain questions the drafter writes reuse the passage's topic words and ask for
+    a value it does not state: those are refusal items, not answered questions."""
+    asks_period = "연가를 사용하려면 며칠 전까지 신청해야 하나요?"
+    assert answered_by(asks_period, [LEAVE]) is not None  # the passage states "사용 3일 전까지"
+    no_period = "연가를 사용하려면 부서장에게 신청해야 한다."
+    assert answered_by(asks_period, [no_period]) is None  # the topic, but no period stated
+    assert answered_by("연가 신청은 얼마를 내야 하나요?", [LEAVE]) is None  # an amount nowhere stated
+    passages = [no_period, LEAVE]
+    assert answered_by(asks_period, passages) is not None  # any passage that states it answers
+
+
 # -- the real model -------------------------------------------------------------------------------
 @pytest.mark.slow
 def test_the_bundled_instruction_model_drafts_korean_items_anchored_in_the_documents(
