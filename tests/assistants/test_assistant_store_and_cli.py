@@ -90,7 +90,7 @@ def test_sources_and_statutes_become_the_documents_they_name():
 
 
 def nuri(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "NURI_HOME": str(home)}
+    env = {**os.environ, "NURI_HOME": str(home), "NURI_DATA_DIR": str(home / "data")}  # not the session's
     return subprocess.run([sys.executable, "-m", "assistant.cli", *args], capture_output=True, text=True, env=env,
                           timeout=120)  # fmt: skip
 

@@ -109,7 +109,7 @@ def platform(tmp_path_factory: pytest.TempPathFactory, llamacpp_server: object) 
     home = tmp_path_factory.mktemp("two-agencies")
     write_corpus(home / "corpus")
     port = free_port()
-    env = {**os.environ, "NURI_HOME": str(home), "NURI_API__PORT": str(port),
+    env = {**os.environ, "NURI_HOME": str(home), "NURI_DATA_DIR": str(home / "data"), "NURI_API__PORT": str(port),
            "NURI_LLM__BASE_URLS": json.dumps([llamacpp_server.base_url]),  # type: ignore[attr-defined]
            "NURI_ANSWER__GENERATION": "extractive", "NURI_UI__EXAMPLES": "[]"}  # fmt: skip
     platform = Platform(home, env, f"http://127.0.0.1:{port}", {})
