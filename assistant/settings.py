@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 # Fitted by `python -m fitting.calibrate_answerability` on every development family of questions
 # (the statute QA dev files, evals/data/unanswerable_ko.jsonl and the corpus-made families of
 # evals/data/refusal_families.jsonl; the locked families are never read), with the bundled encoder
-# (--max-false-refusal 0.06; README "Answerability" has the leave-one-family-out figures).
+# (--max-false-refusal 0.06; docs/results.md has the leave-one-family-out figures).
 _ANSWERABILITY_WEIGHTS = {
     "relevance": -43.5182,
     "sentence_cosine": -14.9981,

@@ -1,6 +1,6 @@
 """The configuration reference, generated from the schema: every key, its ``NURI_...``
-variable, its default and what it does. ``make docs`` writes it into the README;
-``make test`` fails when the README and the schema disagree."""
+variable, its default and what it does. ``make docs`` writes it into ``docs/configuration.md``;
+``make test`` fails when that page and the schema disagree."""
 
 from __future__ import annotations
 

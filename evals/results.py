@@ -1,7 +1,7 @@
 """What a run produces: ``results.json`` (:class:`RunResult`), one :class:`ItemResult` per question.
 
 Every metric has a plain name (``recall@5``, ``citation_precision``, …; see :data:`METRICS` and
-the README for formulas). A metric that could not be measured in this run is ``null`` in
+docs/evaluation.md for formulas). A metric that could not be measured in this run is ``null`` in
 ``metrics`` and its reason is in ``notes`` (e.g. the safety metrics before guardrails exist).
 Per-question scores are kept in ``ItemResult.scores`` so that two runs can be compared question
 by question (``nuri eval compare`` bootstraps over them).

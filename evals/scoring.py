@@ -1,7 +1,7 @@
 """From item results to metrics: each item's own scores (``ItemResult.scores``, 0..1) and the
 run's figures (their means, latency percentiles), overall and per category.
 
-Which items a metric is over (README, "Eval metrics", has the formulas):
+Which items a metric is over (docs/evaluation.md, "Metrics", has the formulas):
 
 * retrieval (``recall@5``, ``mrr``, ``ndcg@5``): items with reference passages, from the search
   results, computed by ranx;

@@ -144,7 +144,7 @@ class GraphSettings(BaseModel):
         False,
         description="Articles cited by, or citing, the best-ranked articles (an act article and the "
         "decree article implementing it) are lifted to just behind the article that links them. Off: "
-        "on the dev questions it lowered recall@5 at every weighting tried (README, Retrieval).",
+        "on the dev questions it lowered recall@5 at every weighting tried (docs/results.md, Retrieval choices).",
     )
     seeds: int = Field(3, ge=1, le=20, description="Best-ranked sections whose links are followed.")
     out_weight: float = Field(

@@ -7,7 +7,7 @@ status is looked up here (:data:`ERROR_CODES`). Every error body is
 users), ``message_en`` English, ``request_id`` the request's id (its ``X-Request-ID`` header, the
 ``request_id`` of its audit record and log lines: quote it when reporting a problem); a 500 never
 carries the exception text or a stack trace (it is logged).
-The README's error table is generated from :data:`ERROR_CODES`; the OpenAPI description documents
+The error table of ``docs/api.md`` is generated from :data:`ERROR_CODES`; the OpenAPI description documents
 each route's (``responses=error_responses(...)``: the statuses of its codes, :class:`ErrorBody`).
 """
 
@@ -167,7 +167,7 @@ def api_error(exc: BaseException) -> ApiError:
 
 
 class ErrorDetail(BaseModel):
-    code: str = Field(..., description="오류 코드 / error code (README의 오류 표)")
+    code: str = Field(..., description="오류 코드 / error code (docs/api.md의 오류 표)")
     message: str = Field(..., description="한국어 메시지 / Korean message")
     message_en: str = Field(..., description="English message")
     request_id: str | None = Field(
@@ -305,7 +305,7 @@ def _flat(routes: list[Any]) -> Iterator[Any]:
 
 
 def markdown_table() -> str:
-    """The README's error table (generated; ``make docs`` writes it, ``make test`` checks it)."""
+    """The error table of ``docs/api.md`` (generated; ``make docs`` writes it, ``make test`` checks it)."""
     lines = ["| status | code | when |", "|---|---|---|"]
     for e in sorted(ERROR_CODES, key=lambda e: e.status):
         lines.append(f"| {e.status} | `{e.code}` | {e.when} |")
