@@ -26,6 +26,7 @@ import logging
 import threading
 import time
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 from typing import TypeVar
 
 from assistant.answers import Answer, AnswerEvent, AnswerTrace, Citation, HistoryTurn, final_answer
@@ -37,7 +38,7 @@ from assistant.assistants import (
     ordered_for,
     resolve_scope,
 )
-from assistant.callers import Caller, caller_from_record, clearance_of, operator_caller
+from assistant.callers import Caller, caller_from_record, clearance_of, cli_subject, operator_caller
 from assistant.conversations import ConversationStore
 from assistant.embedder_fit import EmbedderFitError, FitCheck, check_fit
 from assistant.errors import AssistantError, LLMUnavailableError, UnfinishedAnswerError
@@ -49,6 +50,7 @@ from assistant.modelserver.server import ModelServer, serving
 from assistant.orchestrator import Orchestrator
 from assistant.prompts import PromptBook
 from assistant.question import Question
+from assistant.settings_log import SettingsLog, SettingsLogError
 from assistant.sync_log import SyncLog
 from assistant.telemetry import AnswerWatch, auditing, search_done
 from configs.settings import Settings
@@ -242,6 +244,18 @@ class NuriService:
         )
         self.sync_log = SyncLog.from_settings(s.keys, data_dir, s.home)
         self.assistants = AssistantStore.from_settings(s.keys, data_dir, s.home)
+        self._record_configuration(data_dir)
+
+    def _record_configuration(self, data_dir: Path) -> None:
+        """The configuration this process runs with, when it is not the last one recorded
+        (:mod:`assistant.settings_log`: the assessment's change log of settings). A failure is
+        logged: it does not keep the service from answering."""
+        s = self.settings
+        try:
+            with SettingsLog.from_settings(s.keys, data_dir, s.home) as settings_log:
+                settings_log.record(s.model_dump(mode="json"), cli_subject())
+        except SettingsLogError as e:
+            log.warning("configuration not recorded", extra={"reason": str(e)})
 
     def _mask_kept(self, text: str) -> str:
         """Personal data masked in what is kept beyond the exchange (saved conversations)."""

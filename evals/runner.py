@@ -35,6 +35,7 @@ from evals.schema import EvalItem, dataset_hash
 from evals.scoring import aggregate, by_category, score_items
 from evals.suites import Suite
 from evals.targets import QuestionRejectedError, Target
+from guardrails.config_mask import mask_tree
 from guardrails.pipeline import describe
 from retrieval.errors import QueryError
 from retrieval.index import NuriIndex
@@ -43,8 +44,6 @@ from retrieval.types import SearchFilters
 
 log = logging.getLogger("nuri.evals")
 REPO_ROOT = Path(__file__).resolve().parent.parent
-_SECRET = re.compile(r"(api_key|password|secret|token)", re.I)
-_URL_PASSWORD = re.compile(r"(://[^:/@]+:)[^@]+@")
 
 
 def passages_dir(index_dir: Path) -> Path:
@@ -112,18 +111,8 @@ def git_commit() -> str:
 
 
 def masked_config(settings: Settings) -> dict[str, Any]:
-    def mask(value: Any, key: str = "") -> Any:
-        if isinstance(value, dict):
-            return {k: mask(v, k) for k, v in value.items()}
-        if isinstance(value, list):
-            return [mask(v, key) for v in value]
-        if _SECRET.search(key) and value not in (None, "", "none"):
-            return "***"
-        if isinstance(value, str):
-            return _URL_PASSWORD.sub(r"\1***@", value)
-        return value
-
-    result: dict[str, Any] = mask(settings.model_dump(mode="json"))
+    """The run's settings with every secret masked (:func:`guardrails.config_mask.mask_tree`)."""
+    result: dict[str, Any] = mask_tree(settings.model_dump(mode="json"))
     return result
 
 

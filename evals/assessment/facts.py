@@ -56,6 +56,7 @@ from evals.assessment.model import (
     PromptUse,
     SafeguardSection,
     SectionId,
+    SettingsChangeEntry,
     SourceInfo,
     SuiteResult,
     TrailEvent,
@@ -530,6 +531,11 @@ def gather(
     except NuriError as e:
         changes_error = str(e)
         lack("accountability", "도우미 변경 기록을 읽지 못했습니다", changes_error)
+    baseline, settings_changes, settings_error = settings_history(settings, data_dir, period)
+    if settings_error is not None:
+        lack("accountability", "설정 변경 기록을 읽지 못했습니다", settings_error)
+    elif baseline is None and not settings_changes:
+        lack("accountability", "설정 기록이 없습니다", "서버(nuri serve)를 한 번 시작하면 그때의 설정이 기록됩니다")
     uses = [
         PromptUse(model=m, prompt_version=p, first_seen=datetime.fromisoformat(v[0]),
                   last_seen=datetime.fromisoformat(v[1]), answers=v[2])
@@ -544,6 +550,7 @@ def gather(
         retention_days=settings.audit.retention_days, chain_keyed=settings.audit.chain_key is not None,
         checkpoint_file=settings.audit.checkpoint_file, verify=verify, verify_error=verify_error or audit_error,
         assistants=listings, changes=changes, changes_error=changes_error, model_prompt_uses=uses,
+        settings_baseline=baseline, settings_changes=settings_changes, settings_error=settings_error,
     )  # fmt: skip
     if settings.audit.retention_days == 0:
         lack("accountability", "감사 기록 보존 기간이 정해져 있지 않습니다 (audit.retention_days: 0 = 영구 보존)",
@@ -603,3 +610,32 @@ def gather(
         operator=OperatorSection(file=str(fields_path), found=found, fields=fields, unfilled=blank),
         missing=sorted(missing, key=lambda m: order.index(m.section)),
     )
+
+
+def settings_history(
+    settings: Settings, data_dir: Path, period: Period
+) -> tuple[SettingsChangeEntry | None, list[SettingsChangeEntry], str | None]:
+    """(the configuration in force when the period began, each configuration a server started
+    with in the period and what changed from the one before, an error) from
+    :mod:`assistant.settings_log`."""
+    from assistant.settings_log import SettingsLog, changed_settings
+
+    try:
+        with SettingsLog.from_settings(settings.keys, data_dir, settings.home) as log_:
+            found = log_.snapshots(period.since, period.until)
+    except NuriError as e:
+        return None, [], str(e)
+    baseline = None
+    entries: list[SettingsChangeEntry] = []
+    previous: dict[str, object] | None = None
+    for snap in found:
+        entry = SettingsChangeEntry(
+            at=snap.at, subject=snap.subject, fingerprint=snap.fingerprint[:12],
+            changed=[c.model_dump(mode="json") for c in changed_settings(previous, snap.settings)],
+        )  # fmt: skip
+        if snap.at < period.since:
+            baseline = entry
+        else:
+            entries.append(entry)
+        previous = snap.settings
+    return baseline, entries, None

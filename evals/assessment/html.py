@@ -470,12 +470,35 @@ def _accountability(a: AccountabilitySection) -> str:
           _when(u.last_seen), _num(u.answers)] for u in a.model_prompt_uses),
         "기간 중 답변 기록이 없습니다",
     )  # fmt: skip
+    if a.settings_error:
+        configs = f'<p class="bad">설정 변경 기록을 읽지 못했습니다: {_e(a.settings_error)}</p>'
+    else:
+        base = a.settings_baseline
+        configs = (
+            f'<p class="note">기간이 시작될 때의 설정: {_when(base.at)} 기록 (<code>{_e(base.fingerprint)}</code>, '
+            f"{_e(base.subject)})</p>" if base is not None else ""
+        ) + _table(
+            ["시각", "누가 (서버를 시작한 사용자)", "설정 지문", "바뀐 설정 (이전 → 이후)"],
+            ([_when(c.at), _e(c.subject), f"<code>{_e(c.fingerprint)}</code>",
+              "<br>".join(f"<code>{_e(ch.get('key'))}</code>: {_e(_short(ch.get('before')))} → "
+                          f"{_e(_short(ch.get('after')))}" for ch in c.changed[:40])
+              + (f"<br>… 외 {len(c.changed) - 40}개" if len(c.changed) > 40 else "")
+              or ("처음 기록된 설정" if base is None else "—")] for c in a.settings_changes),
+            "기간 중 설정 변경이 없습니다 (서버가 같은 설정으로만 시작됨)",
+        )  # fmt: skip
     return _section(
         "accountability",
         f"<h3>사용할 수 있는 사람 (API 키)</h3>{keys}<h3>기간 중 실제 호출 주체</h3>{seen}"
         f"<h3>감사 기록</h3>{trail}<h3>무결성 검증</h3>{verify}<h3>도우미</h3>{listing}"
-        f"<h3>도우미 변경 기록 (기간 중)</h3>{changes}<h3>모델·프롬프트 변경 (감사 기록에서)</h3>{uses}",
+        f"<h3>도우미 변경 기록 (기간 중)</h3>{changes}<h3>모델·프롬프트 변경 (감사 기록에서)</h3>{uses}"
+        f"<h3>설정 변경 기록 (서버가 시작할 때마다, 비밀값 가림)</h3>{configs}",
     )
+
+
+def _short(value: object) -> str:
+    """A setting's value for the change table (long values cut; assessment.json has them whole)."""
+    text = json.dumps(value, ensure_ascii=False) if not isinstance(value, str) else value
+    return text if len(text) <= 120 else text[:119] + "…"
 
 
 def _incidents(i: IncidentSection) -> str:

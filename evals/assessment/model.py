@@ -342,6 +342,17 @@ class ChangeEntry(_Model):
     definition: dict[str, object] | None = Field(None, description="After the change, endpoints masked.")
 
 
+class SettingsChangeEntry(_Model):
+    """A configuration a server started with in the period, and what changed from the one before."""
+
+    at: datetime
+    subject: str
+    fingerprint: str
+    changed: list[dict[str, object]] = Field(
+        default_factory=list, description="{key, before, after} per changed setting (secrets masked)."
+    )
+
+
 class AssistantListing(_Model):
     id: str
     name: str
@@ -364,6 +375,11 @@ class AccountabilitySection(_Model):
     changes: list[ChangeEntry] = Field(default_factory=list)
     changes_error: str | None = None
     model_prompt_uses: list[PromptUse] = Field(default_factory=list)
+    settings_baseline: SettingsChangeEntry | None = Field(
+        None, description="The configuration in force when the period began (the last recorded before it)."
+    )
+    settings_changes: list[SettingsChangeEntry] = Field(default_factory=list)
+    settings_error: str | None = None
 
 
 # -- 7 incidents ------------------------------------------------------------------------------------

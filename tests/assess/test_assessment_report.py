@@ -428,3 +428,46 @@ def test_the_report_renders_in_a_real_browser_and_loads_nothing(state: State, br
     assert data[:8] == b"\x89PNG\r\n\x1a\n" and data[12:16] == b"IHDR"
     width, height = struct.unpack(">II", data[16:24])
     assert width == 1100 and 3000 < height < 60000 and 100_000 < len(data) < 30_000_000
+
+
+def test_the_change_log_of_settings_shows_what_changed_when_servers_restarted(tmp_path: Path):
+    """Each service opening records its configuration when it differs from the last (two
+    openings with the same settings add one row); the report lists, for the period, what
+    changed between them, secrets masked, and the configuration in force when it began."""
+    from assistant.service import NuriService
+    from assistant.settings_log import SettingsLog
+
+    env = {"NURI_HOME": str(tmp_path), "NURI_DATA_DIR": str(tmp_path / "data"),
+           "NURI_INDEX_DIR": str(tmp_path / "no-index"), "NURI_KEYS__PEPPER": PEPPER}  # fmt: skip
+    first = load_with(env)
+    before = datetime.now(UTC)
+    for settings in (first, first, first.override(answer={"top_k": 5}, llm={"api_key": LLM_KEY})):
+        NuriService(settings, start_model=False).open().close()  # no index: it opens its stores only
+    data_dir = first.resolve(first.data_dir)
+    with SettingsLog.from_settings(first.keys, data_dir, first.home) as log_:
+        assert len(log_.snapshots()) == 2
+        assert len(log_.snapshots(since=datetime.now(UTC) + timedelta(seconds=1))) == 1  # the one in force
+    report = gather(first, Period(since=before, until=datetime.now(UTC) + timedelta(minutes=1)))
+    acc = report.accountability
+    assert acc.settings_error is None and acc.settings_baseline is None
+    assert [c.changed for c in acc.settings_changes][0] == []  # the first one: the baseline of the period
+    changed = {c["key"]: (c["before"], c["after"]) for c in acc.settings_changes[1].changed}
+    assert changed == {"answer.top_k": (3, 5), "llm.api_key": ("none", "***")}
+    html, js = write_report(report, tmp_path / "out")
+    text = html.read_text(encoding="utf-8") + js.read_text(encoding="utf-8")
+    assert "answer.top_k" in text and LLM_KEY not in text and PEPPER not in text
+    later = gather(first, Period(since=datetime.now(UTC), until=datetime.now(UTC) + timedelta(minutes=1)))
+    assert later.accountability.settings_baseline is not None and later.accountability.settings_changes == []
+
+
+def test_the_settings_log_keeps_one_row_per_distinct_configuration(store_db: Any):
+    from assistant.settings_log import SettingsLog, changed_settings
+
+    with SettingsLog(store_db.url) as log_:
+        assert log_.record({"a": {"b": 1}, "keys": {"pepper": PEPPER}}, "cli:x")
+        assert not log_.record({"a": {"b": 1}, "keys": {"pepper": PEPPER}}, "cli:y")
+        assert log_.record({"a": {"b": 2}, "keys": {"pepper": PEPPER}}, "cli:x")
+        rows = log_.snapshots()
+    assert [r.settings["a"]["b"] for r in rows] == [1, 2] and rows[0].settings["keys"]["pepper"] == "***"
+    assert [c.model_dump() for c in changed_settings(rows[0].settings, rows[1].settings)] == [
+        {"key": "a.b", "before": 1, "after": 2}]  # fmt: skip
