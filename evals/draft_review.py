@@ -25,59 +25,16 @@ import re
 import tempfile
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Literal, TextIO
+from typing import Any, TextIO
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 
 from assistant.question import detect_language
-from evals.schema import EXPECTED_VALUES, EvalItem, Expected, PassageRef
+from evals.draft_models import ReviewDraft, parse_draft
+from evals.schema import EXPECTED_VALUES, PassageRef
 
-Status = Literal["draft", "accepted", "dropped"]
 #: The eval schema's fields (what an accepted item keeps).
-EVAL_FIELDS = frozenset(EvalItem.model_fields)
 _ARTICLE = re.compile(r"^제\s*\d+\s*조")
-
-
-class ReviewDraft(BaseModel):
-    """What every draft has: the eval schema's fields and a review status. A kind of draft adds
-    the fields its reviewer needs and says how to show them (:meth:`details`)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    id: str = Field(..., min_length=1)
-    question: str = Field(..., min_length=1)
-    category: str = "general"
-    language: Literal["ko", "en"] = "ko"
-    expected: Expected = "answer"
-    reference_answer: str = ""
-    reference_passages: list[PassageRef] = Field(default_factory=list)
-    forbidden: list[str] = Field(default_factory=list)
-    passages: list[str] = Field(default_factory=list)
-    status: Status = "draft"
-
-    def eval_item(self) -> EvalItem:
-        """The item in the plain eval schema (pydantic's ValidationError while it is not valid)."""
-        return EvalItem.model_validate(self.model_dump(include=set(EVAL_FIELDS)))
-
-    def details(self) -> list[tuple[str, str]]:
-        """(label, text) of what this kind of draft shows its reviewer besides the eval fields."""
-        return []
-
-
-def _kinds() -> tuple[type[ReviewDraft], type[ReviewDraft]]:
-    """(feedback draft, generated draft): imported here, as both modules build on this one."""
-    from evals.feedback_items import DraftItem
-    from evals.generate import GeneratedDraft
-
-    return DraftItem, GeneratedDraft
-
-
-def parse_draft(obj: Any) -> ReviewDraft:
-    """A draft of either kind from one decoded JSON line (ValidationError / ValueError when not)."""
-    if not isinstance(obj, dict):
-        raise ValueError("a line must be a JSON object")
-    feedback, generated = _kinds()
-    return (generated if "origin" in obj else feedback).model_validate(obj)
 
 
 def read_drafts(path: Path) -> list[ReviewDraft]:

@@ -22,17 +22,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from datetime import datetime
-from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
-from assistant.feedback import REASONS, FeedbackRecord
+from assistant.feedback import FeedbackRecord
 from assistant.question import detect_language
+from evals.draft_models import EVAL_FIELDS, FEEDBACK_CATEGORY, CitationGiven, DraftItem, FeedbackNote, Status
 from evals.draft_review import (
-    EVAL_FIELDS,
-    ReviewDraft,
     ReviewSummary,
-    Status,
     parse_ref,
     read_drafts,
     review,
@@ -46,49 +43,7 @@ __all__ = [
 ]  # fmt: skip
 
 #: The category of an item drafted from feedback.
-CATEGORY = "feedback"
-
-
-class FeedbackNote(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    rating: Literal["up", "down"]
-    reasons: list[str] = Field(default_factory=list)
-    comment: str = ""
-
-
-class CitationGiven(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    doc: str
-    anchor: str = ""
-
-
-class DraftItem(ReviewDraft):
-    """One line of a drafts file: the eval schema's fields, then the review's."""
-
-    category: str = CATEGORY
-    feedback: FeedbackNote
-    answer_given: str = ""
-    citations_given: list[CitationGiven] = Field(default_factory=list)
-    audit_id: str
-    assistant: str | None = Field(
-        None, description="The agency assistant that gave the answer (its audit record's); evaluate with it."
-    )
-
-    def details(self) -> list[tuple[str, str]]:
-        note = self.feedback
-        reasons = ", ".join(REASONS[r].ko if r in REASONS else r for r in note.reasons) or "(이유 없음)"
-        lines = [("준 답변", self.answer_given or "(없음)")]
-        if self.assistant:
-            lines.append(("도우미", self.assistant))
-        if self.citations_given:
-            cited = "; ".join(f"{c.doc} · {c.anchor}" if c.anchor else c.doc for c in self.citations_given)
-            lines.append(("인용한 근거", cited))
-        lines.append(("피드백", f"{'좋음' if note.rating == 'up' else '나쁨'} — {reasons}"))
-        if note.comment:
-            lines.append(("의견", note.comment))
-        return lines
+CATEGORY = FEEDBACK_CATEGORY
 
 
 class DraftReport(BaseModel):

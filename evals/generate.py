@@ -46,7 +46,7 @@ from importlib.resources import files
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 from tqdm import tqdm
 
 from assistant.cli_errors import CommandError
@@ -65,7 +65,8 @@ from evals.draft_checks import (
     question_problem,
     topic_words,
 )
-from evals.draft_review import ReviewDraft, write_drafts
+from evals.draft_models import GENERATED_CATEGORY, GeneratedDraft, GeneratorInfo, SourceInfo
+from evals.draft_review import write_drafts
 from evals.schema import PassageRef
 from evals.settings import JudgeSettings
 from retrieval.chunking import chunk_document
@@ -88,58 +89,13 @@ MAX_REPLY_TOKENS = 200
 #: Sampling temperature of the second request for a passage (the first is greedy).
 RETRY_TEMPERATURE = 0.8
 #: The category of a generated item.
-CATEGORY = "generated"
+CATEGORY = GENERATED_CATEGORY
 
 Kind = Literal["answerable", "unanswerable"]
 FailReason = Literal["format", "language", "answerable"]
 
 
 # -- the draft ------------------------------------------------------------------------------------
-class SourceInfo(BaseModel):
-    """Where a generated draft's passage is: document file name and title, section anchor, the
-    chunk's own anchor (narrower when the section was split)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    doc: str
-    title: str = ""
-    anchor: str = ""
-    chunk_anchor: str = ""
-
-
-class GeneratorInfo(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    model: str
-    prompt_version: str
-    seed: int | None = None
-
-
-class GeneratedDraft(ReviewDraft):
-    """One line of a generated drafts file: the eval schema's fields, then the review's."""
-
-    category: str = CATEGORY
-    origin: Literal["generated"] = "generated"
-    assistant: str | None = None
-    source: SourceInfo
-    source_passage: str
-    note: str = Field("", description="The model's reason why the documents do not answer (refusal items).")
-    generator: GeneratorInfo
-
-    def details(self) -> list[tuple[str, str]]:
-        src = self.source
-        lines = [
-            ("출처", f"「{src.title}」 {src.doc} · {src.anchor}" if src.title else f"{src.doc} · {src.anchor}"),
-            ("근거 원문", self.source_passage),
-        ]
-        if self.note:
-            lines.append(("답할 수 없는 이유 (모델)", self.note))
-        if self.assistant:
-            lines.append(("도우미", self.assistant))
-        lines.append(("초안 작성", f"{self.generator.model} (프롬프트 {self.generator.prompt_version})"))
-        return lines
-
-
 # -- the passages ---------------------------------------------------------------------------------
 @dataclass(frozen=True, slots=True)
 class Passage:
