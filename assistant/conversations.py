@@ -40,11 +40,9 @@ from guardrails.store import (
     BUSY_TIMEOUT_S,
     database_url,
     db_reason,
+    open_tables,
     read_transaction,
     release_engine,
-    safe_url,
-    schema_transaction,
-    shared_engine,
     write_transaction,
 )
 
@@ -213,15 +211,7 @@ class ConversationStore:
         self.url = url
         self.max_turn_chars = max_turn_chars
         self._mask = mask or (lambda text: text)
-        engine = None
-        try:
-            self.engine = engine = shared_engine(url, timeout_s)
-            with schema_transaction(self.engine) as conn:
-                _meta.create_all(conn)
-        except (SQLAlchemyError, OSError, ValueError) as e:
-            if engine is not None:
-                release_engine(engine)
-            raise ConversationStoreError(f"대화 저장소를 열 수 없습니다 ({safe_url(url)}): {db_reason(e)}") from e
+        self.engine = open_tables(url, timeout_s, _meta, ConversationStoreError, "대화")
 
     @classmethod
     def from_settings(

@@ -42,11 +42,9 @@ from guardrails.store import (
     BUSY_TIMEOUT_S,
     database_url,
     db_reason,
+    open_tables,
     read_transaction,
     release_engine,
-    safe_url,
-    schema_transaction,
-    shared_engine,
     write_transaction,
 )
 
@@ -184,15 +182,7 @@ class FeedbackStore:
         self._guard = guard or (lambda: None)
         self._pii = pii or PiiSettings()
         self._fallback: Callable[[str], str] | None = None
-        engine = None
-        try:
-            self.engine = engine = shared_engine(url, timeout_s)
-            with schema_transaction(self.engine) as conn:
-                _meta.create_all(conn)
-        except (SQLAlchemyError, OSError, ValueError) as e:
-            if engine is not None:
-                release_engine(engine)
-            raise FeedbackStoreError(f"피드백 저장소를 열 수 없습니다 ({safe_url(url)}): {db_reason(e)}") from e
+        self.engine = open_tables(url, timeout_s, _meta, FeedbackStoreError, "피드백")
 
     @classmethod
     def from_settings(

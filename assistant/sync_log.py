@@ -31,11 +31,9 @@ from guardrails.store import (
     BUSY_TIMEOUT_S,
     database_url,
     db_reason,
+    open_tables,
     read_transaction,
     release_engine,
-    safe_url,
-    schema_transaction,
-    shared_engine,
     write_transaction,
 )
 
@@ -121,15 +119,7 @@ class SyncLog:
 
     def __init__(self, url: str, timeout_s: float = BUSY_TIMEOUT_S) -> None:
         self.url = url
-        engine = None
-        try:
-            self.engine = engine = shared_engine(url, timeout_s)
-            with schema_transaction(self.engine) as conn:
-                _meta.create_all(conn)
-        except (SQLAlchemyError, OSError, ValueError) as e:
-            if engine is not None:
-                release_engine(engine)
-            raise SyncLogError(f"동기화 기록 저장소를 열 수 없습니다 ({safe_url(url)}): {db_reason(e)}") from e
+        self.engine = open_tables(url, timeout_s, _meta, SyncLogError, "동기화 기록")
 
     @classmethod
     def from_settings(cls, settings: KeySettings, data_dir: Path, home: Path | None = None) -> SyncLog:

@@ -40,11 +40,9 @@ from guardrails.store import (
     BUSY_TIMEOUT_S,
     database_url,
     db_reason,
+    open_tables,
     read_transaction,
     release_engine,
-    safe_url,
-    schema_transaction,
-    shared_engine,
     write_transaction,
 )
 
@@ -199,15 +197,7 @@ class KeyStore:
         self.url = url
         self._pepper = pepper.encode("utf-8") if pepper else None
         self._resolution = timedelta(seconds=last_used_resolution_s)
-        engine = None
-        try:
-            self.engine = engine = shared_engine(url, timeout_s)
-            with schema_transaction(self.engine) as conn:
-                _meta.create_all(conn)
-        except (SQLAlchemyError, OSError, ValueError) as e:
-            if engine is not None:
-                release_engine(engine)
-            raise KeyStoreError(f"API 키 저장소를 열 수 없습니다 ({safe_url(url)}): {db_reason(e)}") from e
+        self.engine = open_tables(url, timeout_s, _meta, KeyStoreError, "API 키")
 
     @classmethod
     def from_settings(cls, settings: KeySettings, data_dir: Path, home: Path | None = None) -> KeyStore:

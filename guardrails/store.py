@@ -24,13 +24,14 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event, text
+from sqlalchemy import MetaData, event, text
 from sqlalchemy.engine import Connection, Engine, create_engine, make_url
+from sqlalchemy.exc import SQLAlchemyError
 
 #: Execution option marking a connection whose transaction writes (SQLite: ``BEGIN IMMEDIATE``).
 _WRITE = "nuri_write"
@@ -114,6 +115,23 @@ def release_engine(engine: Engine) -> None:
                     engine.dispose()
                 return
     engine.dispose()
+
+
+def open_tables(url: str, timeout_s: float, metadata: MetaData, error: Callable[[str], Exception], what: str) -> Engine:
+    """The shared engine of ``url`` (:func:`shared_engine`) with ``metadata``'s tables created
+    (:func:`schema_transaction`): how every store on the key store's database opens. A database
+    that cannot be reached or written raises ``error("<what> 저장소를 열 수 없습니다 (url): why")``
+    and gives the engine back."""
+    engine = None
+    try:
+        engine = shared_engine(url, timeout_s)
+        with schema_transaction(engine) as conn:
+            metadata.create_all(conn)
+    except (SQLAlchemyError, OSError, ValueError) as e:
+        if engine is not None:
+            release_engine(engine)
+        raise error(f"{what} 저장소를 열 수 없습니다 ({safe_url(url)}): {db_reason(e)}") from e
+    return engine
 
 
 def _set_wal(cursor: Any) -> None:
